@@ -1,0 +1,433 @@
+/* aggregate.c - new stacks and counts from BPF into symbolized samples. */
+#include "aggregate.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "natsym.h"
+#include "pysymbols.h"
+
+#define AGG_MAX_FRAMES (PYBPF_MAX_PY_FRAMES + 2 * PYBPF_MAX_NATIVE + 4)
+
+struct stack_entry {
+	uint64_t hash;
+	uint32_t *frames; /* indices into a->frames, leaf first */
+	uint32_t n;
+	uint32_t pid;
+};
+
+struct agg_stacks {
+	struct stack_entry *slots;
+	size_t cap, used;
+};
+
+struct thread_name {
+	uint32_t tid;
+	char name[20];
+};
+
+struct agg_proc {
+	struct agg_proc *next;
+	pid_t pid;
+	unsigned minor;
+	struct pysym_cache *syms;
+	struct natsym_proc nat;
+	struct thread_name *threads;
+	size_t nthreads, threads_cap;
+};
+
+/* --- the stack table ------------------------------------------------------ */
+
+static struct stack_entry *stack_find(struct agg_stacks *t, uint64_t hash)
+{
+	if (!t->cap)
+		return NULL;
+	size_t j = hash & (t->cap - 1);
+	while (t->slots[j].frames) {
+		if (t->slots[j].hash == hash)
+			return &t->slots[j];
+		j = (j + 1) & (t->cap - 1);
+	}
+	return NULL;
+}
+
+static int stack_grow(struct agg_stacks *t)
+{
+	size_t ncap = t->cap ? t->cap * 2 : 1024;
+	struct stack_entry *ns = calloc(ncap, sizeof(*ns));
+	if (!ns)
+		return -1;
+	for (size_t i = 0; i < t->cap; i++) {
+		if (!t->slots[i].frames)
+			continue;
+		size_t j = t->slots[i].hash & (ncap - 1);
+		while (ns[j].frames)
+			j = (j + 1) & (ncap - 1);
+		ns[j] = t->slots[i];
+	}
+	free(t->slots);
+	t->slots = ns;
+	t->cap = ncap;
+	return 0;
+}
+
+static int stack_insert(struct agg_stacks *t, uint64_t hash, uint32_t pid, const uint32_t *frames,
+			uint32_t n)
+{
+	if ((t->used + 1) * 2 > t->cap && stack_grow(t))
+		return -1;
+	uint32_t *copy = malloc((n ? n : 1) * sizeof(*copy));
+	if (!copy)
+		return -1;
+	memcpy(copy, frames, n * sizeof(*copy));
+	size_t j = hash & (t->cap - 1);
+	while (t->slots[j].frames)
+		j = (j + 1) & (t->cap - 1);
+	t->slots[j] = (struct stack_entry){hash, copy, n, pid};
+	t->used++;
+	return 0;
+}
+
+static void stacks_free(struct agg_stacks *t)
+{
+	if (!t)
+		return;
+	for (size_t i = 0; i < t->cap; i++)
+		free(t->slots[i].frames);
+	free(t->slots);
+	free(t);
+}
+
+/* --- processes ------------------------------------------------------------ */
+
+static struct agg_proc *proc_find(struct aggregator *a, pid_t pid)
+{
+	for (struct agg_proc *p = a->procs; p; p = p->next)
+		if (p->pid == pid)
+			return p;
+	return NULL;
+}
+
+static void proc_free(struct agg_proc *p)
+{
+	pysym_cache_free(p->syms);
+	natsym_close(&p->nat);
+	free(p->threads);
+	free(p);
+}
+
+int agg_add_process(struct aggregator *a, const struct pyprocess *pp)
+{
+	if (proc_find(a, pp->pid))
+		return 0;
+	struct agg_proc *p = calloc(1, sizeof(*p));
+	if (!p)
+		return -1;
+	p->pid = pp->pid;
+	p->minor = pp->minor;
+	p->syms = pysym_cache_new(pp->pid, pp->layout, pp->minor);
+	if (!p->syms || natsym_open(&p->nat, pp->pid)) {
+		proc_free(p);
+		return -1;
+	}
+	p->next = a->procs;
+	a->procs = p;
+	return 0;
+}
+
+void agg_forget_process(struct aggregator *a, pid_t pid)
+{
+	for (struct agg_proc **pp = &a->procs; *pp; pp = &(*pp)->next) {
+		if ((*pp)->pid != pid)
+			continue;
+		struct agg_proc *dead = *pp;
+		*pp = dead->next;
+		proc_free(dead);
+		return;
+	}
+}
+
+static const char *thread_name(struct agg_proc *p, uint32_t tid)
+{
+	for (size_t i = 0; i < p->nthreads; i++)
+		if (p->threads[i].tid == tid)
+			return p->threads[i].name;
+	if (p->nthreads == p->threads_cap) {
+		size_t ncap = p->threads_cap ? p->threads_cap * 2 : 16;
+		struct thread_name *nt = realloc(p->threads, ncap * sizeof(*nt));
+		if (!nt)
+			return "";
+		p->threads = nt;
+		p->threads_cap = ncap;
+	}
+	struct thread_name *t = &p->threads[p->nthreads++];
+	char fn[64];
+	t->tid = tid;
+	snprintf(t->name, sizeof(t->name), "tid %u", tid);
+	snprintf(fn, sizeof(fn), "/proc/%d/task/%u/comm", (int)p->pid, tid);
+	FILE *f = fopen(fn, "re");
+	if (f) {
+		if (fgets(t->name, sizeof(t->name), f))
+			t->name[strcspn(t->name, "\n")] = 0;
+		fclose(f);
+	}
+	return t->name;
+}
+
+/* --- building a stack's frames -------------------------------------------- */
+
+struct frame_list {
+	uint32_t idx[AGG_MAX_FRAMES];
+	uint32_t n;
+	int err;
+};
+
+static void push(struct aggregator *a, struct frame_list *fl, const struct prof_frame *f)
+{
+	if (fl->n >= AGG_MAX_FRAMES)
+		return;
+	int64_t i = profile_frame(&a->frames, f);
+	if (i < 0) {
+		fl->err = -1;
+		return;
+	}
+	fl->idx[fl->n++] = (uint32_t)i;
+}
+
+static void push_special(struct aggregator *a, struct frame_list *fl, const char *name)
+{
+	struct prof_frame f = {.kind = PROF_FRAME_SPECIAL, .name = name};
+	push(a, fl, &f);
+}
+
+static void push_kernel(struct aggregator *a, struct frame_list *fl, uint64_t ip)
+{
+	const struct ksym *k = a->have_ksyms ? kallsyms_find(&a->ksyms, ip) : NULL;
+	char buf[32];
+	snprintf(buf, sizeof(buf), "0x%llx", (unsigned long long)ip);
+	struct prof_frame f = {
+		.kind = PROF_FRAME_KERNEL,
+		.name = k ? k->name : buf,
+		.module = "[kernel.kallsyms]",
+		.address = ip,
+	};
+	push(a, fl, &f);
+}
+
+static void push_python(struct aggregator *a, struct agg_proc *p, struct frame_list *fl,
+			const struct py_frame *pf)
+{
+	const struct pysym *s = pysym_get(p->syms, pf->code, pf->tag);
+	if (!s) {
+		a->stats.unknown_code++;
+		push_special(a, fl, "[unknown Python frame]");
+		return;
+	}
+	struct prof_frame f = {
+		.kind = PROF_FRAME_PYTHON,
+		.name = s->qualname,
+		.file = s->filename,
+		.start_line = s->firstlineno,
+		.line = pysym_line(p->syms, s, pf->instr),
+	};
+	push(a, fl, &f);
+}
+
+static bool is_eval_frame(const char *name)
+{
+	return name && strncmp(name, "_PyEval_EvalFrameDefault", 24) == 0;
+}
+
+static bool is_entry(const struct pybpf_stack *r, uint32_t i)
+{
+	return (r->entry[i / 64] >> (i % 64)) & 1;
+}
+
+/* Python frames from *next up to the end of their run (an entry frame). */
+static void push_python_run(struct aggregator *a, struct agg_proc *p, struct frame_list *fl,
+			    const struct pybpf_stack *r, uint32_t *next, bool all)
+{
+	while (*next < r->npy) {
+		uint32_t i = (*next)++;
+		push_python(a, p, fl, &r->py[i]);
+		if (!all && is_entry(r, i))
+			return;
+	}
+}
+
+struct native {
+	struct natsym sym;
+	uint64_t ip;
+};
+
+/* User frames leaf first, each eval-loop frame replaced by the run of Python
+ * frames it executes.  Without eval frames (native unwinding failed) the
+ * Python frames go below the native ones. */
+static void push_user(struct aggregator *a, struct agg_proc *p, struct frame_list *fl,
+		      const struct pybpf_stack *r)
+{
+	static struct native nat[PYBPF_MAX_NATIVE];
+	uint32_t nn = 0, evals = 0, next = 0;
+
+	for (uint32_t i = 0; i < r->nuser && i < PYBPF_MAX_NATIVE; i++) {
+		/* return addresses point after the call: look up ip - 1 */
+		uint64_t ip = i ? r->user[i] - 1 : r->user[i];
+		if (natsym_resolve(&p->nat, ip, &nat[nn].sym))
+			break; /* not in an executable mapping: unwinding went astray */
+		nat[nn].ip = r->user[i];
+		evals += is_eval_frame(nat[nn].sym.name);
+		nn++;
+	}
+	for (uint32_t i = 0; i < nn; i++) {
+		if (is_eval_frame(nat[i].sym.name)) {
+			push_python_run(a, p, fl, r, &next, --evals == 0);
+			continue;
+		}
+		/* unnamed code (stripped binaries) is named by its object, so it
+		 * merges in flamegraphs; the address stays in the frame */
+		char buf[PATH_MAX];
+		const char *base = strrchr(nat[i].sym.module, '/');
+		snprintf(buf, sizeof(buf), "[%s]", base ? base + 1 : nat[i].sym.module);
+		struct prof_frame f = {
+			.kind = PROF_FRAME_NATIVE,
+			.name = nat[i].sym.name ? nat[i].sym.name : buf,
+			.module = nat[i].sym.module,
+			.address = nat[i].ip,
+		};
+		push(a, fl, &f);
+	}
+	push_python_run(a, p, fl, r, &next, true);
+}
+
+int agg_stack(struct aggregator *a, const void *data, size_t len)
+{
+	const struct pybpf_stack *r = data;
+	static struct frame_list fl;
+	size_t need = offsetof(struct pybpf_stack, py);
+
+	if (len < need || r->npy > PYBPF_MAX_PY_FRAMES ||
+	    len < need + r->npy * sizeof(struct py_frame) || r->nkern > PYBPF_MAX_NATIVE ||
+	    r->nuser > PYBPF_MAX_NATIVE) {
+		a->stats.short_records++;
+		return -1;
+	}
+	if (stack_find(a->stacks, r->hash))
+		return 0;
+	struct agg_proc *p = proc_find(a, (pid_t)r->pid);
+	if (!p)
+		return 0; /* a process forgotten meanwhile */
+	fl.n = 0;
+	fl.err = 0;
+	for (uint32_t i = 0; i < r->nkern; i++)
+		push_kernel(a, &fl, r->kern[i]);
+	push_user(a, p, &fl, r);
+	if (r->flags & STACK_PY_TRUNCATED)
+		push_special(a, &fl, "[truncated: more Python frames than captured]");
+	if (r->flags & (STACK_PY_FAULT | STACK_BAD_CODE))
+		push_special(a, &fl, "[Python stack unreadable]");
+	if (fl.err)
+		return -1;
+	a->stats.stacks++;
+	return stack_insert(a->stacks, r->hash, r->pid, fl.idx, fl.n);
+}
+
+/* --- counts into the window ----------------------------------------------- */
+
+static int64_t window_frame(struct aggregator *a, uint32_t fi)
+{
+	if (fi >= a->remap_cap) {
+		size_t ncap = a->frames.nframes + 1024;
+		uint32_t *nr = realloc(a->remap, ncap * sizeof(*nr));
+		if (!nr)
+			return -1;
+		memset(nr + a->remap_cap, 0, (ncap - a->remap_cap) * sizeof(*nr));
+		a->remap = nr;
+		a->remap_cap = ncap;
+	}
+	if (a->remap[fi])
+		return a->remap[fi] - 1;
+	int64_t wi = profile_frame(a->window, &a->frames.frames[fi]);
+	if (wi >= 0)
+		a->remap[fi] = (uint32_t)wi + 1;
+	return wi;
+}
+
+int agg_count(struct aggregator *a, const struct pybpf_count_key *key, uint64_t n)
+{
+	static uint32_t wf[AGG_MAX_FRAMES];
+	struct stack_entry *s = stack_find(a->stacks, key->hash);
+	struct agg_proc *p = proc_find(a, (pid_t)key->pid);
+	if (!s || !p) {
+		a->stats.unknown_stack += n;
+		return 0;
+	}
+	for (uint32_t i = 0; i < s->n; i++) {
+		int64_t wi = window_frame(a, s->frames[i]);
+		if (wi < 0)
+			return -1;
+		wf[i] = (uint32_t)wi;
+	}
+	return profile_add(a->window, wf, s->n, n, n * a->window->period_ns, key->pid, key->tid,
+			   thread_name(p, key->tid), "");
+}
+
+/* --- lifecycle -------------------------------------------------------------- */
+
+static struct profile *new_window(uint32_t rate_hz)
+{
+	struct profile *w = calloc(1, sizeof(*w));
+	if (!w || profile_init(w, rate_hz)) {
+		free(w);
+		return NULL;
+	}
+	return w;
+}
+
+int agg_init(struct aggregator *a, uint32_t rate_hz)
+{
+	memset(a, 0, sizeof(*a));
+	a->rate_hz = rate_hz;
+	a->stacks = calloc(1, sizeof(*a->stacks));
+	a->window = new_window(rate_hz);
+	if (!a->stacks || !a->window || profile_init(&a->frames, rate_hz)) {
+		agg_free(a);
+		return -1;
+	}
+	a->have_ksyms = kallsyms_load(&a->ksyms, "/proc/kallsyms") == 0;
+	return 0;
+}
+
+void agg_free(struct aggregator *a)
+{
+	while (a->procs) {
+		struct agg_proc *p = a->procs;
+		a->procs = p->next;
+		proc_free(p);
+	}
+	stacks_free(a->stacks);
+	if (a->window) {
+		profile_free(a->window);
+		free(a->window);
+	}
+	if (a->frames.strings)
+		profile_free(&a->frames);
+	kallsyms_free(&a->ksyms);
+	free(a->remap);
+	memset(a, 0, sizeof(*a));
+}
+
+struct profile *agg_take(struct aggregator *a)
+{
+	struct profile *fresh = new_window(a->rate_hz);
+	if (!fresh)
+		return NULL;
+	struct profile *done = a->window;
+	a->window = fresh;
+	if (a->remap)
+		memset(a->remap, 0, a->remap_cap * sizeof(*a->remap));
+	return done;
+}

@@ -1,0 +1,274 @@
+/* bpf_loader.c - the BPF side's lifecycle and maps, seen from userspace. */
+#define _GNU_SOURCE
+#include "bpf_loader.h"
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <errno.h>
+#include <linux/perf_event.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "profile.skel.h"
+#include "pylayout.h"
+
+#define MAX_CPUS 1024
+
+struct bpf_session {
+	struct profile_bpf *skel;
+	struct bpf_link *links[MAX_CPUS];
+	int nlinks;
+	struct ring_buffer *rb;
+	uint32_t gen;
+};
+
+static const char *const stat_names[STAT__COUNT] = {
+	[STAT_SAMPLES] = "samples",
+	[STAT_RECORDED] = "recorded",
+	[STAT_NO_TSTATE] = "no_python_thread",
+	[STAT_TRUNCATED] = "truncated",
+	[STAT_PY_FAULT] = "python_read_fault",
+	[STAT_NEW_STACKS] = "new_stacks",
+	[STAT_DROP_RINGBUF] = "dropped_ringbuf_full",
+	[STAT_DROP_COUNTS] = "dropped_counts_map_full",
+	[STAT_TSTATE_FAULT] = "thread_list_read_fault",
+	[STAT_DROP_RUNTIME] = "dropped_internal",
+};
+
+const char *bpfs_stat_name(int stat)
+{
+	return stat >= 0 && stat < STAT__COUNT && stat_names[stat] ? stat_names[stat] : "?";
+}
+
+static void set_err(char *err, size_t len, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+static void set_err(char *err, size_t len, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(err, len, fmt, ap);
+	va_end(ap);
+}
+
+static int silent_print(enum libbpf_print_level level, const char *fmt, va_list ap)
+{
+	if (level == LIBBPF_WARN && getenv("PYBPF_DEBUG_BPF"))
+		return vfprintf(stderr, fmt, ap);
+	if (level != LIBBPF_DEBUG && getenv("PYBPF_DEBUG_BPF"))
+		return vfprintf(stderr, fmt, ap);
+	return 0;
+}
+
+static int preflight(char *err, size_t errlen)
+{
+	if (access("/sys/kernel/btf/vmlinux", R_OK) != 0) {
+		set_err(err, errlen,
+			"this kernel has no BTF (/sys/kernel/btf/vmlinux is missing): pybpf needs a "
+			"kernel built with CONFIG_DEBUG_INFO_BTF=y (5.10 or later)");
+		return -1;
+	}
+	return 0;
+}
+
+static void explain_load_error(int e, char *err, size_t errlen)
+{
+	if (e == EPERM || (e == EACCES && geteuid() != 0))
+		set_err(err, errlen,
+			"not allowed to load BPF programs (%s): run as root, or grant "
+			"CAP_BPF, CAP_PERFMON and CAP_SYS_PTRACE (e.g. sudo pybpfctl ...)",
+			strerror(e));
+	else
+		set_err(err, errlen,
+			"loading the BPF programs failed: %s%s (set PYBPF_DEBUG_BPF=1 for the "
+			"verifier log)",
+			strerror(e), e == EACCES ? ": the kernel's verifier rejected them" : "");
+}
+
+static int load_layouts(struct bpf_session *s)
+{
+	size_t n;
+	const struct py_layout *all = pylayout_all(&n);
+	int fd = bpf_map__fd(s->skel->maps.layouts);
+	for (size_t i = 0; i < n; i++) {
+		uint32_t key = (uint32_t)i;
+		if (bpf_map_update_elem(fd, &key, &all[i], BPF_ANY))
+			return -1;
+	}
+	return 0;
+}
+
+static int attach_cpus(struct bpf_session *s, uint32_t rate_hz, char *err, size_t errlen)
+{
+	int ncpus = libbpf_num_possible_cpus();
+	if (ncpus <= 0 || ncpus > MAX_CPUS)
+		ncpus = ncpus <= 0 ? 1 : MAX_CPUS;
+	struct perf_event_attr attr = {
+		.type = PERF_TYPE_SOFTWARE,
+		.size = sizeof(attr),
+		.config = PERF_COUNT_SW_CPU_CLOCK,
+		.sample_period = 1000000000ULL / rate_hz, /* ns of CPU time */
+	};
+	for (int cpu = 0; cpu < ncpus; cpu++) {
+		int fd = (int)syscall(__NR_perf_event_open, &attr, -1, cpu, -1, PERF_FLAG_FD_CLOEXEC);
+		if (fd < 0) {
+			if (errno == ENODEV)
+				continue; /* possible but offline CPU */
+			set_err(err, errlen, "perf_event_open on CPU %d failed: %s%s", cpu,
+				strerror(errno),
+				errno == EACCES || errno == EPERM
+					? " (run as root or grant CAP_PERFMON)"
+					: "");
+			return -1;
+		}
+		struct bpf_link *l = bpf_program__attach_perf_event(s->skel->progs.on_sample, fd);
+		if (!l) {
+			int e = errno;
+			close(fd);
+			set_err(err, errlen, "attaching to CPU %d failed: %s", cpu, strerror(e));
+			return -1;
+		}
+		s->links[s->nlinks++] = l;
+	}
+	return 0;
+}
+
+struct bpf_session *bpfs_open(uint32_t rate_hz, bpfs_stack_fn on_stack, void *ctx, char *err,
+			      size_t errlen)
+{
+	libbpf_set_print(silent_print);
+	if (preflight(err, errlen))
+		return NULL;
+	if (rate_hz == 0 || rate_hz > 10000) {
+		set_err(err, errlen, "rate %u Hz is out of range (1-10000)", rate_hz);
+		return NULL;
+	}
+	struct bpf_session *s = calloc(1, sizeof(*s));
+	if (!s)
+		return NULL;
+	s->skel = profile_bpf__open();
+	if (!s->skel) {
+		explain_load_error(errno, err, errlen);
+		goto fail;
+	}
+	if (profile_bpf__load(s->skel)) {
+		explain_load_error(errno, err, errlen);
+		goto fail;
+	}
+	if (load_layouts(s)) {
+		set_err(err, errlen, "filling the layouts map failed: %s", strerror(errno));
+		goto fail;
+	}
+	s->rb = ring_buffer__new(bpf_map__fd(s->skel->maps.stacks_rb),
+				 (ring_buffer_sample_fn)on_stack, ctx, NULL);
+	if (!s->rb) {
+		set_err(err, errlen, "opening the ring buffer failed: %s", strerror(errno));
+		goto fail;
+	}
+	if (attach_cpus(s, rate_hz, err, errlen))
+		goto fail;
+	return s;
+fail:
+	bpfs_close(s);
+	return NULL;
+}
+
+void bpfs_close(struct bpf_session *s)
+{
+	if (!s)
+		return;
+	for (int i = 0; i < s->nlinks; i++)
+		bpf_link__destroy(s->links[i]);
+	ring_buffer__free(s->rb);
+	profile_bpf__destroy(s->skel);
+	free(s);
+}
+
+int bpfs_add_process(struct bpf_session *s, const struct pyprocess *pp)
+{
+	uint32_t pid = (uint32_t)pp->pid;
+	struct py_proc v = {
+		.runtime_addr = pp->runtime_addr,
+		.code_type_addr = pp->code_type_addr,
+		.layout_idx = pylayout_index(pp->layout),
+	};
+	return bpf_map_update_elem(bpf_map__fd(s->skel->maps.procs), &pid, &v, BPF_ANY);
+}
+
+int bpfs_remove_process(struct bpf_session *s, pid_t pid)
+{
+	uint32_t key = (uint32_t)pid;
+	return bpf_map_delete_elem(bpf_map__fd(s->skel->maps.procs), &key);
+}
+
+int bpfs_poll(struct bpf_session *s, int timeout_ms)
+{
+	int n = ring_buffer__poll(s->rb, timeout_ms);
+	return n < 0 && n != -EINTR ? n : 0;
+}
+
+/* Counts whose generation is older than keep_from. */
+static int drain_older(struct bpf_session *s, uint32_t keep_from, bpfs_count_fn on_count,
+		       void *ctx)
+{
+	int fd = bpf_map__fd(s->skel->maps.counts);
+	uint32_t max = bpf_map__max_entries(s->skel->maps.counts);
+	struct pybpf_count_key *keys = calloc(max, sizeof(*keys));
+	struct pybpf_count_key cur, next;
+	uint32_t n = 0;
+	int ret = 0;
+
+	if (!keys)
+		return -1;
+	void *prev = NULL;
+	while (n < max && bpf_map_get_next_key(fd, prev, &next) == 0) {
+		if ((int32_t)(next.gen - keep_from) < 0)
+			keys[n++] = next;
+		cur = next;
+		prev = &cur;
+	}
+	for (uint32_t i = 0; i < n; i++) {
+		uint64_t count = 0;
+		if (bpf_map_lookup_elem(fd, &keys[i], &count) || bpf_map_delete_elem(fd, &keys[i]))
+			continue;
+		if (count && on_count(ctx, &keys[i], count))
+			ret = -1;
+	}
+	free(keys);
+	return ret;
+}
+
+int bpfs_drain(struct bpf_session *s, int final, bpfs_count_fn on_count, void *ctx)
+{
+	uint32_t filling = s->gen;
+	s->gen++;
+	s->skel->bss->gen = s->gen;
+	if (final)
+		usleep(2000); /* let samples in flight on other CPUs finish */
+	/* stacks are published before they are counted: read them first */
+	ring_buffer__consume(s->rb);
+	return drain_older(s, final ? s->gen : filling, on_count, ctx);
+}
+
+int bpfs_stats(struct bpf_session *s, uint64_t out[STAT__COUNT])
+{
+	int ncpus = libbpf_num_possible_cpus();
+	if (ncpus <= 0)
+		return -1;
+	uint64_t *vals = calloc((size_t)ncpus, sizeof(*vals));
+	if (!vals)
+		return -1;
+	int fd = bpf_map__fd(s->skel->maps.stats);
+	for (uint32_t k = 0; k < STAT__COUNT; k++) {
+		out[k] = 0;
+		if (bpf_map_lookup_elem(fd, &k, vals))
+			continue;
+		for (int c = 0; c < ncpus; c++)
+			out[k] += vals[c];
+	}
+	free(vals);
+	return 0;
+}

@@ -1,0 +1,326 @@
+/* profile.c - frame and string interning, sample merging. */
+#include "profile.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* A small open-addressing table of 64-bit hashes to indices. */
+struct idx_table {
+	uint64_t *hashes;
+	uint32_t *idx; /* index + 1; 0 = empty */
+	size_t cap, used;
+};
+
+struct prof_strtab {
+	struct idx_table t;
+	char **strs;
+	size_t n, cap;
+};
+
+struct prof_frametab {
+	struct idx_table frames;
+	struct idx_table samples;
+};
+
+static uint64_t mix64(uint64_t h)
+{
+	h ^= h >> 33;
+	h *= 0xff51afd7ed558ccdULL;
+	h ^= h >> 33;
+	h *= 0xc4ceb9fe1a85ec53ULL;
+	h ^= h >> 33;
+	return h;
+}
+
+static uint64_t hash_bytes(uint64_t h, const void *data, size_t len)
+{
+	const unsigned char *p = data;
+	for (size_t i = 0; i < len; i++)
+		h = (h ^ p[i]) * 0x100000001b3ULL;
+	return h;
+}
+
+static uint64_t hash_u64(uint64_t h, uint64_t v)
+{
+	return mix64(h ^ v) + 0x9e3779b97f4a7c15ULL;
+}
+
+static int idx_grow(struct idx_table *t)
+{
+	size_t ncap = t->cap ? t->cap * 2 : 256;
+	uint64_t *nh = calloc(ncap, sizeof(*nh));
+	uint32_t *ni = calloc(ncap, sizeof(*ni));
+	if (!nh || !ni) {
+		free(nh);
+		free(ni);
+		return -1;
+	}
+	for (size_t i = 0; i < t->cap; i++) {
+		if (!t->idx[i])
+			continue;
+		size_t j = t->hashes[i] & (ncap - 1);
+		while (ni[j])
+			j = (j + 1) & (ncap - 1);
+		nh[j] = t->hashes[i];
+		ni[j] = t->idx[i];
+	}
+	free(t->hashes);
+	free(t->idx);
+	t->hashes = nh;
+	t->idx = ni;
+	t->cap = ncap;
+	return 0;
+}
+
+/* Calls eq(ctx, index) on candidates; returns the slot of a match or of the
+ * empty slot where h belongs (*found says which), or -1 on ENOMEM. */
+static int64_t idx_find(struct idx_table *t, uint64_t h, bool (*eq)(void *, uint32_t), void *ctx,
+			bool *found)
+{
+	if ((t->used + 1) * 2 > t->cap && idx_grow(t))
+		return -1;
+	size_t j = h & (t->cap - 1);
+	while (t->idx[j]) {
+		if (t->hashes[j] == h && eq(ctx, t->idx[j] - 1)) {
+			*found = true;
+			return (int64_t)j;
+		}
+		j = (j + 1) & (t->cap - 1);
+	}
+	*found = false;
+	return (int64_t)j;
+}
+
+static void idx_set(struct idx_table *t, size_t slot, uint64_t h, uint32_t idx)
+{
+	t->hashes[slot] = h;
+	t->idx[slot] = idx + 1;
+	t->used++;
+}
+
+static void idx_free(struct idx_table *t)
+{
+	free(t->hashes);
+	free(t->idx);
+	memset(t, 0, sizeof(*t));
+}
+
+int profile_init(struct profile *p, uint32_t rate_hz)
+{
+	memset(p, 0, sizeof(*p));
+	p->strings = calloc(1, sizeof(*p->strings));
+	p->frame_index = calloc(1, sizeof(*p->frame_index));
+	if (!p->strings || !p->frame_index) {
+		profile_free(p);
+		return -1;
+	}
+	p->rate_hz = rate_hz ? rate_hz : 99;
+	p->period_ns = 1000000000ULL / p->rate_hz;
+	p->value_type = profile_str(p, "cpu");
+	p->value_unit = profile_str(p, "nanoseconds");
+	if (!p->value_type || !p->value_unit) {
+		profile_free(p);
+		return -1;
+	}
+	return 0;
+}
+
+void profile_free(struct profile *p)
+{
+	if (p->strings) {
+		for (size_t i = 0; i < p->strings->n; i++)
+			free(p->strings->strs[i]);
+		free(p->strings->strs);
+		idx_free(&p->strings->t);
+		free(p->strings);
+	}
+	if (p->frame_index) {
+		idx_free(&p->frame_index->frames);
+		idx_free(&p->frame_index->samples);
+		free(p->frame_index);
+	}
+	for (size_t i = 0; i < p->nsamples; i++)
+		free(p->samples[i].frames);
+	free(p->samples);
+	free(p->frames);
+	memset(p, 0, sizeof(*p));
+}
+
+struct str_eq_ctx {
+	struct prof_strtab *st;
+	const char *s;
+};
+
+static bool str_eq(void *ctx, uint32_t i)
+{
+	struct str_eq_ctx *c = ctx;
+	return strcmp(c->st->strs[i], c->s) == 0;
+}
+
+const char *profile_str(struct profile *p, const char *s)
+{
+	struct prof_strtab *st = p->strings;
+	if (!s)
+		s = "";
+	uint64_t h = hash_bytes(0xcbf29ce484222325ULL, s, strlen(s));
+	struct str_eq_ctx c = {st, s};
+	bool found;
+	int64_t slot = idx_find(&st->t, h, str_eq, &c, &found);
+	if (slot < 0)
+		return NULL;
+	if (found)
+		return st->strs[st->t.idx[slot] - 1];
+	if (st->n == st->cap) {
+		size_t ncap = st->cap ? st->cap * 2 : 256;
+		char **ns = realloc(st->strs, ncap * sizeof(*ns));
+		if (!ns)
+			return NULL;
+		st->strs = ns;
+		st->cap = ncap;
+	}
+	char *copy = strdup(s);
+	if (!copy)
+		return NULL;
+	st->strs[st->n] = copy;
+	idx_set(&st->t, (size_t)slot, h, (uint32_t)st->n);
+	st->n++;
+	return copy;
+}
+
+/* Interned strings compare by pointer. */
+static bool frame_equal(const struct prof_frame *a, const struct prof_frame *b)
+{
+	return a->kind == b->kind && a->name == b->name && a->file == b->file &&
+	       a->module == b->module && a->start_line == b->start_line && a->line == b->line &&
+	       a->address == b->address;
+}
+
+static uint64_t frame_hash(const struct prof_frame *f)
+{
+	uint64_t h = hash_u64(f->kind, (uintptr_t)f->name);
+	h = hash_u64(h, (uintptr_t)f->file);
+	h = hash_u64(h, (uintptr_t)f->module);
+	h = hash_u64(h, (uint64_t)f->start_line);
+	h = hash_u64(h, (uint64_t)f->line);
+	return hash_u64(h, f->address);
+}
+
+struct frame_eq_ctx {
+	struct profile *p;
+	const struct prof_frame *f;
+};
+
+static bool frame_eq(void *ctx, uint32_t i)
+{
+	struct frame_eq_ctx *c = ctx;
+	return frame_equal(&c->p->frames[i], c->f);
+}
+
+int64_t profile_frame(struct profile *p, const struct prof_frame *in)
+{
+	struct prof_frame f = *in;
+	f.name = profile_str(p, in->name);
+	f.file = profile_str(p, in->file);
+	f.module = profile_str(p, in->module);
+	if (!f.name || !f.file || !f.module)
+		return -1;
+	uint64_t h = frame_hash(&f);
+	struct frame_eq_ctx c = {p, &f};
+	bool found;
+	int64_t slot = idx_find(&p->frame_index->frames, h, frame_eq, &c, &found);
+	if (slot < 0)
+		return -1;
+	if (found)
+		return p->frame_index->frames.idx[slot] - 1;
+	if (p->nframes == p->frames_cap) {
+		size_t ncap = p->frames_cap ? p->frames_cap * 2 : 256;
+		struct prof_frame *nf = realloc(p->frames, ncap * sizeof(*nf));
+		if (!nf)
+			return -1;
+		p->frames = nf;
+		p->frames_cap = ncap;
+	}
+	p->frames[p->nframes] = f;
+	idx_set(&p->frame_index->frames, (size_t)slot, h, (uint32_t)p->nframes);
+	return (int64_t)p->nframes++;
+}
+
+struct sample_eq_ctx {
+	struct profile *p;
+	const struct prof_sample *s;
+};
+
+static bool sample_eq(void *ctx, uint32_t i)
+{
+	const struct prof_sample *a = &((struct sample_eq_ctx *)ctx)->p->samples[i];
+	const struct prof_sample *b = ((struct sample_eq_ctx *)ctx)->s;
+	return a->nframes == b->nframes && a->pid == b->pid && a->tid == b->tid &&
+	       a->thread_name == b->thread_name && a->reason == b->reason &&
+	       memcmp(a->frames, b->frames, a->nframes * sizeof(uint32_t)) == 0;
+}
+
+int profile_add(struct profile *p, const uint32_t *frames, uint32_t nframes, uint64_t count,
+		uint64_t value, uint32_t pid, uint32_t tid, const char *thread_name,
+		const char *reason)
+{
+	struct prof_sample s = {
+		.frames = (uint32_t *)frames,
+		.nframes = nframes,
+		.pid = pid,
+		.tid = tid,
+		.thread_name = profile_str(p, thread_name),
+		.reason = profile_str(p, reason),
+	};
+	if (!s.thread_name || !s.reason)
+		return -1;
+	uint64_t h = hash_bytes(hash_u64(hash_u64(pid, tid), (uintptr_t)s.thread_name), frames,
+				nframes * sizeof(uint32_t));
+	h = hash_u64(h, (uintptr_t)s.reason);
+	struct sample_eq_ctx c = {p, &s};
+	bool found;
+	int64_t slot = idx_find(&p->frame_index->samples, h, sample_eq, &c, &found);
+	if (slot < 0)
+		return -1;
+	p->total_count += count;
+	if (found) {
+		struct prof_sample *e = &p->samples[p->frame_index->samples.idx[slot] - 1];
+		e->count += count;
+		e->value += value;
+		return 0;
+	}
+	if (p->nsamples == p->samples_cap) {
+		size_t ncap = p->samples_cap ? p->samples_cap * 2 : 256;
+		struct prof_sample *ns = realloc(p->samples, ncap * sizeof(*ns));
+		if (!ns)
+			return -1;
+		p->samples = ns;
+		p->samples_cap = ncap;
+	}
+	s.frames = malloc((nframes ? nframes : 1) * sizeof(uint32_t));
+	if (!s.frames)
+		return -1;
+	memcpy(s.frames, frames, nframes * sizeof(uint32_t));
+	s.count = count;
+	s.value = value;
+	p->samples[p->nsamples] = s;
+	idx_set(&p->frame_index->samples, (size_t)slot, h, (uint32_t)p->nsamples);
+	p->nsamples++;
+	return 0;
+}
+
+const char *profile_frame_label(const struct prof_frame *f, char *buf, size_t len)
+{
+	switch (f->kind) {
+	case PROF_FRAME_PYTHON:
+		snprintf(buf, len, "%s (%s:%lld)", f->name, f->file, (long long)f->line);
+		break;
+	case PROF_FRAME_KERNEL:
+		snprintf(buf, len, "%s_[k]", f->name);
+		break;
+	default:
+		snprintf(buf, len, "%s", f->name);
+		break;
+	}
+	return buf;
+}

@@ -1,0 +1,49 @@
+/* record.h - one profiling run: load BPF, follow target processes, gather
+ * samples until told to stop.  The pipeline pybpfctl runs without a daemon
+ * and the daemon runs for its windows. */
+#ifndef PYBPF_RECORD_H
+#define PYBPF_RECORD_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "aggregate.h"
+#include "bpf_loader.h"
+
+struct recorder {
+	struct aggregator agg;
+	struct bpf_session *bpf;
+	uint64_t start_ns;  /* CLOCK_REALTIME at open */
+	uint64_t start_mono; /* CLOCK_MONOTONIC at open */
+	uint64_t last_drain;
+	uint64_t samples_seen; /* counted samples delivered to the aggregator */
+};
+
+/* Opens the BPF side at rate_hz; err says why not. */
+int recorder_open(struct recorder *r, uint32_t rate_hz, char *err, size_t errlen);
+void recorder_close(struct recorder *r);
+
+/* Profiles pid from now on.  err says why not (not Python, unsupported...). */
+int recorder_add_pid(struct recorder *r, const struct pyprocess *pp, char *err, size_t errlen);
+
+/* Waits up to timeout_ms for new stacks; drains counts once a second. */
+int recorder_step(struct recorder *r, int timeout_ms);
+
+/* Drains everything and returns the profile since open (caller frees with
+ * profile_free + free). */
+struct profile *recorder_finish(struct recorder *r);
+
+/* BPF counters plus the userspace ones (unknown stacks, unknown code). */
+struct recorder_stats {
+	uint64_t bpf[STAT__COUNT];
+	struct agg_stats agg;
+};
+int recorder_stats(struct recorder *r, struct recorder_stats *out);
+/* Total dropped samples (every reason). */
+uint64_t recorder_dropped(const struct recorder_stats *st);
+
+uint64_t monotonic_ns(void);
+uint64_t realtime_ns(void);
+
+#endif

@@ -1,0 +1,139 @@
+/* pybpf_shared.h - structs and constants shared by the BPF programs and the
+ * userspace daemon.  Only fixed-width kernel types; no pointers. */
+#ifndef PYBPF_SHARED_H
+#define PYBPF_SHARED_H
+
+#ifndef __VMLINUX_H__
+#include <linux/types.h>
+#endif
+
+#define PYBPF_MAX_PY_FRAMES 1024 /* Python frames captured per stack */
+#define PYBPF_MAX_NATIVE 127     /* user and kernel ips per stack (PERF_MAX_STACK_DEPTH) */
+#define PYBPF_MAX_THREADS 4096   /* thread states walked to find one thread */
+#define PYBPF_MAX_LAYOUTS 32
+#define PYBPF_BUF 128 /* bytes of a frame / code object / tstate read at once */
+
+/* Flags of a layout record (struct py_layout.flags). */
+enum py_layout_flags {
+	PYL_TSTATE_VIA_CFRAME = 1 << 0, /* tstate->cframe->current_frame (3.11, 3.12) */
+	PYL_FRAME_OBJECTS = 1 << 1,     /* PyFrameObject chain, f_lasti an int (<= 3.10) */
+	PYL_CODE_TAGGED = 1 << 2,       /* f_executable is a tagged _PyStackRef (3.14+) */
+	PYL_LASTI_BYTES = 1 << 3,       /* f_lasti counts bytes, not code units (<= 3.9) */
+};
+
+#define PYL_NO_FIELD 0xffff
+#define PYL_NO_OWNER 0xff
+
+/* Where things are in one CPython minor version.  Offsets in bytes.  The
+ * userspace table (daemon/pylayout.c) has one of these per version. */
+struct py_layout {
+	__u32 version; /* (major << 8) | minor */
+	__u32 flags;   /* enum py_layout_flags */
+
+	/* _PyRuntimeState */
+	__u16 rt_interp_head; /* interpreters.head */
+	/* PyInterpreterState */
+	__u16 interp_next;
+	__u16 interp_tstate_head; /* threads.head */
+	/* PyThreadState */
+	__u16 ts_next;
+	__u16 ts_native_tid;     /* native_thread_id (kernel tid) */
+	__u16 ts_thread_id;      /* pthread_t */
+	__u16 ts_frame;          /* cframe (PYL_TSTATE_VIA_CFRAME) or current frame */
+	__u16 cframe_current;    /* _PyCFrame.current_frame */
+	/* _PyInterpreterFrame (or PyFrameObject) */
+	__u16 fr_code;     /* f_code / f_executable */
+	__u16 fr_previous; /* previous / f_back */
+	__u16 fr_instr;    /* prev_instr / instr_ptr (pointer) or f_lasti (int) */
+	__u16 fr_owner;    /* owner (char), PYL_NO_FIELD if none */
+	__u16 fr_is_entry; /* is_entry (bool, 3.11), PYL_NO_FIELD if none */
+	__u16 fr_read;     /* bytes to read to cover every frame field */
+	__u8 owner_cstack; /* owner of C-stack shim frames to skip, PYL_NO_OWNER */
+	__u8 owner_entry;  /* an owner that marks an entry frame, PYL_NO_OWNER */
+	/* PyCodeObject */
+	__u16 co_read;     /* bytes to read from the start: covers ob_type and the tag */
+	__u16 co_tag;      /* start of 5 immutable ints (argcount .. firstlineno) */
+	__u16 co_code;     /* first instruction (co_code_adaptive) */
+	__u16 co_filename; /* the rest is read by userspace only */
+	__u16 co_name;
+	__u16 co_qualname; /* PYL_NO_FIELD before 3.11 */
+	__u16 co_firstlineno;
+	__u16 co_linetable; /* co_linetable, or co_lnotab */
+	__u16 co_flags;
+	/* objects */
+	__u16 ob_type;
+	__u16 var_size;     /* PyVarObject.ob_size */
+	__u16 bytes_sval;   /* PyBytesObject.ob_sval */
+	__u16 ascii_state;  /* PyASCIIObject.state */
+	__u16 ascii_length; /* PyASCIIObject.length */
+	__u16 ascii_data;   /* sizeof(PyASCIIObject): compact ASCII data */
+	__u16 compact_data; /* sizeof(PyCompactUnicodeObject): compact non-ASCII data */
+	__u16 pad;
+};
+
+/* One registered Python process (map procs, key tgid). */
+struct py_proc {
+	__u64 runtime_addr;   /* &_PyRuntime in the process */
+	__u64 code_type_addr; /* &PyCode_Type, 0 if unknown (no check) */
+	__u32 layout_idx;
+	__u32 flags;
+};
+
+/* One Python frame as captured. */
+struct py_frame {
+	__u64 code;  /* PyCodeObject address */
+	__s32 instr; /* byte offset of the instruction from co_code (3.11+), or f_lasti */
+	__u32 tag;   /* hash of the code object's immutable ints: guards address reuse */
+};
+
+/* Stack flags. */
+enum stack_flags {
+	STACK_PY_TRUNCATED = 1 << 0, /* more Python frames than PYBPF_MAX_PY_FRAMES */
+	STACK_NO_TSTATE = 1 << 1,    /* thread has no PyThreadState (not a Python thread) */
+	STACK_PY_FAULT = 1 << 2,     /* a read of the frame chain failed midway */
+	STACK_BAD_CODE = 1 << 3,     /* a frame's code object failed validation */
+	STACK_NO_FRAME = 1 << 4,     /* Python thread with no current frame (idle) */
+};
+
+/* A stack seen for the first time, sent once through the ring buffer; later
+ * samples refer to it by hash.  Variable length: py[] holds npy entries. */
+struct pybpf_stack {
+	__u64 hash;
+	__u32 pid;
+	__u16 npy;
+	__u16 flags;
+	__u16 nuser;
+	__u16 nkern;
+	__u32 pad;
+	__u64 kern[PYBPF_MAX_NATIVE];
+	__u64 user[PYBPF_MAX_NATIVE];
+	/* bit i of entry[i / 64]: frame i ends a run of Python frames entered from C */
+	__u64 entry[PYBPF_MAX_PY_FRAMES / 64];
+	struct py_frame py[PYBPF_MAX_PY_FRAMES];
+};
+
+/* Key of the in-kernel sample counts (map counts). */
+struct pybpf_count_key {
+	__u64 hash; /* pybpf_stack.hash */
+	__u32 pid;
+	__u32 tid;
+	__u32 gen; /* userspace flips it to drain one generation while the other fills */
+	__u32 pad;
+};
+
+/* Counters (percpu array stats), reported to the user by name. */
+enum pybpf_stat {
+	STAT_SAMPLES = 0,   /* samples of registered processes */
+	STAT_RECORDED,      /* samples counted into the counts map */
+	STAT_NO_TSTATE,     /* recorded, but the thread has no Python thread state */
+	STAT_TRUNCATED,     /* recorded, Python stack deeper than the limit */
+	STAT_PY_FAULT,      /* recorded, frame chain read fault midway */
+	STAT_NEW_STACKS,    /* stacks sent to userspace */
+	STAT_DROP_RINGBUF,  /* dropped: ring buffer full */
+	STAT_DROP_COUNTS,   /* dropped: counts map full */
+	STAT_TSTATE_FAULT,  /* recorded, but the thread list could not be read */
+	STAT_DROP_RUNTIME,  /* dropped: no layout or scratch for the sample (never expected) */
+	STAT__COUNT,
+};
+
+#endif
