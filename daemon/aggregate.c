@@ -278,6 +278,13 @@ static void push_user(struct aggregator *a, struct agg_proc *p, struct frame_lis
 		uint64_t ip = i ? r->user[i] - 1 : r->user[i];
 		if (natsym_resolve(&p->nat, ip, &nat[nn].sym))
 			break; /* not in an executable mapping: unwinding went astray */
+		/* the next resolve may re-read the maps: keep our own copies */
+		nat[nn].sym.module = profile_str(&a->frames, nat[nn].sym.module);
+		nat[nn].sym.name = nat[nn].sym.name ? profile_str(&a->frames, nat[nn].sym.name) : NULL;
+		if (!nat[nn].sym.module) {
+			fl->err = -1;
+			return;
+		}
 		nat[nn].ip = r->user[i];
 		evals += is_eval_frame(nat[nn].sym.name);
 		nn++;

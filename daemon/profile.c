@@ -257,7 +257,7 @@ static bool sample_eq(void *ctx, uint32_t i)
 	const struct prof_sample *b = ((struct sample_eq_ctx *)ctx)->s;
 	return a->nframes == b->nframes && a->pid == b->pid && a->tid == b->tid &&
 	       a->thread_name == b->thread_name && a->reason == b->reason &&
-	       memcmp(a->frames, b->frames, a->nframes * sizeof(uint32_t)) == 0;
+	       (!a->nframes || memcmp(a->frames, b->frames, a->nframes * sizeof(uint32_t)) == 0);
 }
 
 int profile_add(struct profile *p, const uint32_t *frames, uint32_t nframes, uint64_t count,
@@ -274,8 +274,9 @@ int profile_add(struct profile *p, const uint32_t *frames, uint32_t nframes, uin
 	};
 	if (!s.thread_name || !s.reason)
 		return -1;
-	uint64_t h = hash_bytes(hash_u64(hash_u64(pid, tid), (uintptr_t)s.thread_name), frames,
-				nframes * sizeof(uint32_t));
+	uint64_t h = hash_u64(hash_u64(pid, tid), (uintptr_t)s.thread_name);
+	if (nframes)
+		h = hash_bytes(h, frames, nframes * sizeof(uint32_t));
 	h = hash_u64(h, (uintptr_t)s.reason);
 	struct sample_eq_ctx c = {p, &s};
 	bool found;
@@ -300,7 +301,8 @@ int profile_add(struct profile *p, const uint32_t *frames, uint32_t nframes, uin
 	s.frames = malloc((nframes ? nframes : 1) * sizeof(uint32_t));
 	if (!s.frames)
 		return -1;
-	memcpy(s.frames, frames, nframes * sizeof(uint32_t));
+	if (nframes)
+		memcpy(s.frames, frames, nframes * sizeof(uint32_t));
 	s.count = count;
 	s.value = value;
 	p->samples[p->nsamples] = s;
