@@ -302,7 +302,8 @@ int on_sample(struct bpf_perf_event_data *ctx)
 	rec->nuser = native_stack(ctx, rec->user, BPF_F_USER_STACK);
 
 	__u64 ts = 0;
-	struct walk_ctx w = {.code_type = proc->code_type_addr, .layout_idx = proc->layout_idx,
+	struct walk_ctx w = {.code_type = proc->code_type_addr,
+			     .layout_idx = proc->layout_idx,
 			     .hash = 0x5079627066ULL ^ pid};
 	if (find_tstate(L, proc, tid, &ts)) {
 		rec->flags |= STACK_PY_FAULT;

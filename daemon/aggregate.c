@@ -280,7 +280,8 @@ static void push_user(struct aggregator *a, struct agg_proc *p, struct frame_lis
 			break; /* not in an executable mapping: unwinding went astray */
 		/* the next resolve may re-read the maps: keep our own copies */
 		nat[nn].sym.module = profile_str(&a->frames, nat[nn].sym.module);
-		nat[nn].sym.name = nat[nn].sym.name ? profile_str(&a->frames, nat[nn].sym.name) : NULL;
+		nat[nn].sym.name =
+			nat[nn].sym.name ? profile_str(&a->frames, nat[nn].sym.name) : NULL;
 		if (!nat[nn].sym.module) {
 			fl->err = -1;
 			return;

@@ -16,16 +16,16 @@ struct agg_proc;
 struct agg_stacks;
 
 struct agg_stats {
-	uint64_t stacks;         /* distinct stacks received */
-	uint64_t unknown_stack;  /* samples whose stack never arrived (dropped) */
-	uint64_t unknown_code;   /* Python frames whose code object could not be read */
-	uint64_t short_records;  /* malformed records from the ring buffer (never expected) */
+	uint64_t stacks;	/* distinct stacks received */
+	uint64_t unknown_stack; /* samples whose stack never arrived (dropped) */
+	uint64_t unknown_code;	/* Python frames whose code object could not be read */
+	uint64_t short_records; /* malformed records from the ring buffer (never expected) */
 };
 
 struct aggregator {
-	struct profile frames;  /* frame interning only: stacks index its frames */
+	struct profile frames;	/* frame interning only: stacks index its frames */
 	struct profile *window; /* samples since the last agg_take() */
-	uint32_t *remap;        /* frames index -> window index + 1 */
+	uint32_t *remap;	/* frames index -> window index + 1 */
 	size_t remap_cap;
 	struct agg_stacks *stacks;
 	struct agg_proc *procs;

@@ -27,7 +27,7 @@ struct bpf_session {
 };
 
 static const char *const stat_names[STAT__COUNT] = {
-	[STAT_SAMPLES] = "samples",
+	[STAT_SAMPLES] = "sampled",
 	[STAT_RECORDED] = "recorded",
 	[STAT_NO_TSTATE] = "no_python_thread",
 	[STAT_TRUNCATED] = "truncated",
@@ -65,10 +65,15 @@ static int silent_print(enum libbpf_print_level level, const char *fmt, va_list 
 
 static int preflight(char *err, size_t errlen)
 {
-	if (access("/sys/kernel/btf/vmlinux", R_OK) != 0) {
+	/* PYBPF_KERNEL_BTF: where to look for the kernel's BTF (for tests) */
+	const char *btf = getenv("PYBPF_KERNEL_BTF");
+	if (!btf)
+		btf = "/sys/kernel/btf/vmlinux";
+	if (access(btf, R_OK) != 0) {
 		set_err(err, errlen,
-			"this kernel has no BTF (/sys/kernel/btf/vmlinux is missing): pybpf needs a "
-			"kernel built with CONFIG_DEBUG_INFO_BTF=y (5.10 or later)");
+			"this kernel has no BTF (%s is missing): pybpf needs a kernel built with "
+			"CONFIG_DEBUG_INFO_BTF=y (5.10 or later)",
+			btf);
 		return -1;
 	}
 	return 0;
@@ -113,7 +118,8 @@ static int attach_cpus(struct bpf_session *s, uint32_t rate_hz, char *err, size_
 		.sample_period = 1000000000ULL / rate_hz, /* ns of CPU time */
 	};
 	for (int cpu = 0; cpu < ncpus; cpu++) {
-		int fd = (int)syscall(__NR_perf_event_open, &attr, -1, cpu, -1, PERF_FLAG_FD_CLOEXEC);
+		int fd = (int)syscall(__NR_perf_event_open, &attr, -1, cpu, -1,
+				      PERF_FLAG_FD_CLOEXEC);
 		if (fd < 0) {
 			if (errno == ENODEV)
 				continue; /* possible but offline CPU */
@@ -176,12 +182,18 @@ fail:
 	return NULL;
 }
 
+void bpfs_stop(struct bpf_session *s)
+{
+	for (int i = 0; i < s->nlinks; i++)
+		bpf_link__destroy(s->links[i]);
+	s->nlinks = 0;
+}
+
 void bpfs_close(struct bpf_session *s)
 {
 	if (!s)
 		return;
-	for (int i = 0; i < s->nlinks; i++)
-		bpf_link__destroy(s->links[i]);
+	bpfs_stop(s);
 	ring_buffer__free(s->rb);
 	profile_bpf__destroy(s->skel);
 	free(s);
@@ -211,8 +223,7 @@ int bpfs_poll(struct bpf_session *s, int timeout_ms)
 }
 
 /* Counts whose generation is older than keep_from. */
-static int drain_older(struct bpf_session *s, uint32_t keep_from, bpfs_count_fn on_count,
-		       void *ctx)
+static int drain_older(struct bpf_session *s, uint32_t keep_from, bpfs_count_fn on_count, void *ctx)
 {
 	int fd = bpf_map__fd(s->skel->maps.counts);
 	uint32_t max = bpf_map__max_entries(s->skel->maps.counts);
@@ -251,6 +262,18 @@ int bpfs_drain(struct bpf_session *s, int final, bpfs_count_fn on_count, void *c
 	/* stacks are published before they are counted: read them first */
 	ring_buffer__consume(s->rb);
 	return drain_older(s, final ? s->gen : filling, on_count, ctx);
+}
+
+int bpfs_prog_runtime(struct bpf_session *s, uint64_t *run_ns, uint64_t *run_cnt)
+{
+	struct bpf_prog_info info;
+	uint32_t len = sizeof(info);
+	memset(&info, 0, sizeof(info));
+	if (bpf_obj_get_info_by_fd(bpf_program__fd(s->skel->progs.on_sample), &info, &len))
+		return -1;
+	*run_ns = info.run_time_ns;
+	*run_cnt = info.run_cnt;
+	return 0;
 }
 
 int bpfs_stats(struct bpf_session *s, uint64_t out[STAT__COUNT])

@@ -21,6 +21,8 @@ typedef int (*bpfs_count_fn)(void *ctx, const struct pybpf_count_key *key, uint6
  * returns NULL and err says why and what to do (privileges, BTF). */
 struct bpf_session *bpfs_open(uint32_t rate_hz, bpfs_stack_fn on_stack, void *ctx, char *err,
 			      size_t errlen);
+/* Stops sampling (detaches from the perf events); maps stay readable. */
+void bpfs_stop(struct bpf_session *s);
 void bpfs_close(struct bpf_session *s);
 
 int bpfs_add_process(struct bpf_session *s, const struct pyprocess *pp);
@@ -35,6 +37,9 @@ int bpfs_drain(struct bpf_session *s, int final, bpfs_count_fn on_count, void *c
 
 /* Sums the per-CPU counters (enum pybpf_stat). */
 int bpfs_stats(struct bpf_session *s, uint64_t out[STAT__COUNT]);
+/* Time the sampling program ran and how often, from the kernel's BPF stats
+ * (non-zero only while sysctl kernel.bpf_stats_enabled is 1). */
+int bpfs_prog_runtime(struct bpf_session *s, uint64_t *run_ns, uint64_t *run_cnt);
 /* Name of a counter, for reports. */
 const char *bpfs_stat_name(int stat);
 

@@ -110,7 +110,8 @@ int dump_process(const struct pyprocess *pp, struct dump *d, char *err, size_t e
 		return -1;
 	}
 	if (pyu_first_interp(L, &pid, pp->runtime_addr, &interp)) {
-		snprintf(err, errlen, "pid %d: cannot read _PyRuntime: %s", (int)pid, strerror(errno));
+		snprintf(err, errlen, "pid %d: cannot read _PyRuntime: %s", (int)pid,
+			 strerror(errno));
 		goto out;
 	}
 	for (int n = 0; interp && n < PYBPF_MAX_THREADS; n++) {
@@ -174,8 +175,8 @@ void dump_print_text(const struct pyprocess *pp, const struct dump *d, FILE *out
 		pp->micro, pp->object);
 	for (size_t i = 0; i < d->nthreads; i++) {
 		const struct dump_thread *t = &d->threads[i];
-		fprintf(out, "\nThread %u (%s): \"%s\" ident 0x%llx\n", t->tid, state_name(t->state),
-			t->comm, (unsigned long long)t->thread_id);
+		fprintf(out, "\nThread %u (%s): \"%s\" ident 0x%llx\n", t->tid,
+			state_name(t->state), t->comm, (unsigned long long)t->thread_id);
 		for (size_t j = 0; j < t->nframes; j++)
 			fprintf(out, "    %s (%s:%d)\n", t->frames[j].name, t->frames[j].file,
 				t->frames[j].line);
@@ -211,11 +212,12 @@ void dump_print_json(const struct pyprocess *pp, const struct dump *d, FILE *out
 	fprintf(out, ", \"threads\": [");
 	for (size_t i = 0; i < d->nthreads; i++) {
 		const struct dump_thread *t = &d->threads[i];
-		fprintf(out, "%s\n  {\"tid\": %u, \"ident\": %llu, \"name\": ", i ? "," : "", t->tid,
-			(unsigned long long)t->thread_id);
+		fprintf(out, "%s\n  {\"tid\": %u, \"ident\": %llu, \"name\": ", i ? "," : "",
+			t->tid, (unsigned long long)t->thread_id);
 		json_str(out, t->comm);
-		fprintf(out, ", \"state\": \"%s\", \"truncated\": %s, \"error\": ",
-			state_name(t->state), t->truncated ? "true" : "false");
+		fprintf(out,
+			", \"state\": \"%s\", \"truncated\": %s, \"error\": ", state_name(t->state),
+			t->truncated ? "true" : "false");
 		if (t->error)
 			json_str(out, t->error);
 		else

@@ -19,10 +19,10 @@ struct dump_frame {
 };
 
 struct dump_thread {
-	uint32_t tid;       /* kernel thread id (native_thread_id) */
+	uint32_t tid;	    /* kernel thread id (native_thread_id) */
 	uint64_t thread_id; /* pthread_t, as threading.get_ident() */
 	char comm[20];
-	char state; /* from /proc: R running, S sleeping, D disk wait, ... */
+	char state;		   /* from /proc: R running, S sleeping, D disk wait, ... */
 	struct dump_frame *frames; /* leaf first */
 	size_t nframes;
 	bool truncated;

@@ -45,8 +45,8 @@ const struct elf_file *elfcache_get(const struct procmaps *pm, const struct mapp
 		cap = ncap;
 	}
 	e = &entries[nentries++];
-	*e = (struct elfcache_entry){.inode = m->inode, .dev_major = m->dev_major,
-				     .dev_minor = m->dev_minor};
+	*e = (struct elfcache_entry){
+		.inode = m->inode, .dev_major = m->dev_major, .dev_minor = m->dev_minor};
 	int fd = procmaps_open(pm, m);
 	if (fd < 0)
 		return NULL;

@@ -23,8 +23,8 @@ struct elf_file {
 	size_t strs_len, strs_cap;
 	struct elf_load loads[16];
 	size_t nloads;
-	bool dyn;     /* ET_DYN: position independent */
-	bool symtab;  /* had a full .symtab (not just .dynsym) */
+	bool dyn;				 /* ET_DYN: position independent */
+	bool symtab;				 /* had a full .symtab (not just .dynsym) */
 	uint64_t pyruntime_addr, pyruntime_size; /* section .PyRuntime, 0 if none */
 };
 

@@ -17,10 +17,10 @@
 /* Frame labels made safe for the format, deduplicated: equal labels share an
  * id and ids sort like the labels.  Slot nframes is for empty stacks. */
 struct labels {
-	uint32_t *id;       /* frame index -> label id */
+	uint32_t *id;	    /* frame index -> label id */
 	const char **by_id; /* label id -> text (owned by text[]) */
-	char **text;        /* frame index -> text */
-	size_t n;           /* nframes + 1 */
+	char **text;	    /* frame index -> text */
+	size_t n;	    /* nframes + 1 */
 };
 
 struct label_ref {

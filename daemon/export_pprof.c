@@ -29,7 +29,7 @@ typedef Perftools__Profiles__Location pb_location;
 typedef Perftools__Profiles__Line pb_line;
 typedef Perftools__Profiles__Function pb_function;
 
-#define KERNEL_MAPPING "[kernel.kallsyms]"
+#define KERNEL_MAPPING	  "[kernel.kallsyms]"
 #define LABELS_PER_SAMPLE 4
 
 /* Strings interned before any frame or sample; "" must stay first. */
@@ -48,8 +48,8 @@ enum fixed_str {
 /* Upper bounds of the strings interned for the header (value type and
  * unit), per frame (name, filename, object) and per sample (thread name,
  * reason). */
-#define STRS_HEADER 2
-#define STRS_PER_FRAME 3
+#define STRS_HEADER	2
+#define STRS_PER_FRAME	3
 #define STRS_PER_SAMPLE 2
 
 /* Open addressing from a 64-bit hash to an index; never full by design. */
@@ -492,8 +492,8 @@ static int gzip_buf(const uint8_t *in, size_t len, unsigned char **out, size_t *
 		return -1;
 	}
 	memset(&zs, 0, sizeof(zs));
-	if (deflateInit2(&zs, Z_DEFAULT_COMPRESSION, Z_DEFLATED, 15 + 16, 8,
-			 Z_DEFAULT_STRATEGY) != Z_OK) {
+	if (deflateInit2(&zs, Z_DEFAULT_COMPRESSION, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) !=
+	    Z_OK) {
 		errno = ENOMEM;
 		return -1;
 	}

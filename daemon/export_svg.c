@@ -14,16 +14,16 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define LABEL_MAX 4096
-#define IMG_W 1200
-#define FRAME_H 16
-#define FONT_SIZE 12
-#define CHAR_W 7 /* approximate width of a character at FONT_SIZE */
-#define XPAD 10
-#define YPAD_TOP 60    /* title, subtitle */
-#define YPAD_BOTTOM 34 /* details line */
-#define MIN_W 0.1      /* frames narrower than this (px) are left out */
-#define ROOT_ID UINT32_MAX
+#define LABEL_MAX   4096
+#define IMG_W	    1200
+#define FRAME_H	    16
+#define FONT_SIZE   12
+#define CHAR_W	    7 /* approximate width of a character at FONT_SIZE */
+#define XPAD	    10
+#define YPAD_TOP    60	/* title, subtitle */
+#define YPAD_BOTTOM 34	/* details line */
+#define MIN_W	    0.1 /* frames narrower than this (px) are left out */
+#define ROOT_ID	    UINT32_MAX
 
 struct label {
 	const char *text; /* sanitized: valid UTF-8, no control characters */
@@ -34,10 +34,10 @@ struct label {
 /* Labels deduplicated: equal labels share an id and ids sort like labels.
  * Slot nframes of id[] is "[unknown]", for empty stacks. */
 struct labels {
-	uint32_t *id;        /* frame index -> label id */
+	uint32_t *id;	     /* frame index -> label id */
 	struct label *by_id; /* label id -> label */
-	char **text;         /* frame index -> text, owned */
-	size_t n;            /* nframes + 1 */
+	char **text;	     /* frame index -> text, owned */
+	size_t n;	     /* nframes + 1 */
 };
 
 struct label_ref {
@@ -595,18 +595,22 @@ static void write_header(struct svg *g, const char *title, uint32_t height)
 		"height=\"%u\" viewBox=\"0 0 %d %u\" onload=\"init(evt)\">\n",
 		IMG_W, height, IMG_W, height);
 	fputs(svg_style, out);
-	fprintf(out, "<script type=\"text/ecmascript\">var WIDTH = %d, XPAD = %d, CHAR_W = %d;"
-		     "</script>\n", IMG_W, XPAD, CHAR_W);
+	fprintf(out,
+		"<script type=\"text/ecmascript\">var WIDTH = %d, XPAD = %d, CHAR_W = %d;"
+		"</script>\n",
+		IMG_W, XPAD, CHAR_W);
 	fputs(svg_script, out);
-	fprintf(out, "<rect x=\"0\" y=\"0\" width=\"%d\" height=\"%u\" fill=\"#f8f8f4\"/>\n",
-		IMG_W, height);
+	fprintf(out, "<rect x=\"0\" y=\"0\" width=\"%d\" height=\"%u\" fill=\"#f8f8f4\"/>\n", IMG_W,
+		height);
 	fprintf(out, "<text id=\"title\" x=\"%d\" y=\"24\">", IMG_W / 2);
 	xml_puts(out, title);
 	fputs("</text>\n", out);
 	write_subtitle(g);
 	write_legend(out);
-	fprintf(out, "<text id=\"reset\" x=\"%d\" y=\"24\" style=\"display:none\">Reset Zoom"
-		     "</text>\n", XPAD);
+	fprintf(out,
+		"<text id=\"reset\" x=\"%d\" y=\"24\" style=\"display:none\">Reset Zoom"
+		"</text>\n",
+		XPAD);
 	fprintf(out, "<text id=\"details\" x=\"%d\" y=\"%u\"> </text>\n", XPAD, height - 14);
 }
 

@@ -121,8 +121,7 @@ static int lnotab_line(const uint8_t *tab, size_t len, int line, int32_t instr)
 	return line;
 }
 
-int linetable_line(unsigned minor, const uint8_t *tab, size_t len, int firstlineno,
-		   int32_t instr)
+int linetable_line(unsigned minor, const uint8_t *tab, size_t len, int firstlineno, int32_t instr)
 {
 	if (instr < 0)
 		return firstlineno;

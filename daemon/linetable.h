@@ -12,7 +12,6 @@
  *   minor >= 11: the location table.
  * Returns the line; firstlineno when instr < 0 (a frame not yet started);
  * -1 when the instruction has no line or the table is corrupt. */
-int linetable_line(unsigned minor, const uint8_t *tab, size_t len, int firstlineno,
-		   int32_t instr);
+int linetable_line(unsigned minor, const uint8_t *tab, size_t len, int firstlineno, int32_t instr);
 
 #endif

@@ -17,7 +17,7 @@ struct natsym_proc {
 struct natsym {
 	const char *module; /* path as the process sees it; valid until the next re-read */
 	const char *name;   /* symbol, or NULL */
-	uint64_t vaddr;     /* link-time address in module */
+	uint64_t vaddr;	    /* link-time address in module */
 };
 
 int natsym_open(struct natsym_proc *np, pid_t pid);

@@ -24,19 +24,19 @@ struct prof_frame {
 	const char *file;   /* interned, "" when unknown */
 	const char *module; /* native: mapped object path; else "" */
 	int64_t start_line; /* python: co_firstlineno; else 0 */
-	int64_t line;       /* python: line of the sampled instruction */
+	int64_t line;	    /* python: line of the sampled instruction */
 	uint64_t address;   /* native/kernel: instruction pointer; python: 0 */
 };
 
 struct prof_sample {
 	uint32_t *frames; /* indices into profile.frames, leaf first */
 	uint32_t nframes;
-	uint64_t count;   /* number of samples */
-	uint64_t value;   /* the weighted value (ns), see profile.value_type */
+	uint64_t count; /* number of samples */
+	uint64_t value; /* the weighted value (ns), see profile.value_type */
 	uint32_t pid;
 	uint32_t tid;
 	const char *thread_name; /* interned */
-	const char *reason;      /* interned, "" when none (cpu mode) */
+	const char *reason;	 /* interned, "" when none (cpu mode) */
 };
 
 struct prof_strtab;
@@ -53,7 +53,7 @@ struct profile {
 	/* What the second value of every sample measures, e.g. "cpu". */
 	const char *value_type; /* interned */
 	const char *value_unit; /* interned, "nanoseconds" */
-	uint64_t period_ns;     /* nanoseconds per sample (1e9 / rate) */
+	uint64_t period_ns;	/* nanoseconds per sample (1e9 / rate) */
 	uint32_t rate_hz;
 	uint64_t start_ns;    /* wall clock, ns since the epoch */
 	uint64_t duration_ns; /* length of the recording */

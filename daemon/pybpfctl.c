@@ -69,16 +69,15 @@ static void usage_record(FILE *out)
 
 static void usage_dump(FILE *out)
 {
-	fprintf(out,
-		"usage: pybpfctl dump --pid PID [--json]\n"
-		"\n"
-		"Prints the current Python stack of every thread of a CPython process, with\n"
-		"thread names, states and line numbers, innermost frame first.\n"
-		"\n"
-		"options:\n"
-		"  -p, --pid PID   process to inspect\n"
-		"      --json      machine-readable output\n"
-		"  -h, --help      this text\n");
+	fprintf(out, "usage: pybpfctl dump --pid PID [--json]\n"
+		     "\n"
+		     "Prints the current Python stack of every thread of a CPython process, with\n"
+		     "thread names, states and line numbers, innermost frame first.\n"
+		     "\n"
+		     "options:\n"
+		     "  -p, --pid PID   process to inspect\n"
+		     "      --json      machine-readable output\n"
+		     "  -h, --help      this text\n");
 }
 
 static int parse_uint(const char *s, const char *what, unsigned long max, unsigned long *out)
@@ -135,10 +134,14 @@ static int parse_record(int argc, char **argv, struct record_opts *o)
 {
 	enum { OPT_JSON = 256 };
 	static const struct option opts[] = {
-		{"pid", required_argument, NULL, 'p'},	  {"duration", required_argument, NULL, 'd'},
-		{"rate", required_argument, NULL, 'r'},	  {"output", required_argument, NULL, 'o'},
-		{"format", required_argument, NULL, 'f'}, {"quiet", no_argument, NULL, 'q'},
-		{"json", no_argument, NULL, OPT_JSON},	  {"help", no_argument, NULL, 'h'},
+		{"pid", required_argument, NULL, 'p'},
+		{"duration", required_argument, NULL, 'd'},
+		{"rate", required_argument, NULL, 'r'},
+		{"output", required_argument, NULL, 'o'},
+		{"format", required_argument, NULL, 'f'},
+		{"quiet", no_argument, NULL, 'q'},
+		{"json", no_argument, NULL, OPT_JSON},
+		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
 	unsigned long v;
@@ -165,8 +168,9 @@ static int parse_record(int argc, char **argv, struct record_opts *o)
 		case 'f':
 			o->format = export_format_parse(optarg);
 			if (o->format < 0) {
-				fprintf(stderr, "pybpfctl: unknown format '%s' (pprof, collapsed, svg, "
-						"speedscope)\n",
+				fprintf(stderr,
+					"pybpfctl: unknown format '%s' (pprof, collapsed, svg, "
+					"speedscope)\n",
 					optarg);
 				return -1;
 			}
@@ -273,9 +277,10 @@ static void print_summary(const struct record_opts *o, const struct recorder_sta
 {
 	FILE *out = o->json ? stdout : stderr;
 	if (o->json) {
-		fprintf(out, "{\"pid\": %d, \"python\": \"%u.%u.%u\", \"output\": \"%s\", "
-			     "\"format\": \"%s\", \"rate_hz\": %lu, \"duration_s\": %.3f, "
-			     "\"samples\": %llu, \"unknown_stack\": %llu, \"unknown_code\": %llu",
+		fprintf(out,
+			"{\"pid\": %d, \"python\": \"%u.%u.%u\", \"output\": \"%s\", "
+			"\"format\": \"%s\", \"rate_hz\": %lu, \"duration_s\": %.3f, "
+			"\"samples\": %llu, \"unknown_stack\": %llu, \"unknown_code\": %llu",
 			(int)pp->pid, pp->major, pp->minor, pp->micro, o->output,
 			export_format_name(o->format), o->rate, (double)p->duration_ns / 1e9,
 			(unsigned long long)p->total_count,
@@ -284,6 +289,8 @@ static void print_summary(const struct record_opts *o, const struct recorder_sta
 		for (int i = 0; i < STAT__COUNT; i++)
 			fprintf(out, ", \"%s\": %llu", bpfs_stat_name(i),
 				(unsigned long long)st->bpf[i]);
+		fprintf(out, ", \"bpf_run_ns\": %llu, \"bpf_run_count\": %llu",
+			(unsigned long long)st->bpf_run_ns, (unsigned long long)st->bpf_run_cnt);
 		fprintf(out, "}\n");
 		return;
 	}
@@ -350,7 +357,8 @@ static int cmd_record(int argc, char **argv)
 	if (o.command) {
 		child = spawn_held(o.command, &go);
 		if (child < 0) {
-			fprintf(stderr, "pybpfctl: cannot start %s: %s\n", o.command[0], strerror(errno));
+			fprintf(stderr, "pybpfctl: cannot start %s: %s\n", o.command[0],
+				strerror(errno));
 			goto out;
 		}
 		if (write(go, "g", 1) != 1 || close(go))

@@ -55,11 +55,11 @@ static int read_version(struct pyprocess *pp, const struct elf_file *ef)
 	return version_from_name(pp->object, &pp->major, &pp->minor);
 }
 
-static enum pyprocess_result fail(char *err, size_t len, enum pyprocess_result r,
-				  const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+static enum pyprocess_result fail(char *err, size_t len, enum pyprocess_result r, const char *fmt,
+				  ...) __attribute__((format(printf, 4, 5)));
 
-static enum pyprocess_result fail(char *err, size_t len, enum pyprocess_result r,
-				  const char *fmt, ...)
+static enum pyprocess_result fail(char *err, size_t len, enum pyprocess_result r, const char *fmt,
+				  ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
@@ -102,9 +102,15 @@ enum pyprocess_result pyprocess_inspect(pid_t pid, struct pyprocess *pp, char *e
 	pp->pid = pid;
 	snprintf(exe_link, sizeof(exe_link), "/proc/%d/exe", (int)pid);
 	ssize_t n = readlink(exe_link, exe, sizeof(exe) - 1);
+	if (n < 0 && errno == ENOENT)
+		return fail(err, errlen, PYPROC_ERROR, "pid %d: no such process", (int)pid);
 	if (n < 0)
-		return fail(err, errlen, PYPROC_ERROR, "pid %d: cannot read %s: %s", (int)pid,
-			    exe_link, strerror(errno));
+		return fail(err, errlen, PYPROC_ERROR, "pid %d: cannot read %s: %s%s", (int)pid,
+			    exe_link, strerror(errno),
+			    errno == EACCES || errno == EPERM
+				    ? " (profiling another user's process needs root or "
+				      "CAP_SYS_PTRACE)"
+				    : "");
 	exe[n] = 0;
 	if (procmaps_read(pid, &pm))
 		return fail(err, errlen, PYPROC_ERROR, "pid %d: cannot read /proc/%d/maps: %s",
@@ -125,11 +131,12 @@ enum pyprocess_result pyprocess_inspect(pid_t pid, struct pyprocess *pp, char *e
 			    pylayout_supported());
 	uint64_t interp = 0;
 	if (mem_read_u64(pid, pp->runtime_addr + pp->layout->rt_interp_head, &interp))
-		return fail(err, errlen, PYPROC_ERROR, "pid %d: cannot read _PyRuntime at 0x%llx: %s",
-			    (int)pid, (unsigned long long)pp->runtime_addr, strerror(errno));
+		return fail(err, errlen, PYPROC_ERROR,
+			    "pid %d: cannot read _PyRuntime at 0x%llx: %s", (int)pid,
+			    (unsigned long long)pp->runtime_addr, strerror(errno));
 	if (!interp)
 		return fail(err, errlen, PYPROC_NOT_READY,
-			    "pid %d: CPython %u.%u has not initialised its interpreter yet", (int)pid,
-			    pp->major, pp->minor);
+			    "pid %d: CPython %u.%u has not initialised its interpreter yet",
+			    (int)pid, pp->major, pp->minor);
 	return PYPROC_OK;
 }

@@ -7,10 +7,10 @@
 #include "linetable.h"
 #include "memread.h"
 
-#define PYSYM_MAX_ENTRIES 65536
-#define PYSYM_MAX_STR 4096
+#define PYSYM_MAX_ENTRIES   65536
+#define PYSYM_MAX_STR	    4096
 #define PYSYM_MAX_LINETABLE (256u << 10)
-#define CODE_HEADER 256 /* bytes of a code object read at once */
+#define CODE_HEADER	    256 /* bytes of a code object read at once */
 
 struct pysym_cache {
 	pid_t pid;
@@ -116,7 +116,7 @@ static char *decode_compact(const uint8_t *raw, size_t len, unsigned kind)
 	if (!out)
 		return NULL;
 	for (size_t i = 0; i < len; i++) {
-		uint32_t cp = kind == 1 ? raw[i]
+		uint32_t cp = kind == 1	  ? raw[i]
 			      : kind == 2 ? ((const uint16_t *)raw)[i]
 					  : ((const uint32_t *)raw)[i];
 		append_utf8(out, &n, cp > 0x10ffff ? 0xfffd : cp);

@@ -88,6 +88,7 @@ int recorder_step(struct recorder *r, int timeout_ms)
 
 struct profile *recorder_finish(struct recorder *r)
 {
+	bpfs_stop(r->bpf); /* so the counters and the profile agree */
 	bpfs_drain(r->bpf, 1, on_count, r);
 	struct profile *p = agg_take(&r->agg);
 	if (!p)
@@ -100,11 +101,13 @@ struct profile *recorder_finish(struct recorder *r)
 int recorder_stats(struct recorder *r, struct recorder_stats *out)
 {
 	out->agg = r->agg.stats;
+	out->bpf_run_ns = out->bpf_run_cnt = 0;
+	bpfs_prog_runtime(r->bpf, &out->bpf_run_ns, &out->bpf_run_cnt);
 	return bpfs_stats(r->bpf, out->bpf);
 }
 
 uint64_t recorder_dropped(const struct recorder_stats *st)
 {
-	return st->bpf[STAT_DROP_RINGBUF] + st->bpf[STAT_DROP_COUNTS] +
-	       st->bpf[STAT_DROP_RUNTIME] + st->agg.unknown_stack;
+	return st->bpf[STAT_DROP_RINGBUF] + st->bpf[STAT_DROP_COUNTS] + st->bpf[STAT_DROP_RUNTIME] +
+	       st->agg.unknown_stack;
 }

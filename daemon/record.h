@@ -14,7 +14,7 @@
 struct recorder {
 	struct aggregator agg;
 	struct bpf_session *bpf;
-	uint64_t start_ns;  /* CLOCK_REALTIME at open */
+	uint64_t start_ns;   /* CLOCK_REALTIME at open */
 	uint64_t start_mono; /* CLOCK_MONOTONIC at open */
 	uint64_t last_drain;
 	uint64_t samples_seen; /* counted samples delivered to the aggregator */
@@ -30,7 +30,7 @@ int recorder_add_pid(struct recorder *r, const struct pyprocess *pp, char *err, 
 /* Waits up to timeout_ms for new stacks; drains counts once a second. */
 int recorder_step(struct recorder *r, int timeout_ms);
 
-/* Drains everything and returns the profile since open (caller frees with
+/* Stops sampling, drains everything and returns the profile since open (caller frees with
  * profile_free + free). */
 struct profile *recorder_finish(struct recorder *r);
 
@@ -38,6 +38,7 @@ struct profile *recorder_finish(struct recorder *r);
 struct recorder_stats {
 	uint64_t bpf[STAT__COUNT];
 	struct agg_stats agg;
+	uint64_t bpf_run_ns, bpf_run_cnt; /* with kernel.bpf_stats_enabled=1 */
 };
 int recorder_stats(struct recorder *r, struct recorder_stats *out);
 /* Total dropped samples (every reason). */

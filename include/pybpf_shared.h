@@ -8,17 +8,17 @@
 #endif
 
 #define PYBPF_MAX_PY_FRAMES 1024 /* Python frames captured per stack */
-#define PYBPF_MAX_NATIVE 127     /* user and kernel ips per stack (PERF_MAX_STACK_DEPTH) */
-#define PYBPF_MAX_THREADS 4096   /* thread states walked to find one thread */
-#define PYBPF_MAX_LAYOUTS 32
-#define PYBPF_BUF 128 /* bytes of a frame / code object / tstate read at once */
+#define PYBPF_MAX_NATIVE    127	 /* user and kernel ips per stack (PERF_MAX_STACK_DEPTH) */
+#define PYBPF_MAX_THREADS   4096 /* thread states walked to find one thread */
+#define PYBPF_MAX_LAYOUTS   32
+#define PYBPF_BUF	    128 /* bytes of a frame / code object / tstate read at once */
 
 /* Flags of a layout record (struct py_layout.flags). */
 enum py_layout_flags {
 	PYL_TSTATE_VIA_CFRAME = 1 << 0, /* tstate->cframe->current_frame (3.11, 3.12) */
-	PYL_FRAME_OBJECTS = 1 << 1,     /* PyFrameObject chain, f_lasti an int (<= 3.10) */
-	PYL_CODE_TAGGED = 1 << 2,       /* f_executable is a tagged _PyStackRef (3.14+) */
-	PYL_LASTI_BYTES = 1 << 3,       /* f_lasti counts bytes, not code units (<= 3.9) */
+	PYL_FRAME_OBJECTS = 1 << 1,	/* PyFrameObject chain, f_lasti an int (<= 3.10) */
+	PYL_CODE_TAGGED = 1 << 2,	/* f_executable is a tagged _PyStackRef (3.14+) */
+	PYL_LASTI_BYTES = 1 << 3,	/* f_lasti counts bytes, not code units (<= 3.9) */
 };
 
 #define PYL_NO_FIELD 0xffff
@@ -37,23 +37,23 @@ struct py_layout {
 	__u16 interp_tstate_head; /* threads.head */
 	/* PyThreadState */
 	__u16 ts_next;
-	__u16 ts_native_tid;     /* native_thread_id (kernel tid) */
-	__u16 ts_thread_id;      /* pthread_t */
-	__u16 ts_frame;          /* cframe (PYL_TSTATE_VIA_CFRAME) or current frame */
-	__u16 cframe_current;    /* _PyCFrame.current_frame */
+	__u16 ts_native_tid;  /* native_thread_id (kernel tid) */
+	__u16 ts_thread_id;   /* pthread_t */
+	__u16 ts_frame;	      /* cframe (PYL_TSTATE_VIA_CFRAME) or current frame */
+	__u16 cframe_current; /* _PyCFrame.current_frame */
 	/* _PyInterpreterFrame (or PyFrameObject) */
-	__u16 fr_code;     /* f_code / f_executable */
+	__u16 fr_code;	   /* f_code / f_executable */
 	__u16 fr_previous; /* previous / f_back */
-	__u16 fr_instr;    /* prev_instr / instr_ptr (pointer) or f_lasti (int) */
-	__u16 fr_owner;    /* owner (char), PYL_NO_FIELD if none */
+	__u16 fr_instr;	   /* prev_instr / instr_ptr (pointer) or f_lasti (int) */
+	__u16 fr_owner;	   /* owner (char), PYL_NO_FIELD if none */
 	__u16 fr_is_entry; /* is_entry (bool, 3.11), PYL_NO_FIELD if none */
-	__u16 fr_read;     /* bytes to read to cover every frame field */
+	__u16 fr_read;	   /* bytes to read to cover every frame field */
 	__u8 owner_cstack; /* owner of C-stack shim frames to skip, PYL_NO_OWNER */
 	__u8 owner_entry;  /* an owner that marks an entry frame, PYL_NO_OWNER */
 	/* PyCodeObject */
-	__u16 co_read;     /* bytes to read from the start: covers ob_type and the tag */
-	__u16 co_tag;      /* start of 5 immutable ints (argcount .. firstlineno) */
-	__u16 co_code;     /* first instruction (co_code_adaptive) */
+	__u16 co_read;	   /* bytes to read from the start: covers ob_type and the tag */
+	__u16 co_tag;	   /* start of 5 immutable ints (argcount .. firstlineno) */
+	__u16 co_code;	   /* first instruction (co_code_adaptive) */
 	__u16 co_filename; /* the rest is read by userspace only */
 	__u16 co_name;
 	__u16 co_qualname; /* PYL_NO_FIELD before 3.11 */
@@ -62,7 +62,7 @@ struct py_layout {
 	__u16 co_flags;
 	/* objects */
 	__u16 ob_type;
-	__u16 var_size;     /* PyVarObject.ob_size */
+	__u16 var_size;	    /* PyVarObject.ob_size */
 	__u16 bytes_sval;   /* PyBytesObject.ob_sval */
 	__u16 ascii_state;  /* PyASCIIObject.state */
 	__u16 ascii_length; /* PyASCIIObject.length */
@@ -123,16 +123,16 @@ struct pybpf_count_key {
 
 /* Counters (percpu array stats), reported to the user by name. */
 enum pybpf_stat {
-	STAT_SAMPLES = 0,   /* samples of registered processes */
-	STAT_RECORDED,      /* samples counted into the counts map */
-	STAT_NO_TSTATE,     /* recorded, but the thread has no Python thread state */
-	STAT_TRUNCATED,     /* recorded, Python stack deeper than the limit */
-	STAT_PY_FAULT,      /* recorded, frame chain read fault midway */
-	STAT_NEW_STACKS,    /* stacks sent to userspace */
-	STAT_DROP_RINGBUF,  /* dropped: ring buffer full */
-	STAT_DROP_COUNTS,   /* dropped: counts map full */
-	STAT_TSTATE_FAULT,  /* recorded, but the thread list could not be read */
-	STAT_DROP_RUNTIME,  /* dropped: no layout or scratch for the sample (never expected) */
+	STAT_SAMPLES = 0,  /* samples of registered processes */
+	STAT_RECORDED,	   /* samples counted into the counts map */
+	STAT_NO_TSTATE,	   /* recorded, but the thread has no Python thread state */
+	STAT_TRUNCATED,	   /* recorded, Python stack deeper than the limit */
+	STAT_PY_FAULT,	   /* recorded, frame chain read fault midway */
+	STAT_NEW_STACKS,   /* stacks sent to userspace */
+	STAT_DROP_RINGBUF, /* dropped: ring buffer full */
+	STAT_DROP_COUNTS,  /* dropped: counts map full */
+	STAT_TSTATE_FAULT, /* recorded, but the thread list could not be read */
+	STAT_DROP_RUNTIME, /* dropped: no layout or scratch for the sample (never expected) */
 	STAT__COUNT,
 };
 

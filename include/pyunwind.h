@@ -18,7 +18,7 @@
 
 enum pyu_status {
 	PYU_OK = 0,
-	PYU_FAULT = -1,   /* a read of the target failed */
+	PYU_FAULT = -1,	  /* a read of the target failed */
 	PYU_BADCODE = -2, /* f_code is not a code object */
 };
 
@@ -74,15 +74,13 @@ PYU_INLINE long pyu_interp_threads(const struct py_layout *L, void *rctx, __u64 
 	return pyu_read_u64(rctx, interp + L->interp_tstate_head, tstate);
 }
 
-PYU_INLINE long pyu_interp_next(const struct py_layout *L, void *rctx, __u64 interp,
-				__u64 *next)
+PYU_INLINE long pyu_interp_next(const struct py_layout *L, void *rctx, __u64 interp, __u64 *next)
 {
 	return pyu_read_u64(rctx, interp + L->interp_next, next);
 }
 
 /* One thread state: its kernel tid and the next one in the list. */
-PYU_INLINE long pyu_tstate(const struct py_layout *L, void *rctx, __u64 ts, __u64 *tid,
-			   __u64 *next)
+PYU_INLINE long pyu_tstate(const struct py_layout *L, void *rctx, __u64 ts, __u64 *tid, __u64 *next)
 {
 	if (pyu_read_u64(rctx, ts + L->ts_native_tid, tid))
 		return PYU_FAULT;
@@ -90,8 +88,7 @@ PYU_INLINE long pyu_tstate(const struct py_layout *L, void *rctx, __u64 ts, __u6
 }
 
 /* The thread's innermost frame (0 when it runs no Python code). */
-PYU_INLINE long pyu_current_frame(const struct py_layout *L, void *rctx, __u64 ts,
-				  __u64 *frame)
+PYU_INLINE long pyu_current_frame(const struct py_layout *L, void *rctx, __u64 ts, __u64 *frame)
 {
 	__u64 p;
 	if (pyu_read_u64(rctx, ts + L->ts_frame, &p))

@@ -34,7 +34,8 @@ for count, locs, labels in prof.stacks():
     lines[fn][leafmost["line"]] = lines[fn].get(leafmost["line"], 0) + count
 
 total = hot + cold
-check(summary["samples"] == prof.total(), f"summary count {summary['samples']} == pprof total {prof.total()}")
+check(summary["samples"] == prof.total() == summary["recorded"],
+      f"summary count {summary['samples']} == pprof total {prof.total()} == BPF recorded count")
 check(total > 1500, f"enough samples in hot/cold to judge ({total}) at 999 Hz over 4 s")
 share = hot / total
 check(abs(share - truth["hot"]) <= 0.05,

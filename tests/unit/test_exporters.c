@@ -42,12 +42,12 @@ static uint32_t add_frame(struct profile *p, enum prof_frame_kind kind, const ch
 	return (uint32_t)i;
 }
 
-#define ADD(p, count, value, tid, tname, ...)                                                   \
-	do {                                                                                    \
-		uint32_t st_[] = {__VA_ARGS__};                                                 \
-		assert_int_equal(profile_add(p, st_, sizeof(st_) / sizeof(st_[0]), count,       \
-					     value, 100, tid, tname, ""),                       \
-				 0);                                                            \
+#define ADD(p, count, value, tid, tname, ...)                                                      \
+	do {                                                                                       \
+		uint32_t st_[] = {__VA_ARGS__};                                                    \
+		assert_int_equal(profile_add(p, st_, sizeof(st_) / sizeof(st_[0]), count, value,   \
+					     100, tid, tname, ""),                                 \
+				 0);                                                               \
 	} while (0)
 
 /*
@@ -223,8 +223,7 @@ static void check_with_python(const char *data, const char *suffix, const char *
 static void test_format_names(void **state)
 {
 	(void)state;
-	enum export_format all[] = {EXPORT_PPROF, EXPORT_COLLAPSED, EXPORT_SVG,
-				    EXPORT_SPEEDSCOPE};
+	enum export_format all[] = {EXPORT_PPROF, EXPORT_COLLAPSED, EXPORT_SVG, EXPORT_SPEEDSCOPE};
 	for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++)
 		assert_int_equal(export_format_parse(export_format_name(all[i])), all[i]);
 	assert_string_equal(export_format_name(EXPORT_PPROF), "pprof");

@@ -26,8 +26,8 @@ static void check_vectors(const struct lt_vector *v, size_t n)
 			int got = linetable_line(v[i].minor, v[i].tab, v[i].len, v[i].first,
 						 (int32_t)(2 * j));
 			if (got != v[i].lines[j])
-				fail_msg("%s: offset %zu: line %d, CPython says %d", v[i].name, 2 * j, got,
-					 v[i].lines[j]);
+				fail_msg("%s: offset %zu: line %d, CPython says %d", v[i].name,
+					 2 * j, got, v[i].lines[j]);
 		}
 	}
 }
@@ -49,8 +49,8 @@ static void past_the_end_and_corrupt(void **state)
 {
 	(void)state;
 	const struct lt_vector *v = &vectors_3_11[1];
-	assert_int_equal(linetable_line(11, v->tab, v->len, v->first, (int32_t)(2 * v->nlines + 100)),
-			 -1);
+	assert_int_equal(
+		linetable_line(11, v->tab, v->len, v->first, (int32_t)(2 * v->nlines + 100)), -1);
 	/* an entry whose first byte lacks the 0x80 marker */
 	const uint8_t bad[] = {0x12, 0x00};
 	assert_int_equal(linetable_line(11, bad, sizeof(bad), 1, 0), -1);

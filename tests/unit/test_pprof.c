@@ -23,17 +23,17 @@ typedef Perftools__Profiles__Mapping pb_mapping;
 
 #define PERIOD_NS (1000000000ULL / 99)
 #define LIBPYTHON "/usr/lib/x86_64-linux-gnu/libpython3.11.so.1.0"
-#define LIBC "/lib/x86_64-linux-gnu/libc.so.6"
+#define LIBC	  "/lib/x86_64-linux-gnu/libc.so.6"
 
 /* Frame indices of the fixture. */
 enum {
-	F_INNER,      /* python inner() line 12 */
-	F_OUTER,      /* python outer() line 25 */
-	F_OUTER2,     /* python outer() line 27: same function, other line */
-	F_EVAL,       /* native, libpython */
-	F_MEMCPY,     /* native, libc */
-	F_SYSCALL,    /* kernel */
-	F_TRUNCATED,  /* special */
+	F_INNER,     /* python inner() line 12 */
+	F_OUTER,     /* python outer() line 25 */
+	F_OUTER2,    /* python outer() line 27: same function, other line */
+	F_EVAL,	     /* native, libpython */
+	F_MEMCPY,    /* native, libc */
+	F_SYSCALL,   /* kernel */
+	F_TRUNCATED, /* special */
 	NR_F,
 };
 
@@ -72,8 +72,8 @@ static int setup(void **state)
 	add_frame(fx, F_INNER, PROF_FRAME_PYTHON, "inner", "/app/m.py", "", 10, 12, 0);
 	add_frame(fx, F_OUTER, PROF_FRAME_PYTHON, "Cls.outer", "/app/m.py", "", 20, 25, 0);
 	add_frame(fx, F_OUTER2, PROF_FRAME_PYTHON, "Cls.outer", "/app/m.py", "", 20, 27, 0);
-	add_frame(fx, F_EVAL, PROF_FRAME_NATIVE, "_PyEval_EvalFrameDefault", "", LIBPYTHON, 0,
-		  0, 0x7f0012345678ULL);
+	add_frame(fx, F_EVAL, PROF_FRAME_NATIVE, "_PyEval_EvalFrameDefault", "", LIBPYTHON, 0, 0,
+		  0x7f0012345678ULL);
 	add_frame(fx, F_MEMCPY, PROF_FRAME_NATIVE, "memcpy", "", LIBC, 0, 0, 0x7f00aaaa0000ULL);
 	add_frame(fx, F_SYSCALL, PROF_FRAME_KERNEL, "do_syscall_64", "", "", 0, 0,
 		  0xffffffff81000010ULL);

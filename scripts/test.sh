@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# The whole test suite: unit and integration tests (real BPF, real Pythons),
+# once in a normal build and once under AddressSanitizer + UBSan.  Needs root.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/install-deps.sh
+status=0
+
+echo "== build (RelWithDebInfo) and test"
+scripts/build.sh build
+ctest --test-dir build --output-on-failure || status=1
+
+echo "== build (ASan + UBSan) and test"
+scripts/build.sh build-asan -DPYBPF_SANITIZE=ON
+ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	ctest --test-dir build-asan --output-on-failure || status=1
+
+exit $status
