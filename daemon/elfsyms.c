@@ -78,8 +78,10 @@ static int read_sections(struct elf_file *ef, Elf *e)
 	Elf_Scn *scn = NULL, *dynsym = NULL;
 	GElf_Shdr dynsh;
 
-	if (elf_getshdrstrndx(e, &shstrndx))
+	if (elf_getshdrstrndx(e, &shstrndx)) {
+		errno = ENOEXEC;
 		return -1;
+	}
 	while ((scn = elf_nextscn(e, scn))) {
 		GElf_Shdr sh;
 		if (!gelf_getshdr(scn, &sh))
@@ -111,8 +113,10 @@ static int read_sections(struct elf_file *ef, Elf *e)
 static int read_segments(struct elf_file *ef, Elf *e)
 {
 	size_t n;
-	if (elf_getphdrnum(e, &n))
+	if (elf_getphdrnum(e, &n)) {
+		errno = ENOEXEC;
 		return -1;
+	}
 	for (size_t i = 0; i < n && ef->nloads < sizeof(ef->loads) / sizeof(ef->loads[0]); i++) {
 		GElf_Phdr ph;
 		if (!gelf_getphdr(e, (int)i, &ph) || ph.p_type != PT_LOAD)
@@ -141,10 +145,8 @@ int elf_file_load(int fd, struct elf_file *out)
 		goto out;
 	}
 	out->dyn = eh.e_type == ET_DYN;
-	if (read_segments(out, e) || read_sections(out, e)) {
-		errno = errno ? errno : ENOEXEC;
+	if (read_segments(out, e) || read_sections(out, e))
 		goto out;
-	}
 	ret = 0;
 out:
 	elf_end(e);

@@ -30,7 +30,7 @@ static int push(struct kallsyms *ks, size_t *cap, uint64_t addr, const char *nam
 
 int kallsyms_load(struct kallsyms *ks, const char *path)
 {
-	char line[512], name[256], type;
+	char line[1024], name[512], type;
 	unsigned long long addr;
 	size_t cap = 0;
 
@@ -39,7 +39,7 @@ int kallsyms_load(struct kallsyms *ks, const char *path)
 	if (!f)
 		return -1;
 	while (fgets(line, sizeof(line), f)) {
-		if (sscanf(line, "%llx %c %255s", &addr, &type, name) != 3 || !addr)
+		if (sscanf(line, "%llx %c %511s", &addr, &type, name) != 3 || !addr)
 			continue;
 		if (type != 't' && type != 'T' && type != 'w' && type != 'W')
 			continue;

@@ -1,0 +1,9 @@
+#!/usr/bin/env bash
+# Prints pybpf's benchmark figures (needs root and a build in build/).
+set -euo pipefail
+cd "$(dirname "$0")"
+echo "== in-kernel cost per sample"
+python3 bench_bpf_cost.py
+echo
+echo "== slowdown of a pure-Python workload"
+python3 bench_slowdown.py
