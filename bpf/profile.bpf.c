@@ -3,6 +3,7 @@
  * stack, hash it with the native and kernel stacks, send the stack to
  * userspace the first time it is seen and count it by hash in a map. */
 #include "vmlinux.h"
+#include <bpf/bpf_core_read.h>
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
 
@@ -104,7 +105,7 @@ struct find_ctx {
 	__u64 interp;
 	__u64 ts;
 	__u64 found;
-	__u32 tid;
+	__u64 key; /* the sampled thread's pthread_t: its fs base */
 	__u32 layout_idx;
 	long err;
 };
@@ -113,7 +114,7 @@ static long find_tstate_cb(__u32 i, void *c)
 {
 	struct find_ctx *f = c;
 	const struct py_layout *L = bpf_map_lookup_elem(&layouts, &f->layout_idx);
-	__u64 tid, next;
+	__u64 key, next;
 
 	if (!L)
 		return 1;
@@ -126,11 +127,11 @@ static long find_tstate_cb(__u32 i, void *c)
 		}
 		return 0;
 	}
-	if (pyu_tstate(L, NULL, f->ts, &tid, &next)) {
+	if (pyu_tstate(L, NULL, f->ts, &key, &next)) {
 		f->err = PYU_FAULT;
 		return 1;
 	}
-	if ((__u32)tid == f->tid) {
+	if (key == f->key) {
 		f->found = f->ts;
 		return 1;
 	}
@@ -144,17 +145,19 @@ static long find_tstate_cb(__u32 i, void *c)
 static __always_inline long find_tstate(const struct py_layout *L, const struct py_proc *proc,
 					__u32 tid, __u64 *ts)
 {
-	struct find_ctx f = {.tid = tid, .layout_idx = proc->layout_idx};
+	struct task_struct *task = bpf_get_current_task_btf();
+	__u64 fsbase = BPF_CORE_READ(task, thread.fsbase);
+	struct find_ctx f = {.key = fsbase, .layout_idx = proc->layout_idx};
 	struct tstate_entry *e = bpf_map_lookup_elem(&tstates, &tid);
 	__u64 now = bpf_ktime_get_ns();
-	__u64 cached_tid, next;
+	__u64 cached_key, next;
 
 	if (e && !e->tstate && now < e->expires) {
 		*ts = 0;
 		return 0;
 	}
-	if (e && e->tstate && !pyu_tstate(L, NULL, e->tstate, &cached_tid, &next) &&
-	    (__u32)cached_tid == tid) {
+	if (e && e->tstate && !pyu_tstate(L, NULL, e->tstate, &cached_key, &next) &&
+	    cached_key == f.key) {
 		*ts = e->tstate;
 		return 0;
 	}

@@ -33,6 +33,9 @@ struct thread_name {
 struct agg_proc {
 	struct agg_proc *next;
 	pid_t pid;
+	pid_t ns_pid;
+	char cgroup[256];
+	char root[PATH_MAX];
 	unsigned minor;
 	struct pysym_cache *syms;
 	struct natsym_proc nat;
@@ -128,8 +131,11 @@ int agg_add_process(struct aggregator *a, const struct pyprocess *pp)
 	if (!p)
 		return -1;
 	p->pid = pp->pid;
+	p->ns_pid = pp->ns_pid;
+	snprintf(p->cgroup, sizeof(p->cgroup), "%s", pp->cgroup);
+	snprintf(p->root, sizeof(p->root), "%s", pp->root);
 	p->minor = pp->minor;
-	p->syms = pysym_cache_new(pp->pid, pp->layout, pp->minor);
+	p->syms = pysym_cache_new(pp->pid, &pp->layout, pp->minor);
 	if (!p->syms || natsym_open(&p->nat, pp->pid)) {
 		proc_free(p);
 		return -1;
@@ -373,6 +379,9 @@ int agg_count(struct aggregator *a, const struct pybpf_count_key *key, uint64_t 
 		a->stats.unknown_stack += n;
 		return 0;
 	}
+	if (!profile_process(a->window, key->pid) &&
+	    profile_set_process(a->window, key->pid, (uint32_t)p->ns_pid, p->cgroup, p->root))
+		return -1;
 	for (uint32_t i = 0; i < s->n; i++) {
 		int64_t wi = window_frame(a, s->frames[i]);
 		if (wi < 0)

@@ -14,7 +14,6 @@
 #include <unistd.h>
 
 #include "profile.skel.h"
-#include "pylayout.h"
 
 #define MAX_CPUS 1024
 
@@ -24,6 +23,8 @@ struct bpf_session {
 	int nlinks;
 	struct ring_buffer *rb;
 	uint32_t gen;
+	struct py_layout layouts[PYBPF_MAX_LAYOUTS]; /* uploaded to the layouts map */
+	uint32_t nlayouts;
 };
 
 static const char *const stat_names[STAT__COUNT] = {
@@ -93,16 +94,26 @@ static void explain_load_error(int e, char *err, size_t errlen)
 			strerror(e), e == EACCES ? ": the kernel's verifier rejected them" : "");
 }
 
-static int load_layouts(struct bpf_session *s)
+/* The slot of the layouts map holding L, uploading it on first use: each
+ * distinct layout (a table record, or one corrected by a process's own debug
+ * offsets) takes one slot. */
+static int layout_slot(struct bpf_session *s, const struct py_layout *L, uint32_t *slot)
 {
-	size_t n;
-	const struct py_layout *all = pylayout_all(&n);
-	int fd = bpf_map__fd(s->skel->maps.layouts);
-	for (size_t i = 0; i < n; i++) {
-		uint32_t key = (uint32_t)i;
-		if (bpf_map_update_elem(fd, &key, &all[i], BPF_ANY))
-			return -1;
+	for (uint32_t i = 0; i < s->nlayouts; i++) {
+		if (memcmp(&s->layouts[i], L, sizeof(*L)) == 0) {
+			*slot = i;
+			return 0;
+		}
 	}
+	if (s->nlayouts == PYBPF_MAX_LAYOUTS) {
+		errno = ENOSPC;
+		return -1;
+	}
+	uint32_t key = s->nlayouts;
+	if (bpf_map_update_elem(bpf_map__fd(s->skel->maps.layouts), &key, L, BPF_ANY))
+		return -1;
+	s->layouts[s->nlayouts++] = *L;
+	*slot = key;
 	return 0;
 }
 
@@ -164,10 +175,6 @@ struct bpf_session *bpfs_open(uint32_t rate_hz, bpfs_stack_fn on_stack, void *ct
 		explain_load_error(errno, err, errlen);
 		goto fail;
 	}
-	if (load_layouts(s)) {
-		set_err(err, errlen, "filling the layouts map failed: %s", strerror(errno));
-		goto fail;
-	}
 	s->rb = ring_buffer__new(bpf_map__fd(s->skel->maps.stacks_rb),
 				 (ring_buffer_sample_fn)on_stack, ctx, NULL);
 	if (!s->rb) {
@@ -205,8 +212,9 @@ int bpfs_add_process(struct bpf_session *s, const struct pyprocess *pp)
 	struct py_proc v = {
 		.runtime_addr = pp->runtime_addr,
 		.code_type_addr = pp->code_type_addr,
-		.layout_idx = pylayout_index(pp->layout),
 	};
+	if (layout_slot(s, &pp->layout, &v.layout_idx))
+		return -1;
 	return bpf_map_update_elem(bpf_map__fd(s->skel->maps.procs), &pid, &v, BPF_ANY);
 }
 

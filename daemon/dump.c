@@ -4,6 +4,9 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+#include <dirent.h>
+#include <stdio.h>
 
 #include "memread.h"
 #include "pysymbols.h"
@@ -56,7 +59,7 @@ static int add_frame(struct dump_thread *t, struct pysym_cache *syms, const stru
 static int walk_thread(const struct pyprocess *pp, struct pysym_cache *syms, uint64_t ts,
 		       struct dump_thread *t)
 {
-	const struct py_layout *L = pp->layout;
+	const struct py_layout *L = &pp->layout;
 	pid_t pid = pp->pid;
 	uint8_t fbuf[PYBPF_BUF], cbuf[PYBPF_BUF];
 	__u64 frame, ident = 0;
@@ -96,45 +99,147 @@ static struct dump_thread *new_thread(struct dump *d)
 	return &nt[d->nthreads++];
 }
 
-int dump_process(const struct pyprocess *pp, struct dump *d, char *err, size_t errlen)
-{
-	const struct py_layout *L = pp->layout;
-	pid_t pid = pp->pid;
-	__u64 interp = 0, ts = 0, tid = 0, next = 0;
-	int ret = -1;
+/* Host tids of the process's threads and the tids its own pid namespace
+ * gives them (NSpid), which is what the interpreter and libc record. */
+struct tid_map {
+	uint32_t host[PYBPF_MAX_THREADS], ns[PYBPF_MAX_THREADS];
+	size_t n;
+};
 
-	memset(d, 0, sizeof(*d));
-	struct pysym_cache *syms = pysym_cache_new(pid, L, pp->minor);
-	if (!syms) {
-		snprintf(err, errlen, "out of memory");
-		return -1;
+static void read_tid_map(pid_t pid, struct tid_map *m)
+{
+	char fn[96], line[256];
+	m->n = 0;
+	snprintf(fn, sizeof(fn), "/proc/%d/task", (int)pid);
+	DIR *dir = opendir(fn);
+	if (!dir)
+		return;
+	struct dirent *de;
+	while ((de = readdir(dir)) && m->n < PYBPF_MAX_THREADS) {
+		uint32_t host = (uint32_t)strtoul(de->d_name, NULL, 10);
+		if (!host)
+			continue;
+		m->host[m->n] = m->ns[m->n] = host;
+		snprintf(fn, sizeof(fn), "/proc/%d/task/%u/status", (int)pid, host);
+		FILE *f = fopen(fn, "re");
+		while (f && fgets(line, sizeof(line), f)) {
+			char *last = strrchr(line, '\t');
+			if (strncmp(line, "NSpid:", 6) == 0 && last)
+				m->ns[m->n] = (uint32_t)strtoul(last + 1, NULL, 10);
+		}
+		if (f)
+			fclose(f);
+		m->n++;
 	}
-	if (pyu_first_interp(L, &pid, pp->runtime_addr, &interp)) {
-		snprintf(err, errlen, "pid %d: cannot read _PyRuntime: %s", (int)pid,
-			 strerror(errno));
-		goto out;
+	closedir(dir);
+}
+
+static uint32_t host_tid(const struct tid_map *m, uint32_t ns_tid)
+{
+	for (size_t i = 0; i < m->n; i++)
+		if (m->ns[i] == ns_tid)
+			return m->host[i];
+	return 0;
+}
+
+/* Before 3.11 a thread state names its thread only by pthread_t, the
+ * address of libc's struct pthread, which holds the tid at an offset that
+ * varies between libc versions.  Find it: the first offset where the main
+ * thread's struct holds its tid and every other thread's a distinct tid. */
+static int pthread_tid_offset(pid_t pid, pid_t ns_pid, const __u64 *keys, size_t n,
+			      const struct tid_map *m)
+{
+	static uint32_t bufs[64][512];
+	size_t nb = n < 64 ? n : 64;
+	for (size_t i = 0; i < nb; i++)
+		if (mem_read(pid, keys[i], bufs[i], sizeof(bufs[i])))
+			memset(bufs[i], 0, sizeof(bufs[i]));
+	for (size_t j = 1; j < 512; j++) {
+		size_t main_hits = 0, valid = 0;
+		for (size_t i = 0; i < nb; i++) {
+			main_hits += bufs[i][j] == (uint32_t)ns_pid;
+			valid += host_tid(m, bufs[i][j]) != 0;
+		}
+		if (main_hits == 1 && valid == nb)
+			return (int)(j * sizeof(uint32_t));
 	}
-	for (int n = 0; interp && n < PYBPF_MAX_THREADS; n++) {
+	return -1;
+}
+
+/* The host tid of the thread of a thread state. */
+static uint32_t thread_tid(const struct pyprocess *pp, __u64 ts, __u64 pthread, int tid_off,
+			   const struct tid_map *m)
+{
+	uint32_t ns_tid = 0;
+	uint64_t native = 0;
+	if (pp->layout.ts_native_tid != PYL_NO_FIELD) {
+		if (mem_read_u64(pp->pid, ts + pp->layout.ts_native_tid, &native) == 0)
+			ns_tid = (uint32_t)native;
+	} else if (tid_off >= 0) {
+		mem_read(pp->pid, pthread + (uint64_t)tid_off, &ns_tid, sizeof(ns_tid));
+	}
+	return ns_tid ? host_tid(m, ns_tid) : 0;
+}
+
+/* Every thread state of every interpreter: addresses and thread keys. */
+static size_t list_tstates(const struct pyprocess *pp, __u64 *ts_out, __u64 *keys, size_t max)
+{
+	const struct py_layout *L = &pp->layout;
+	pid_t pid = pp->pid;
+	__u64 interp = 0, ts = 0, next = 0;
+	size_t n = 0;
+
+	if (pyu_first_interp(L, &pid, pp->runtime_addr, &interp))
+		return 0;
+	for (int guard = 0; interp && guard < 64; guard++) {
 		if (pyu_interp_threads(L, &pid, interp, &ts))
 			break;
-		for (; ts && n < PYBPF_MAX_THREADS; n++, ts = next) {
-			if (pyu_tstate(L, &pid, ts, &tid, &next))
+		for (; ts && n < max; ts = next) {
+			if (pyu_tstate(L, &pid, ts, &keys[n], &next))
 				break;
-			struct dump_thread *t = new_thread(d);
-			if (!t)
-				goto out;
-			t->tid = (uint32_t)tid;
-			read_task(pid, t);
-			if (walk_thread(pp, syms, ts, t))
-				goto out;
+			ts_out[n++] = ts;
 		}
 		if (pyu_interp_next(L, &pid, interp, &interp))
 			break;
 	}
+	return n;
+}
+
+int dump_process(const struct pyprocess *pp, struct dump *d, char *err, size_t errlen)
+{
+	static __u64 tstates[PYBPF_MAX_THREADS], keys[PYBPF_MAX_THREADS];
+	int ret = -1;
+
+	memset(d, 0, sizeof(*d));
+	struct pysym_cache *syms = pysym_cache_new(pp->pid, &pp->layout, pp->minor);
+	if (!syms) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	size_t n = list_tstates(pp, tstates, keys, PYBPF_MAX_THREADS);
+	if (!n) {
+		snprintf(err, errlen, "pid %d: cannot read its thread list: %s", (int)pp->pid,
+			 strerror(errno));
+		goto out;
+	}
+	static struct tid_map m;
+	read_tid_map(pp->pid, &m);
+	int tid_off = pp->layout.ts_native_tid == PYL_NO_FIELD
+			      ? pthread_tid_offset(pp->pid, pp->ns_pid, keys, n, &m)
+			      : 0;
+	for (size_t i = 0; i < n; i++) {
+		struct dump_thread *t = new_thread(d);
+		if (!t)
+			goto out;
+		t->tid = thread_tid(pp, tstates[i], keys[i], tid_off, &m);
+		read_task(pp->pid, t);
+		if (walk_thread(pp, syms, tstates[i], t))
+			goto out;
+	}
 	ret = 0;
 out:
 	if (ret && !err[0])
-		snprintf(err, errlen, "pid %d: out of memory", (int)pid);
+		snprintf(err, errlen, "pid %d: out of memory", (int)pp->pid);
 	pysym_cache_free(syms);
 	return ret;
 }

@@ -30,7 +30,7 @@ typedef Perftools__Profiles__Line pb_line;
 typedef Perftools__Profiles__Function pb_function;
 
 #define KERNEL_MAPPING	  "[kernel.kallsyms]"
-#define LABELS_PER_SAMPLE 4
+#define LABELS_PER_SAMPLE 7
 
 /* Strings interned before any frame or sample; "" must stay first. */
 enum fixed_str {
@@ -41,6 +41,9 @@ enum fixed_str {
 	STR_THREAD_ID,
 	STR_THREAD_NAME,
 	STR_REASON,
+	STR_CONTAINER_PID,
+	STR_CGROUP,
+	STR_ROOT,
 	STR_KERNEL,
 	NR_FIXED_STRS,
 };
@@ -50,7 +53,7 @@ enum fixed_str {
  * reason). */
 #define STRS_HEADER	2
 #define STRS_PER_FRAME	3
-#define STRS_PER_SAMPLE 2
+#define STRS_PER_SAMPLE 4
 
 /* Open addressing from a 64-bit hash to an index; never full by design. */
 struct htab {
@@ -331,6 +334,13 @@ static int pp_sample(struct pp *b, size_t i)
 	pp_label(b, s, STR_THREAD_NAME)->str = pp_str(b, ps->thread_name);
 	if (ps->reason[0])
 		pp_label(b, s, STR_REASON)->str = pp_str(b, ps->reason);
+	const struct prof_process *pr = profile_process(b->p, ps->pid);
+	if (pr && pr->ns_pid != pr->pid)
+		pp_label(b, s, STR_CONTAINER_PID)->num = pr->ns_pid;
+	if (pr && pr->cgroup[0])
+		pp_label(b, s, STR_CGROUP)->str = pp_str(b, pr->cgroup);
+	if (pr && pr->root[0])
+		pp_label(b, s, STR_ROOT)->str = pp_str(b, pr->root);
 
 	b->sample_ptrs[i] = s;
 	return 0;
@@ -416,6 +426,9 @@ static void pp_fixed_strs(struct pp *b)
 		[STR_THREAD_ID] = "thread_id",
 		[STR_THREAD_NAME] = "thread_name",
 		[STR_REASON] = "reason",
+		[STR_CONTAINER_PID] = "container_pid",
+		[STR_CGROUP] = "cgroup",
+		[STR_ROOT] = "root",
 		[STR_KERNEL] = KERNEL_MAPPING,
 	};
 

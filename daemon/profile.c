@@ -144,6 +144,7 @@ void profile_free(struct profile *p)
 		free(p->samples[i].frames);
 	free(p->samples);
 	free(p->frames);
+	free(p->procs);
 	memset(p, 0, sizeof(*p));
 }
 
@@ -308,6 +309,37 @@ int profile_add(struct profile *p, const uint32_t *frames, uint32_t nframes, uin
 	p->samples[p->nsamples] = s;
 	idx_set(&p->frame_index->samples, (size_t)slot, h, (uint32_t)p->nsamples);
 	p->nsamples++;
+	return 0;
+}
+
+const struct prof_process *profile_process(const struct profile *p, uint32_t pid)
+{
+	for (size_t i = 0; i < p->nprocs; i++)
+		if (p->procs[i].pid == pid)
+			return &p->procs[i];
+	return NULL;
+}
+
+int profile_set_process(struct profile *p, uint32_t pid, uint32_t ns_pid, const char *cgroup,
+			const char *root)
+{
+	struct prof_process pr = {pid, ns_pid, profile_str(p, cgroup), profile_str(p, root)};
+	if (!pr.cgroup || !pr.root)
+		return -1;
+	struct prof_process *e = (struct prof_process *)profile_process(p, pid);
+	if (e) {
+		*e = pr;
+		return 0;
+	}
+	if (p->nprocs == p->procs_cap) {
+		size_t ncap = p->procs_cap ? p->procs_cap * 2 : 16;
+		struct prof_process *np = realloc(p->procs, ncap * sizeof(*np));
+		if (!np)
+			return -1;
+		p->procs = np;
+		p->procs_cap = ncap;
+	}
+	p->procs[p->nprocs++] = pr;
 	return 0;
 }
 

@@ -39,6 +39,15 @@ struct prof_sample {
 	const char *reason;	 /* interned, "" when none (cpu mode) */
 };
 
+/* Who a pid is, for labels: its pid in its own pid namespace, its cgroup
+ * and its root directory when it is not the host's. */
+struct prof_process {
+	uint32_t pid;
+	uint32_t ns_pid;
+	const char *cgroup; /* interned, "" when unknown */
+	const char *root;   /* interned, "" for the host's root */
+};
+
 struct prof_strtab;
 struct prof_frametab;
 
@@ -47,6 +56,8 @@ struct profile {
 	size_t nframes, frames_cap;
 	struct prof_sample *samples;
 	size_t nsamples, samples_cap;
+	struct prof_process *procs;
+	size_t nprocs, procs_cap;
 	struct prof_strtab *strings;
 	struct prof_frametab *frame_index;
 
@@ -75,6 +86,12 @@ int64_t profile_frame(struct profile *p, const struct prof_frame *f);
 int profile_add(struct profile *p, const uint32_t *frames, uint32_t nframes, uint64_t count,
 		uint64_t value, uint32_t pid, uint32_t tid, const char *thread_name,
 		const char *reason);
+
+/* Records (or replaces) what is known of pid.  Returns 0 or -1. */
+int profile_set_process(struct profile *p, uint32_t pid, uint32_t ns_pid, const char *cgroup,
+			const char *root);
+/* What is known of pid, or NULL. */
+const struct prof_process *profile_process(const struct profile *p, uint32_t pid);
 
 /* "qualname (file:line)" for Python, "name" for native, "name_[k]" for kernel
  * frames: the text flamegraph formats show.  Writes into buf, returns buf. */

@@ -80,6 +80,14 @@ static void usage_dump(FILE *out)
 		     "  -h, --help      this text\n");
 }
 
+/* Says once where the process's own debug offsets corrected the table. */
+static void warn_layout(const struct pyprocess *pp)
+{
+	if (pp->layout_note[0])
+		fprintf(stderr, "pybpfctl: pid %d, CPython %u.%u.%u: %s\n", (int)pp->pid, pp->major,
+			pp->minor, pp->micro, pp->layout_note);
+}
+
 static int parse_uint(const char *s, const char *what, unsigned long max, unsigned long *out)
 {
 	char *end;
@@ -349,6 +357,7 @@ static int cmd_record(int argc, char **argv)
 			fprintf(stderr, "pybpfctl: %s\n", err);
 			return 1;
 		}
+		warn_layout(&pp);
 	}
 	if (recorder_open(&r, (uint32_t)o.rate, err, sizeof(err))) {
 		fprintf(stderr, "pybpfctl: %s\n", err);
@@ -366,6 +375,7 @@ static int cmd_record(int argc, char **argv)
 		o.pid = child;
 		if (wait_for_python(child, &pp, &status, &exited))
 			goto out;
+		warn_layout(&pp);
 	}
 	if (recorder_add_pid(&r, &pp, err, sizeof(err))) {
 		fprintf(stderr, "pybpfctl: %s\n", err);

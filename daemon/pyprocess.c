@@ -4,7 +4,9 @@
 
 #include <errno.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -68,6 +70,143 @@ static enum pyprocess_result fail(char *err, size_t len, enum pyprocess_result r
 	return r;
 }
 
+/* Free-threaded (3.13t+) and debug (Py_DEBUG) builds lay objects out
+ * differently: refuse them by name and by their telltale symbols. */
+static const char *unsupported_build(const struct pyprocess *pp, const struct elf_file *ef)
+{
+	const char *base = strrchr(pp->object, '/');
+	unsigned major, minor;
+	char suffix = 0;
+	base = base ? base + 1 : pp->object;
+	const char *p = strstr(base, "python");
+	if (p && sscanf(p, "python%u.%u%c", &major, &minor, &suffix) == 3) {
+		if (suffix == 't')
+			return "a free-threaded build";
+		if (suffix == 'd')
+			return "a debug build";
+	}
+	if (elf_file_symbol(ef, "_Py_NegativeRefcount"))
+		return "a debug build (Py_DEBUG)";
+	return NULL;
+}
+
+struct debug_field {
+	const char *name;
+	size_t layout_off; /* in struct py_layout */
+	size_t map_off;	   /* in struct py_debug_map */
+};
+
+#define DF(f)                                                                                      \
+	{                                                                                          \
+#f, offsetof(struct py_layout, f), offsetof(struct py_debug_map, f)                \
+	}
+static const struct debug_field debug_fields[] = {
+	DF(rt_interp_head), DF(interp_next),  DF(interp_tstate_head),
+	DF(interp_gil_ptr), DF(ts_next),      DF(ts_native_tid),
+	DF(ts_thread_id),   DF(ts_frame),     DF(fr_code),
+	DF(fr_previous),    DF(fr_instr),     DF(fr_owner),
+	DF(co_filename),    DF(co_name),      DF(co_qualname),
+	DF(co_firstlineno), DF(co_linetable), DF(co_code),
+	DF(ob_type),	    DF(var_size),     DF(bytes_sval),
+	DF(ascii_length),   DF(ascii_data),
+	/* the GIL fields there are offsets from the interpreter state, not from
+	 * the gil struct: they are cross-checked by the GIL tracking instead */
+};
+#undef DF
+
+static uint16_t *layout_field(struct py_layout *L, size_t off)
+{
+	return (uint16_t *)((char *)L + off);
+}
+
+/* Bytes to read to cover fields at the given offsets (of width 8). */
+static uint16_t cover(const uint16_t *offs, size_t n)
+{
+	unsigned end = 0;
+	for (size_t i = 0; i < n; i++)
+		if (offs[i] != PYL_NO_FIELD && offs[i] + 8u > end)
+			end = offs[i] + 8u;
+	return (uint16_t)((end + 7) & ~7u);
+}
+
+static void note(struct pyprocess *pp, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void note(struct pyprocess *pp, const char *fmt, ...)
+{
+	size_t used = strlen(pp->layout_note);
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(pp->layout_note + used, sizeof(pp->layout_note) - used, fmt, ap);
+	va_end(ap);
+}
+
+/* 3.13+: the interpreter describes its own layout in _Py_DebugOffsets at the
+ * start of _PyRuntime.  Use those values, noting where the table differs. */
+static enum pyprocess_result apply_debug_offsets(struct pyprocess *pp, char *err, size_t errlen)
+{
+	const struct py_debug_map *map = pylayout_debug_map(pp->major, pp->minor);
+	uint8_t buf[2048];
+	uint64_t v;
+
+	if (!map)
+		return PYPROC_OK;
+	if (map->size > sizeof(buf) || mem_read(pp->pid, pp->runtime_addr, buf, map->size)) {
+		note(pp, "cannot read _Py_DebugOffsets; using the table");
+		return PYPROC_OK;
+	}
+	if (memcmp(buf + map->cookie, "xdebugpy", 8) != 0) {
+		note(pp, "no _Py_DebugOffsets cookie; using the table");
+		return PYPROC_OK;
+	}
+	memcpy(&v, buf + map->dversion, sizeof(v));
+	if ((v >> 24) != pp->major || ((v >> 16) & 0xff) != pp->minor)
+		return fail(err, errlen, PYPROC_UNSUPPORTED,
+			    "pid %d: _Py_DebugOffsets say version 0x%llx, not %u.%u", (int)pp->pid,
+			    (unsigned long long)v, pp->major, pp->minor);
+	if (map->free_threaded != PYL_NO_FIELD && buf[map->free_threaded])
+		return fail(err, errlen, PYPROC_UNSUPPORTED,
+			    "pid %d: CPython %u.%u.%u (%s) is a free-threaded build, which is not "
+			    "supported yet",
+			    (int)pp->pid, pp->major, pp->minor, pp->micro, pp->object);
+	struct py_layout live = pp->layout;
+	size_t n = sizeof(debug_fields) / sizeof(debug_fields[0]), differ = 0;
+	for (size_t i = 0; i < n; i++) {
+		const struct debug_field *f = &debug_fields[i];
+		uint16_t pos = *(const uint16_t *)((const char *)map + f->map_off);
+		uint16_t *dst = layout_field(&live, f->layout_off);
+		if (pos == PYL_NO_FIELD || *dst == PYL_NO_FIELD || pos + 8u > map->size)
+			continue;
+		memcpy(&v, buf + pos, sizeof(v));
+		if (v >= PYL_NO_FIELD || v == *dst)
+			continue;
+		note(pp, "%s%s: table %u, live %llu", pp->layout_note[0] ? "; " : "", f->name, *dst,
+		     (unsigned long long)v);
+		*dst = (uint16_t)v;
+		differ++;
+	}
+	/* A patch release moves a field or two; a struct laid out otherwise
+	 * than the map expects moves everything: then trust neither. */
+	if (differ > n / 2)
+		return fail(
+			err, errlen, PYPROC_UNSUPPORTED,
+			"pid %d: CPython %u.%u.%u's _Py_DebugOffsets disagree with pybpf's table "
+			"in %zu of %zu fields; not profiling it rather than guessing",
+			(int)pp->pid, pp->major, pp->minor, pp->micro, differ, n);
+	pp->layout = live;
+	struct py_layout *L = &pp->layout;
+	L->co_tag = (uint16_t)(L->co_firstlineno - 16); /* argcount .. firstlineno */
+	const uint16_t fr[] = {L->fr_code, L->fr_previous, L->fr_instr, L->fr_owner};
+	const uint16_t co[] = {L->ob_type, (uint16_t)(L->co_tag + 12)};
+	L->fr_read = cover(fr, 4);
+	L->co_read = cover(co, 2);
+	if (L->fr_read > PYBPF_BUF || L->co_read > PYBPF_BUF)
+		return fail(err, errlen, PYPROC_UNSUPPORTED,
+			    "pid %d: CPython %u.%u's frames or code objects are larger than pybpf "
+			    "reads (%u/%u bytes)",
+			    (int)pp->pid, pp->major, pp->minor, L->fr_read, L->co_read);
+	pp->debug_offsets = true;
+	return PYPROC_OK;
+}
+
 static enum pyprocess_result find_runtime(struct pyprocess *pp, const struct procmaps *pm,
 					  const char *exe, const struct elf_file **efp)
 {
@@ -91,6 +230,39 @@ static enum pyprocess_result find_runtime(struct pyprocess *pp, const struct pro
 	return PYPROC_NOT_PYTHON;
 }
 
+/* Host pid, namespace pid, cgroup and root: where the process lives. */
+static void read_identity(struct pyprocess *pp)
+{
+	char fn[64], line[512];
+	pp->ns_pid = pp->pid;
+	snprintf(fn, sizeof(fn), "/proc/%d/status", (int)pp->pid);
+	FILE *f = fopen(fn, "re");
+	if (f) {
+		while (fgets(line, sizeof(line), f)) {
+			if (strncmp(line, "NSpid:", 6))
+				continue;
+			char *last = strrchr(line, '\t');
+			if (last)
+				pp->ns_pid = (pid_t)strtol(last + 1, NULL, 10);
+		}
+		fclose(f);
+	}
+	snprintf(fn, sizeof(fn), "/proc/%d/cgroup", (int)pp->pid);
+	f = fopen(fn, "re");
+	if (f) {
+		while (fgets(line, sizeof(line), f))
+			if (strncmp(line, "0::", 3) == 0)
+				snprintf(pp->cgroup, sizeof(pp->cgroup), "%.*s",
+					 (int)strcspn(line + 3, "\n"), line + 3);
+		fclose(f);
+	}
+	snprintf(fn, sizeof(fn), "/proc/%d/root", (int)pp->pid);
+	ssize_t n = readlink(fn, pp->root, sizeof(pp->root) - 1);
+	pp->root[n > 0 ? n : 0] = 0;
+	if (strcmp(pp->root, "/") == 0)
+		pp->root[0] = 0;
+}
+
 enum pyprocess_result pyprocess_inspect(pid_t pid, struct pyprocess *pp, char *err, size_t errlen)
 {
 	char exe_link[64], exe[PATH_MAX] = "";
@@ -112,6 +284,7 @@ enum pyprocess_result pyprocess_inspect(pid_t pid, struct pyprocess *pp, char *e
 				      "CAP_SYS_PTRACE)"
 				    : "");
 	exe[n] = 0;
+	read_identity(pp);
 	if (procmaps_read(pid, &pm))
 		return fail(err, errlen, PYPROC_ERROR, "pid %d: cannot read /proc/%d/maps: %s",
 			    (int)pid, (int)pid, strerror(errno));
@@ -123,14 +296,23 @@ enum pyprocess_result pyprocess_inspect(pid_t pid, struct pyprocess *pp, char *e
 	if (read_version(pp, ef))
 		return fail(err, errlen, PYPROC_UNSUPPORTED,
 			    "pid %d: cannot tell the CPython version of %s", (int)pid, pp->object);
-	pp->layout = pylayout_find(pp->major, pp->minor);
-	if (!pp->layout)
+	const char *why = unsupported_build(pp, ef);
+	if (why)
+		return fail(err, errlen, PYPROC_UNSUPPORTED,
+			    "pid %d: CPython %u.%u.%u (%s) is %s, which is not supported yet",
+			    (int)pid, pp->major, pp->minor, pp->micro, pp->object, why);
+	const struct py_layout *rec = pylayout_find(pp->major, pp->minor);
+	if (!rec)
 		return fail(err, errlen, PYPROC_UNSUPPORTED,
 			    "pid %d: CPython %u.%u.%u (%s) is not supported yet (supported: %s)",
 			    (int)pid, pp->major, pp->minor, pp->micro, pp->object,
 			    pylayout_supported());
+	pp->layout = *rec;
+	r = apply_debug_offsets(pp, err, errlen);
+	if (r != PYPROC_OK)
+		return r;
 	uint64_t interp = 0;
-	if (mem_read_u64(pid, pp->runtime_addr + pp->layout->rt_interp_head, &interp))
+	if (mem_read_u64(pid, pp->runtime_addr + pp->layout.rt_interp_head, &interp))
 		return fail(err, errlen, PYPROC_ERROR,
 			    "pid %d: cannot read _PyRuntime at 0x%llx: %s", (int)pid,
 			    (unsigned long long)pp->runtime_addr, strerror(errno));

@@ -11,7 +11,10 @@
 #include "pybpf_shared.h"
 
 struct pyprocess {
-	pid_t pid;
+	pid_t pid;	     /* as the host sees it */
+	pid_t ns_pid;	     /* as its own pid namespace sees it (a container's view) */
+	char cgroup[256];    /* its cgroup v2 path */
+	char root[PATH_MAX]; /* its root directory, "" when it is the host's */
 	unsigned major, minor, micro;
 	char object[PATH_MAX]; /* binary or libpython holding _PyRuntime, as the process names it */
 	bool shared;	       /* _PyRuntime lives in a shared libpython */
@@ -19,7 +22,11 @@ struct pyprocess {
 	uint64_t bias;	       /* load bias of that object */
 	uint64_t runtime_addr; /* &_PyRuntime */
 	uint64_t code_type_addr;
-	const struct py_layout *layout;
+	/* the table's record for this version, corrected by the process's own
+	 * _Py_DebugOffsets where it has them (3.13+) */
+	struct py_layout layout;
+	bool debug_offsets;    /* _Py_DebugOffsets were read and used */
+	char layout_note[256]; /* where the live offsets disagreed with the table */
 };
 
 enum pyprocess_result {

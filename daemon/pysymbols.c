@@ -14,7 +14,8 @@
 
 struct pysym_cache {
 	pid_t pid;
-	const struct py_layout *L;
+	struct py_layout layout;
+	const struct py_layout *L; /* &layout */
 	unsigned minor;
 	struct pysym *slots; /* open addressing by code address */
 	size_t cap, used;
@@ -26,7 +27,8 @@ struct pysym_cache *pysym_cache_new(pid_t pid, const struct py_layout *L, unsign
 	if (!c)
 		return NULL;
 	c->pid = pid;
-	c->L = L;
+	c->layout = *L;
+	c->L = &c->layout;
 	c->minor = minor;
 	c->cap = 1024;
 	c->slots = calloc(c->cap, sizeof(*c->slots));

@@ -37,8 +37,9 @@ struct py_layout {
 	__u16 interp_tstate_head; /* threads.head */
 	/* PyThreadState */
 	__u16 ts_next;
-	__u16 ts_native_tid;  /* native_thread_id (kernel tid) */
-	__u16 ts_thread_id;   /* pthread_t */
+	__u16 ts_native_tid;  /* native_thread_id: tid in the process's pid namespace
+			       * (3.11+), else PYL_NO_FIELD */
+	__u16 ts_thread_id;   /* pthread_t: matched against the task's fs base */
 	__u16 ts_frame;	      /* cframe (PYL_TSTATE_VIA_CFRAME) or current frame */
 	__u16 cframe_current; /* _PyCFrame.current_frame */
 	/* _PyInterpreterFrame (or PyFrameObject) */
@@ -68,6 +69,14 @@ struct py_layout {
 	__u16 ascii_length; /* PyASCIIObject.length */
 	__u16 ascii_data;   /* sizeof(PyASCIIObject): compact ASCII data */
 	__u16 compact_data; /* sizeof(PyCompactUnicodeObject): compact non-ASCII data */
+	/* the GIL (struct _gil_runtime_state) */
+	__u16 rt_gil;	      /* _PyRuntime.ceval.gil, embedded (<= 3.11), else PYL_NO_FIELD */
+	__u16 interp_gil_ptr; /* interp->ceval.gil, a pointer (3.12+), else PYL_NO_FIELD */
+	__u16 gil_locked;
+	__u16 gil_last_holder;
+	__u16 gil_switch_number;
+	__u16 gil_cond;	 /* the condition variable waiters sleep on */
+	__u16 gil_mutex; /* the mutex guarding it */
 	__u16 pad;
 };
 

@@ -79,10 +79,15 @@ PYU_INLINE long pyu_interp_next(const struct py_layout *L, void *rctx, __u64 int
 	return pyu_read_u64(rctx, interp + L->interp_next, next);
 }
 
-/* One thread state: its kernel tid and the next one in the list. */
-PYU_INLINE long pyu_tstate(const struct py_layout *L, void *rctx, __u64 ts, __u64 *tid, __u64 *next)
+/* One thread state: the pthread_t of its thread, and the next state in the
+ * list.  The pthread_t names a thread in every version and namespace: it is
+ * the thread's TCB, which is the task's fs base on x86-64 (glibc and musl),
+ * while native_thread_id (3.11+) holds the tid of the process's own pid
+ * namespace, not the host's. */
+PYU_INLINE long pyu_tstate(const struct py_layout *L, void *rctx, __u64 ts, __u64 *pthread,
+			   __u64 *next)
 {
-	if (pyu_read_u64(rctx, ts + L->ts_native_tid, tid))
+	if (pyu_read_u64(rctx, ts + L->ts_thread_id, pthread))
 		return PYU_FAULT;
 	return pyu_read_u64(rctx, ts + L->ts_next, next);
 }

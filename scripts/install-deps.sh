@@ -8,7 +8,7 @@ PACKAGES=(
 	libprotobuf-c-dev protobuf-c-compiler libcmocka-dev
 	libcurl4-openssl-dev libmicrohttpd-dev
 	python3 python3.11 python3.11-dev libpython3.11-dev
-	golang-go procps
+	golang-go procps util-linux debootstrap
 )
 
 missing=()

@@ -24,23 +24,14 @@ if [ -f "$dir/.pybpf-complete" ] && have_all; then
 fi
 command -v debootstrap >/dev/null || { echo "make-root: debootstrap is not installed" >&2; exit 1; }
 mkdir -p "$base"
-if [ ! -f "$dir/.pybpf-complete" ]; then
-	rm -rf "$dir"
-	echo "make-root: debootstrap $suite into $dir with ${pkgs[*]} (takes a few minutes)"
-	include=$(IFS=,; echo "${pkgs[*]}")
-	if ! debootstrap --variant=minbase --include="$include" "$suite" "$dir" "$mirror" >"$base/$suite.log" 2>&1; then
-		echo "make-root: FAILED to make the $suite root with ${pkgs[*]} (log: $base/$suite.log):" >&2
-		tail -5 "$base/$suite.log" >&2
-		exit 1
-	fi
-	touch "$dir/.pybpf-complete"
+# (Re)made whole: a root missing a package is bootstrapped again with all of them.
+rm -rf "$dir"
+echo "make-root: debootstrap $suite into $dir with ${pkgs[*]} (takes a few minutes)"
+include=$(IFS=,; echo "${pkgs[*]}")
+if ! debootstrap --variant=minbase --include="$include" "$suite" "$dir" "$mirror" >"$base/$suite.log" 2>&1 || ! have_all; then
+	echo "make-root: FAILED to make the $suite root with ${pkgs[*]} (log: $base/$suite.log):" >&2
+	tail -n 5 "$base/$suite.log" >&2
+	exit 1
 fi
-if ! have_all; then
-	echo "make-root: adding ${pkgs[*]} to the $suite root"
-	if ! chroot "$dir" sh -c "apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq ${pkgs[*]}" >>"$base/$suite.log" 2>&1; then
-		echo "make-root: FAILED to install ${pkgs[*]} in the $suite root (log: $base/$suite.log)" >&2
-		tail -5 "$base/$suite.log" >&2
-		exit 1
-	fi
-fi
+touch "$dir/.pybpf-complete"
 echo "make-root: $dir ready"

@@ -4,6 +4,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
+# Debian's own interpreters of other versions, cached outside the clone
+# (/var/cache/pybpf/roots): the first run downloads them, later runs reuse them.
+scripts/make-roots.sh
 status=0
 
 echo "== build (RelWithDebInfo) and test"

@@ -2,7 +2,8 @@
 running interpreter: the line table bytes, co_firstlineno, and the line of
 every instruction offset as CPython itself computes it (co_lines()).
 
-    python3.11 tests/data/gen_linetable_vectors.py > tests/unit/linetable_vectors.h
+    python3.11 tests/data/gen_linetable_vectors.py > tests/unit/linetable_vectors_311.h
+    chroot ROOT python3.X - < tests/data/gen_linetable_vectors.py > tests/unit/linetable_vectors_3X.h
 """
 import sys
 import textwrap
@@ -110,9 +111,17 @@ def main():
     for i, co in enumerate(walk(mod)):
         table = co.co_linetable if minor >= 10 else co.co_lnotab
         lines = {}
-        for start, end, line in co.co_lines():
-            for off in range(start, end, 2):
-                lines[off] = -1 if line is None else line
+        if hasattr(co, "co_lines"):
+            for start, end, line in co.co_lines():
+                for off in range(start, end, 2):
+                    lines[off] = -1 if line is None else line
+        else:  # 3.9: the line of an offset is that of the last line start at or before it
+            import dis
+            starts = dict(dis.findlinestarts(co))
+            cur = co.co_firstlineno
+            for off in range(0, len(co.co_code), 2):
+                cur = starts.get(off, cur)
+                lines[off] = cur
         name = f"v{minor}_{i}"
         names.append((name, co.co_qualname if minor >= 11 else co.co_name))
         print(f"static const uint8_t {name}_tab[] = {{{', '.join(str(b) for b in table)}}};")

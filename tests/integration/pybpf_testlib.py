@@ -4,6 +4,7 @@ import glob
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -31,34 +32,82 @@ def skip(msg):
     sys.exit(SKIP)
 
 
-def pythons():
-    """name -> interpreter path (None when this machine lacks it)."""
+ROOTS = os.environ.get("PYBPF_ROOTS", "/var/cache/pybpf/roots")
+
+
+class Interp:
+    """One CPython to profile: how to start it, and where its files are.
+
+    Interpreters from Debian roots run with chroot: they are real processes in
+    another mount namespace, as a container's are to a host profiler.  Their
+    scripts are copied into the root; `visible()` gives a path as the process
+    sees it, `host()` the same file from the host."""
+
+    def __init__(self, name, minor, argv, root=""):
+        self.name, self.minor, self.argv, self.root = name, minor, list(argv), root
+
+    def host(self, path):
+        return self.root + path if self.root else path
+
+    def workload(self, name):
+        src = os.path.join(WORKLOADS, name)
+        if not self.root:
+            return src
+        dst = "/opt/pybpf-workloads/" + name
+        os.makedirs(os.path.dirname(self.host(dst)), exist_ok=True)
+        shutil.copyfile(src, self.host(dst))
+        return dst
+
+    def tmpdir(self):
+        base = self.host("/tmp")
+        os.makedirs(base, exist_ok=True)
+        d = tempfile.mkdtemp(prefix="pybpf-test-", dir=base)
+        os.chmod(d, 0o777)
+        return d[len(self.root):] if self.root else d
+
+    def cmd(self, script, *args):
+        return self.argv + [script] + [str(a) for a in args]
+
+
+def interpreters():
+    """name -> Interp, or the reason it is missing."""
     pyenv = sorted(glob.glob(os.path.expanduser(os.environ.get("PYENV_ROOT", "~/.pyenv")) + "/versions/3.11*/bin/python3.11"))
     embed = os.path.join(BUILD, "tests", "embed_python3.11")
-    return {
+    out = {
         # Debian's python3.11: static, non-PIE, stripped of .symtab
-        "debian": "/usr/bin/python3.11" if os.path.exists("/usr/bin/python3.11") else None,
+        "debian": Interp("debian", 11, ["/usr/bin/python3.11"]) if os.path.exists("/usr/bin/python3.11")
+        else "no /usr/bin/python3.11",
         # pyenv's build: shared libpython with full symbols
-        "pyenv": pyenv[-1] if pyenv else None,
+        "pyenv": Interp("pyenv", 11, [pyenv[-1]]) if pyenv else "no pyenv CPython 3.11 on this machine",
         # Debian's shared libpython3.11.so (stripped) in a program not named python
-        "embed": embed if os.path.exists(embed) else None,
+        "embed": Interp("embed", 11, [embed]) if os.path.exists(embed) else f"{embed} not built",
     }
+    # Debian's own interpreters of other versions, in roots made by scripts/make-root.sh
+    for name, suite, minor in (("3.9", "bullseye", 9), ("3.13", "trixie", 13), ("3.14", "sid", 14), ("3.15", "sid", 15)):
+        root = os.path.join(ROOTS, suite)
+        binary = f"/usr/bin/python3.{minor}"
+        if os.path.exists(root + binary):
+            out[name] = Interp(name, minor, ["chroot", root, binary], root)
+        else:
+            out[name] = f"{root}{binary} missing: scripts/make-root.sh {suite} python3.{minor} was not run or failed"
+    return out
 
 
-def python_from_argv():
-    """The interpreter named by argv[1]; skips (exit 77) when this machine has none."""
+def interp_from_argv():
+    """The interpreter named by argv[1].  A host interpreter this machine lacks
+    (pyenv) is skipped (exit 77, shown in the summary); a missing Debian root
+    is a failure: the test setup makes them."""
     name = sys.argv[1] if len(sys.argv) > 1 else "debian"
-    path = pythons().get(name)
-    if name not in pythons():
+    all_ = interpreters()
+    if name not in all_:
         fail(f"unknown interpreter name {name!r}")
-    if not path:
-        skip(f"interpreter {name!r} is not installed on this machine")
-    print(f"interpreter {name}: {path}", flush=True)
-    return name, path
-
-
-def workload(name):
-    return os.path.join(WORKLOADS, name)
+    it = all_[name]
+    if isinstance(it, str):
+        if name == "pyenv":
+            skip(it)
+        fail(it)
+    print(f"interpreter {name}: {' '.join(it.argv)}", flush=True)
+    return it
 
 
 def line_of(path, marker):

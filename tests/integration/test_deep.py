@@ -2,17 +2,17 @@
 and the innermost frame's line is the spinning loop."""
 import os
 
-from pybpf_testlib import Pprof, check, line_of, python_from_argv, record, tmpdir, workload
+from pybpf_testlib import Pprof, check, interp_from_argv, line_of, record
 
 DEPTH = 1000
-name, py = python_from_argv()
-script = workload("deep.py")
-out = os.path.join(tmpdir(), "deep.pb.gz")
-summary = record(["-r", "199", "-o", out], [py, script, str(DEPTH), "3"])
+it = interp_from_argv()
+script = it.workload("deep.py")
+out = it.host(os.path.join(it.tmpdir(), "deep.pb.gz"))
+summary = record(["-r", "199", "-o", out], it.cmd(script, DEPTH, 3))
 prof = Pprof(out)
 
-bottom = line_of(script, "# BOTTOM LINE")
-recurse_line = line_of(script, "# RECURSE LINE")
+bottom = line_of(it.host(script), "# BOTTOM LINE")
+recurse_line = line_of(it.host(script), "# RECURSE LINE")
 full = 0
 for count, locs, labels in prof.stacks():
     frames = [l for l in locs if l["file"] == script]

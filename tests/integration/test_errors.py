@@ -2,7 +2,7 @@
 no such process, bad arguments; and --help on every command."""
 import subprocess
 
-from pybpf_testlib import PYBPFCTL, check, workload
+from pybpf_testlib import PYBPFCTL, check
 
 
 def run(args, env=None, user=None, timeout=60):

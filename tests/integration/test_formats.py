@@ -6,16 +6,16 @@ import os
 import re
 import xml.dom.minidom
 
-from pybpf_testlib import Pprof, check, python_from_argv, record, tmpdir, workload
+from pybpf_testlib import Pprof, check, interp_from_argv, record
 
-name, py = python_from_argv()
-d = tmpdir()
-script = workload("split.py")
+it = interp_from_argv()
+d = it.tmpdir()
+script = it.workload("split.py")
 truth = os.path.join(d, "truth.json")
 outs = {}
 for fmt, ext in (("pprof", "pb.gz"), ("svg", "svg"), ("speedscope", "json"), ("collapsed", "txt")):
-    out = os.path.join(d, f"profile.{ext}")
-    summary = record(["-r", "499", "-d", "2", "-o", out], [py, script, "3", truth])
+    out = it.host(os.path.join(d, f"profile.{ext}"))
+    summary = record(["-r", "499", "-d", "2", "-o", out], it.cmd(script, 3, truth))
     check(summary["format"] == fmt, f"format {fmt} chosen from the extension .{ext}")
     outs[fmt] = (out, summary)
 

@@ -4,15 +4,15 @@ within 5 percentage points, and the hottest lines are exactly the loop bodies.""
 import json
 import os
 
-from pybpf_testlib import (Pprof, check, line_of, python_from_argv, record, tmpdir, workload)
+from pybpf_testlib import Pprof, check, interp_from_argv, line_of, record
 
-name, py = python_from_argv()
-d = tmpdir()
-script = workload("split.py")
+it = interp_from_argv()
+d = it.tmpdir()
+script = it.workload("split.py")
 truth_path = os.path.join(d, "truth.json")
-out = os.path.join(d, "split.pb.gz")
-summary = record(["-r", "999", "-o", out], [py, script, "4", truth_path])
-truth = json.load(open(truth_path))
+out = it.host(os.path.join(d, "split.pb.gz"))
+summary = record(["-r", "999", "-o", out], it.cmd(script, "4", truth_path))
+truth = json.load(open(it.host(truth_path)))
 print(f"workload's own split: {truth}")
 
 prof = Pprof(out)
@@ -42,12 +42,12 @@ check(abs(share - truth["hot"]) <= 0.05,
       f"hot share {share:.3f} within 5 pp of the workload's own {truth['hot']:.3f}")
 check(abs(cold / total - truth["cold"]) <= 0.05,
       f"cold share {cold / total:.3f} within 5 pp of the workload's own {truth['cold']:.3f}")
-hot_line = line_of(script, "# HOT LINE")
-cold_line = line_of(script, "# COLD LINE")
+hot_line = line_of(it.host(script), "# HOT LINE")
+cold_line = line_of(it.host(script), "# COLD LINE")
 print(f"lines sampled: {lines}")
 check(max(lines["hot"], key=lines["hot"].get) == hot_line, f"hottest line of hot() is {hot_line}")
 check(max(lines["cold"], key=lines["cold"].get) == cold_line, f"hottest line of cold() is {cold_line}")
-allowed_hot = set(range(line_of(script, "def hot"), hot_line + 2))
+allowed_hot = set(range(line_of(it.host(script), "def hot"), hot_line + 2))
 check(set(lines["hot"]) <= allowed_hot, f"hot() lines {sorted(lines['hot'])} all inside hot()")
 check(summary["dropped_ringbuf_full"] == 0 and summary["dropped_counts_map_full"] == 0,
       "no samples dropped")

@@ -17,7 +17,11 @@ struct lt_vector {
 	size_t nlines;
 };
 
+#include "linetable_vectors_39.h"
 #include "linetable_vectors_311.h"
+#include "linetable_vectors_313.h"
+#include "linetable_vectors_314.h"
+#include "linetable_vectors_315.h"
 
 static void check_vectors(const struct lt_vector *v, size_t n)
 {
@@ -32,10 +36,26 @@ static void check_vectors(const struct lt_vector *v, size_t n)
 	}
 }
 
+#define CHECK(v) check_vectors(v, sizeof(v) / sizeof(v[0]))
+
+static void lnotab_39(void **state)
+{
+	(void)state;
+	CHECK(vectors_3_9);
+}
+
 static void location_table_311(void **state)
 {
 	(void)state;
-	check_vectors(vectors_3_11, sizeof(vectors_3_11) / sizeof(vectors_3_11[0]));
+	CHECK(vectors_3_11);
+}
+
+static void location_table_313_314_315(void **state)
+{
+	(void)state;
+	CHECK(vectors_3_13);
+	CHECK(vectors_3_14);
+	CHECK(vectors_3_15);
 }
 
 static void not_started_frame_is_first_line(void **state)
@@ -80,7 +100,9 @@ static void pep626_and_lnotab(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(lnotab_39),
 		cmocka_unit_test(location_table_311),
+		cmocka_unit_test(location_table_313_314_315),
 		cmocka_unit_test(not_started_frame_is_first_line),
 		cmocka_unit_test(past_the_end_and_corrupt),
 		cmocka_unit_test(pep626_and_lnotab),
