@@ -1,12 +1,20 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
-/* profile.bpf.c - on each perf event, unwind the sampled thread's CPython
+/* profile.bpf.c - CPython stacks on CPU and off CPU.
+ *
+ * on_sample (perf event, every CPU): unwind the sampled thread's CPython
  * stack, hash it with the native and kernel stacks, send the stack to
- * userspace the first time it is seen and count it by hash in a map. */
+ * userspace the first time it is seen and count it by hash in a map.
+ *
+ * on_switch (sched_switch): when a thread of a registered process leaves the
+ * CPU, capture its stack the same way and why it blocked (the syscall it sits
+ * in and its arguments); when it comes back, count the time off CPU.  A wait
+ * on the GIL's own condition variable or mutex is a GIL wait. */
 #include "vmlinux.h"
 #include <bpf/bpf_core_read.h>
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
 
+#include "offcpu_reason.h"
 #include "pybpf_shared.h"
 
 static __always_inline long pyu_read(void *rctx, void *dst, __u32 len, __u64 addr)
@@ -58,9 +66,13 @@ struct scratch {
 	__u8 cbuf[PYBPF_BUF + 64];
 };
 
+/* Slot 0 for on_sample, slot 1 for on_switch. */
+#define SCRATCH_SAMPLE 0
+#define SCRATCH_SWITCH 1
+
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 1);
+	__uint(max_entries, 2);
 	__type(key, __u32);
 	__type(value, struct scratch);
 } scratch SEC(".maps");
@@ -77,8 +89,48 @@ struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, 65536);
 	__type(key, struct pybpf_count_key);
-	__type(value, __u64);
+	__type(value, struct pybpf_count);
 } counts SEC(".maps");
+
+/* A thread that left the CPU: when, with which stack, why. */
+struct offcpu_start {
+	__u64 ts;
+	__u64 hash;
+	__u32 pid;
+	__u8 reason;
+	__u8 holds_gil;
+	__u8 waiters;
+	__u8 seeded; /* written by userspace for a thread asleep when tracking began */
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 65536);
+	__type(key, __u32); /* tid */
+	__type(value, struct offcpu_start);
+} offcpu SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 4096);
+	__type(key, __u32); /* tgid */
+	__type(value, struct gil_stats);
+} gil_stats SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 65536);
+	__type(key, __u32); /* tid */
+	__type(value, struct gil_thread);
+} gil_threads SEC(".maps");
+
+/* GIL wait episodes by length: key (tgid << 8) | bucket. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 4096 * 16);
+	__type(key, __u64);
+	__type(value, __u64);
+} gil_hist SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
@@ -182,14 +234,14 @@ struct walk_ctx {
 	__u64 hash;
 	__u32 n;
 	__u32 layout_idx;
+	__u32 slot; /* scratch slot */
 	long err;
 };
 
 static long walk_cb(__u32 i, void *c)
 {
 	struct walk_ctx *w = c;
-	__u32 zero = 0;
-	struct scratch *s = bpf_map_lookup_elem(&scratch, &zero);
+	struct scratch *s = bpf_map_lookup_elem(&scratch, &w->slot);
 	const struct py_layout *L = bpf_map_lookup_elem(&layouts, &w->layout_idx);
 	struct pyu_frame fr;
 
@@ -241,14 +293,15 @@ static __always_inline __u32 native_stack(void *ctx, __u64 *ips, __u64 flags)
 	return n > 0 ? (__u32)(n / sizeof(__u64)) : 0;
 }
 
-static __always_inline int count_sample(struct pybpf_count_key *key)
+static __always_inline int count_add(struct pybpf_count_key *key, __u64 ns)
 {
-	__u64 one = 1, *v;
+	struct pybpf_count one = {1, ns}, *v;
 
 	for (int tries = 0; tries < 2; tries++) {
 		v = bpf_map_lookup_elem(&counts, key);
 		if (v) {
-			__sync_fetch_and_add(v, 1);
+			__sync_fetch_and_add(&v->count, 1);
+			__sync_fetch_and_add(&v->ns, ns);
 			return 0;
 		}
 		long err = bpf_map_update_elem(&counts, key, &one, BPF_NOEXIST);
@@ -279,21 +332,21 @@ static __always_inline int publish_stack(struct pybpf_stack *rec)
 	return 0;
 }
 
-SEC("perf_event")
-int on_sample(struct bpf_perf_event_data *ctx)
-{
-	__u64 id = bpf_get_current_pid_tgid();
-	__u32 pid = id >> 32, tid = (__u32)id, zero = 0;
-	const struct py_proc *proc = bpf_map_lookup_elem(&procs, &pid);
-	if (!proc || !pid)
-		return 0;
-	stat_inc(STAT_SAMPLES);
+struct capture {
+	__u64 hash;
+	__u64 tstate; /* the thread's PyThreadState, 0 if none */
+};
 
-	struct scratch *s = bpf_map_lookup_elem(&scratch, &zero);
+/* Captures the current thread's Python, native and kernel stacks into the
+ * scratch slot and publishes it; 0 with out filled, or -1 (counted). */
+static __always_inline int capture_stack(void *ctx, __u32 slot, __u32 pid, __u32 tid,
+					 const struct py_proc *proc, struct capture *out)
+{
+	struct scratch *s = bpf_map_lookup_elem(&scratch, &slot);
 	const struct py_layout *L = bpf_map_lookup_elem(&layouts, &proc->layout_idx);
 	if (!s || !L) {
 		stat_inc(STAT_DROP_RUNTIME);
-		return 0;
+		return -1;
 	}
 	struct pybpf_stack *rec = &s->rec;
 	rec->pid = pid;
@@ -307,6 +360,7 @@ int on_sample(struct bpf_perf_event_data *ctx)
 	__u64 ts = 0;
 	struct walk_ctx w = {.code_type = proc->code_type_addr,
 			     .layout_idx = proc->layout_idx,
+			     .slot = slot,
 			     .hash = 0x5079627066ULL ^ pid};
 	if (find_tstate(L, proc, tid, &ts)) {
 		rec->flags |= STACK_PY_FAULT;
@@ -335,16 +389,252 @@ int on_sample(struct bpf_perf_event_data *ctx)
 	h = hash_ips(h, rec->kern, rec->nkern);
 	h = hash_ips(h ^ 0x75, rec->user, rec->nuser);
 	rec->hash = h;
-
 	if (publish_stack(rec)) {
 		stat_inc(STAT_DROP_RINGBUF);
-		return 0;
+		return -1;
 	}
-	struct pybpf_count_key key = {.hash = h, .pid = pid, .tid = tid, .gen = gen};
-	if (count_sample(&key)) {
+	out->hash = h;
+	out->tstate = ts;
+	return 0;
+}
+
+/* --- the GIL --------------------------------------------------------------- */
+
+/* Does the thread whose state is ts hold its interpreter's GIL now? */
+static __always_inline int holds_gil(const struct py_proc *proc, __u32 layout_idx, __u64 ts)
+{
+	const struct py_layout *L = bpf_map_lookup_elem(&layouts, &layout_idx);
+	__u64 holder = 0;
+	__u32 locked = 0;
+	if (!L || !proc->gil_addr || !ts)
+		return 0;
+	if (bpf_probe_read_user(&holder, sizeof(holder),
+				(const void *)(proc->gil_addr + L->gil_last_holder)) ||
+	    bpf_probe_read_user(&locked, sizeof(locked),
+				(const void *)(proc->gil_addr + L->gil_locked)))
+		return 0;
+	return locked && holder == ts;
+}
+
+static __always_inline __u32 log_bucket(__u64 ns)
+{
+	__u32 b = 0;
+	if (!ns)
+		return 0;
+	/* floor(log2(ns)) without clz, which BPF lacks */
+	for (int shift = 32; shift > 0; shift /= 2) {
+		if (ns >> (b + shift))
+			b += shift;
+	}
+	__u32 sub = b >= 2 ? (__u32)((ns >> (b - 2)) & 3) : 0;
+	b = b * 4 + sub;
+	return b < GIL_HIST_BUCKETS ? b : GIL_HIST_BUCKETS - 1;
+}
+
+/* A GIL wait episode of tid ended at its last wake-up: count it. */
+static __always_inline void gil_episode_end(__u32 pid, struct gil_thread *gt)
+{
+	if (!gt->episode_start || gt->last_wake < gt->episode_start)
+		return;
+	__u64 len = gt->last_wake - gt->episode_start;
+	__u64 key = ((__u64)pid << 8) | log_bucket(len), one = 1, *v;
+	gt->episode_start = 0;
+	gt->acquisitions++;
+	gt->wait_ns += len;
+	v = bpf_map_lookup_elem(&gil_hist, &key);
+	if (v)
+		__sync_fetch_and_add(v, 1);
+	else
+		bpf_map_update_elem(&gil_hist, &key, &one, BPF_NOEXIST);
+	struct gil_stats *st = bpf_map_lookup_elem(&gil_stats, &pid);
+	if (st && len > st->wait_max_ns)
+		st->wait_max_ns = len;
+}
+
+static __always_inline struct gil_thread *gil_thread_of(__u32 tid)
+{
+	struct gil_thread *gt = bpf_map_lookup_elem(&gil_threads, &tid), zero = {};
+	if (gt)
+		return gt;
+	bpf_map_update_elem(&gil_threads, &tid, &zero, BPF_NOEXIST);
+	return bpf_map_lookup_elem(&gil_threads, &tid);
+}
+
+static __always_inline struct gil_stats *gil_stats_of(__u32 pid)
+{
+	struct gil_stats *st = bpf_map_lookup_elem(&gil_stats, &pid), zero = {};
+	if (st)
+		return st;
+	bpf_map_update_elem(&gil_stats, &pid, &zero, BPF_NOEXIST);
+	return bpf_map_lookup_elem(&gil_stats, &pid);
+}
+
+/* --- the sample ------------------------------------------------------------- */
+
+SEC("perf_event")
+int on_sample(struct bpf_perf_event_data *ctx)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	__u32 pid = id >> 32, tid = (__u32)id;
+	const struct py_proc *proc = bpf_map_lookup_elem(&procs, &pid);
+	struct capture c;
+	if (!proc || !pid)
+		return 0;
+	stat_inc(STAT_SAMPLES);
+	if (capture_stack(ctx, SCRATCH_SAMPLE, pid, tid, proc, &c))
+		return 0;
+	struct pybpf_count_key key = {.hash = c.hash, .pid = pid, .tid = tid, .gen = gen};
+	key.holds_gil = holds_gil(proc, proc->layout_idx, c.tstate);
+	if (proc->gil_addr) {
+		struct gil_stats *st = gil_stats_of(pid);
+		__s64 waiters = st ? st->waiters : 0;
+		key.waiters = waiters > 255 ? 255 : waiters > 0 ? (__u8)waiters : 0;
+		if (st && key.holds_gil) {
+			__sync_fetch_and_add(&st->held_samples, 1);
+			if (waiters > 0)
+				__sync_fetch_and_add(&st->contended_samples, 1);
+		}
+		struct gil_thread *gt =
+			key.holds_gil ? bpf_map_lookup_elem(&gil_threads, &tid) : NULL;
+		if (gt && gt->episode_start)
+			gil_episode_end(pid, gt);
+	}
+	if (count_add(&key, 0)) {
 		stat_inc(STAT_DROP_COUNTS);
 		return 0;
 	}
 	stat_inc(STAT_RECORDED);
+	return 0;
+}
+
+/* --- off CPU ---------------------------------------------------------------- */
+
+/* Set by userspace: only then does on_switch do anything. */
+volatile __u32 offcpu_enabled;
+
+#define S_IFMT	 00170000
+#define S_IFSOCK 0140000
+#define S_IFREG	 0100000
+#define S_IFBLK	 0060000
+
+/* What the file descriptor fd of the current task is. */
+static __always_inline __u8 fd_reason(struct task_struct *task, __s64 fd)
+{
+	struct file **fds = BPF_CORE_READ(task, files, fdt, fd);
+	unsigned int max = BPF_CORE_READ(task, files, fdt, max_fds);
+	struct file *f = NULL;
+	if (fd < 0 || fd >= max || !fds)
+		return REASON_OTHER;
+	if (bpf_probe_read_kernel(&f, sizeof(f), &fds[fd]) || !f)
+		return REASON_OTHER;
+	umode_t mode = BPF_CORE_READ(f, f_inode, i_mode) & S_IFMT;
+	if (mode == S_IFSOCK)
+		return REASON_SOCKET;
+	if (mode == S_IFREG || mode == S_IFBLK)
+		return REASON_FILE;
+	return REASON_OTHER;
+}
+
+/* Why the current task, leaving the CPU in state, blocks. */
+static __always_inline __u8 offcpu_reason(struct task_struct *task, long state,
+					  const struct py_proc *proc, __u32 layout_idx)
+{
+	if (state == 0)
+		return REASON_RUNQUEUE; /* preempted while runnable */
+	struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(task);
+	if (!regs)
+		return REASON_OTHER;
+	long nr = BPF_CORE_READ(regs, orig_ax);
+	__u64 a0 = BPF_CORE_READ(regs, di);
+	int r = pybpf_syscall_reason(nr, a0);
+	if (r == SYSCALL_BY_FUTEX) {
+		const struct py_layout *L = bpf_map_lookup_elem(&layouts, &layout_idx);
+		return L && pybpf_futex_is_gil(L, proc->gil_addr, a0) ? REASON_GIL : REASON_LOCK;
+	}
+	if (r == SYSCALL_BY_FD)
+		return fd_reason(task, (__s64)a0);
+	if (r == SYSCALL_BY_POLL) {
+		int fd = -1;
+		if (!a0 || BPF_CORE_READ(regs, si) == 0)
+			return REASON_SLEEP; /* poll on nothing: a sleep */
+		bpf_probe_read_user(&fd, sizeof(fd), (const void *)a0);
+		return fd_reason(task, fd);
+	}
+	return (__u8)r;
+}
+
+/* prev leaves the CPU: remember when, where and why. */
+static __always_inline void switch_out(void *ctx, struct task_struct *prev)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	__u32 pid = id >> 32, tid = (__u32)id;
+	const struct py_proc *proc = bpf_map_lookup_elem(&procs, &pid);
+	struct capture c;
+	if (!proc || !pid)
+		return;
+	stat_inc(STAT_SWITCHES);
+	long state = BPF_CORE_READ(prev, __state);
+	__u8 reason = offcpu_reason(prev, state, proc, proc->layout_idx);
+	if (capture_stack(ctx, SCRATCH_SWITCH, pid, tid, proc, &c))
+		return;
+	struct offcpu_start st = {
+		.ts = bpf_ktime_get_ns(), .hash = c.hash, .pid = pid, .reason = reason};
+	st.holds_gil = holds_gil(proc, proc->layout_idx, c.tstate);
+	if (proc->gil_addr) {
+		struct gil_stats *gs = gil_stats_of(pid);
+		struct gil_thread *gt = gil_thread_of(tid);
+		if (gs) {
+			__s64 w = gs->waiters;
+			st.waiters = w > 255 ? 255 : w > 0 ? (__u8)w : 0;
+		}
+		if (gt && gt->episode_start && (reason != REASON_GIL || st.holds_gil))
+			gil_episode_end(pid, gt); /* it got the GIL since its last wake-up */
+		if (gt && reason == REASON_GIL && !gt->episode_start)
+			gt->episode_start = st.ts;
+		if (gs && reason == REASON_GIL)
+			__sync_fetch_and_add(&gs->waiters, 1);
+	}
+	if (bpf_map_update_elem(&offcpu, &tid, &st, BPF_ANY))
+		stat_inc(STAT_DROP_OFFCPU);
+}
+
+/* next comes back on the CPU: count the time it was away. */
+static __always_inline void switch_in(struct task_struct *next)
+{
+	__u32 tid = BPF_CORE_READ(next, pid);
+	struct offcpu_start *st = bpf_map_lookup_elem(&offcpu, &tid);
+	if (!st)
+		return;
+	__u64 now = bpf_ktime_get_ns();
+	struct pybpf_count_key key = {.hash = st->hash,
+				      .pid = st->pid,
+				      .tid = tid,
+				      .gen = gen,
+				      .kind = KIND_OFFCPU,
+				      .reason = st->reason,
+				      .holds_gil = st->holds_gil,
+				      .waiters = st->waiters};
+	__u64 ns = now > st->ts ? now - st->ts : 0;
+	if (st->reason == REASON_GIL && !st->seeded) {
+		__u32 pid = st->pid;
+		struct gil_stats *gs = bpf_map_lookup_elem(&gil_stats, &pid);
+		struct gil_thread *gt = bpf_map_lookup_elem(&gil_threads, &tid);
+		if (gs)
+			__sync_fetch_and_add(&gs->waiters, -1);
+		if (gt)
+			gt->last_wake = now;
+	}
+	bpf_map_delete_elem(&offcpu, &tid);
+	if (count_add(&key, ns))
+		stat_inc(STAT_DROP_COUNTS);
+}
+
+SEC("tp_btf/sched_switch")
+int BPF_PROG(on_switch, bool preempt, struct task_struct *prev, struct task_struct *next)
+{
+	if (!offcpu_enabled)
+		return 0;
+	switch_out(ctx, prev);
+	switch_in(next);
 	return 0;
 }

@@ -370,15 +370,97 @@ static int64_t window_frame(struct aggregator *a, uint32_t fi)
 	return wi;
 }
 
-int agg_count(struct aggregator *a, const struct pybpf_count_key *key, uint64_t n)
+static const char *const mode_names[] = {
+	[AGG_MODE_CPU] = "cpu",
+	[AGG_MODE_WALL] = "wall",
+	[AGG_MODE_OFFCPU] = "offcpu",
+	[AGG_MODE_GIL] = "gil",
+};
+
+/* The sample type each mode's profile carries. */
+static const char *const mode_value_types[] = {
+	[AGG_MODE_CPU] = "cpu",
+	[AGG_MODE_WALL] = "wall",
+	[AGG_MODE_OFFCPU] = "off_cpu",
+	[AGG_MODE_GIL] = "gil_wait",
+};
+
+int agg_mode_parse(const char *s)
+{
+	for (size_t i = 0; i < sizeof(mode_names) / sizeof(mode_names[0]); i++)
+		if (strcmp(s, mode_names[i]) == 0)
+			return (int)i;
+	return -1;
+}
+
+const char *agg_mode_name(enum agg_mode m)
+{
+	return mode_names[m];
+}
+
+static bool mode_wants(enum agg_mode m, const struct pybpf_count_key *key)
+{
+	switch (m) {
+	case AGG_MODE_CPU:
+		return key->kind == KIND_CPU;
+	case AGG_MODE_WALL:
+		return true;
+	case AGG_MODE_OFFCPU:
+		return key->kind == KIND_OFFCPU;
+	case AGG_MODE_GIL:
+		return key->kind == KIND_OFFCPU && key->reason == REASON_GIL;
+	}
+	return false;
+}
+
+int agg_add_stack(struct aggregator *a, uint32_t pid, const struct prof_frame *frames, size_t n,
+		  uint64_t *hash)
+{
+	static struct frame_list fl;
+	uint64_t h = 0x75736572ULL ^ pid; /* distinct from the kernel's hashes by construction */
+	fl.n = 0;
+	fl.err = 0;
+	for (size_t i = 0; i < n; i++) {
+		push(a, &fl, &frames[i]);
+		h = (h ^ (fl.n ? fl.idx[fl.n - 1] : 0)) * 0x100000001b3ULL;
+	}
+	h |= 1ULL << 63;
+	if (fl.err)
+		return -1;
+	*hash = h;
+	return stack_find(a->stacks, h) ? 0 : stack_insert(a->stacks, h, pid, fl.idx, fl.n);
+}
+
+int agg_stack_frames(struct aggregator *a, uint64_t hash, const uint32_t **frames, uint32_t *n)
+{
+	struct stack_entry *s = stack_find(a->stacks, hash);
+	if (!s)
+		return -1;
+	*frames = s->frames;
+	*n = s->n;
+	return 0;
+}
+
+const char *agg_thread_name(struct aggregator *a, uint32_t pid, uint32_t tid)
+{
+	struct agg_proc *p = proc_find(a, (pid_t)pid);
+	return p ? thread_name(p, tid) : "";
+}
+
+int agg_count(struct aggregator *a, const struct pybpf_count_key *key,
+	      const struct pybpf_count *val)
 {
 	static uint32_t wf[AGG_MAX_FRAMES];
 	struct stack_entry *s = stack_find(a->stacks, key->hash);
 	struct agg_proc *p = proc_find(a, (pid_t)key->pid);
 	if (!s || !p) {
-		a->stats.unknown_stack += n;
+		a->stats.unknown_stack += val->count;
 		return 0;
 	}
+	if (waitstats_add(&a->waits, key, val))
+		return -1;
+	if (!mode_wants(a->mode, key))
+		return 0;
 	if (!profile_process(a->window, key->pid) &&
 	    profile_set_process(a->window, key->pid, (uint32_t)p->ns_pid, p->cgroup, p->root))
 		return -1;
@@ -388,28 +470,37 @@ int agg_count(struct aggregator *a, const struct pybpf_count_key *key, uint64_t 
 			return -1;
 		wf[i] = (uint32_t)wi;
 	}
-	return profile_add(a->window, wf, s->n, n, n * a->window->period_ns, key->pid, key->tid,
-			   thread_name(p, key->tid), "");
+	uint64_t value = key->kind == KIND_CPU ? val->count * a->window->period_ns : val->ns;
+	const char *reason = a->mode == AGG_MODE_CPU ? "" : waitstats_reason_name(key->reason);
+	return profile_add(a->window, wf, s->n, val->count, value, key->pid, key->tid,
+			   thread_name(p, key->tid), reason);
 }
 
 /* --- lifecycle -------------------------------------------------------------- */
 
-static struct profile *new_window(uint32_t rate_hz)
+static struct profile *new_window(uint32_t rate_hz, enum agg_mode mode)
 {
 	struct profile *w = calloc(1, sizeof(*w));
 	if (!w || profile_init(w, rate_hz)) {
 		free(w);
 		return NULL;
 	}
+	w->value_type = profile_str(w, mode_value_types[mode]);
+	if (!w->value_type) {
+		profile_free(w);
+		free(w);
+		return NULL;
+	}
 	return w;
 }
 
-int agg_init(struct aggregator *a, uint32_t rate_hz)
+int agg_init(struct aggregator *a, uint32_t rate_hz, enum agg_mode mode)
 {
 	memset(a, 0, sizeof(*a));
 	a->rate_hz = rate_hz;
+	a->mode = mode;
 	a->stacks = calloc(1, sizeof(*a->stacks));
-	a->window = new_window(rate_hz);
+	a->window = new_window(rate_hz, mode);
 	if (!a->stacks || !a->window || profile_init(&a->frames, rate_hz)) {
 		agg_free(a);
 		return -1;
@@ -433,13 +524,14 @@ void agg_free(struct aggregator *a)
 	if (a->frames.strings)
 		profile_free(&a->frames);
 	kallsyms_free(&a->ksyms);
+	waitstats_free(&a->waits);
 	free(a->remap);
 	memset(a, 0, sizeof(*a));
 }
 
 struct profile *agg_take(struct aggregator *a)
 {
-	struct profile *fresh = new_window(a->rate_hz);
+	struct profile *fresh = new_window(a->rate_hz, a->mode);
 	if (!fresh)
 		return NULL;
 	struct profile *done = a->window;

@@ -11,9 +11,22 @@
 #include "profile.h"
 #include "pybpf_shared.h"
 #include "pyprocess.h"
+#include "waitstats.h"
 
 struct agg_proc;
 struct agg_stacks;
+
+/* What goes into the profile (the per-thread wait statistics get everything). */
+enum agg_mode {
+	AGG_MODE_CPU,	 /* on-CPU samples: sample type cpu/nanoseconds */
+	AGG_MODE_WALL,	 /* on-CPU samples and off-CPU time: wall/nanoseconds */
+	AGG_MODE_OFFCPU, /* off-CPU time, every reason: off_cpu/nanoseconds */
+	AGG_MODE_GIL,	 /* time waiting for the GIL: gil_wait/nanoseconds */
+};
+
+/* Parses "cpu", "wall", "offcpu", "gil"; -1 when unknown. */
+int agg_mode_parse(const char *s);
+const char *agg_mode_name(enum agg_mode m);
 
 struct agg_stats {
 	uint64_t stacks;	/* distinct stacks received */
@@ -32,10 +45,12 @@ struct aggregator {
 	struct kallsyms ksyms;
 	int have_ksyms;
 	uint32_t rate_hz;
+	enum agg_mode mode;
+	struct waitstats waits;
 	struct agg_stats stats;
 };
 
-int agg_init(struct aggregator *a, uint32_t rate_hz);
+int agg_init(struct aggregator *a, uint32_t rate_hz, enum agg_mode mode);
 void agg_free(struct aggregator *a);
 
 /* Starts symbolizing pid (its interpreter described by pp). */
@@ -44,8 +59,20 @@ void agg_forget_process(struct aggregator *a, pid_t pid);
 
 /* A stack record from the ring buffer (len bytes). */
 int agg_stack(struct aggregator *a, const void *rec, size_t len);
-/* n samples of the stack key->hash on thread key->tid. */
-int agg_count(struct aggregator *a, const struct pybpf_count_key *key, uint64_t n);
+/* A count drained from the kernel: samples of, or time off CPU with, the
+ * stack key->hash on thread key->tid. */
+int agg_count(struct aggregator *a, const struct pybpf_count_key *key,
+	      const struct pybpf_count *val);
+
+/* Adds a stack built in userspace (n frames, leaf first) for pid; *hash
+ * names it for agg_count(). */
+int agg_add_stack(struct aggregator *a, uint32_t pid, const struct prof_frame *frames, size_t n,
+		  uint64_t *hash);
+
+/* The frames of a stack (indices into a->frames.frames, leaf first). */
+int agg_stack_frames(struct aggregator *a, uint64_t hash, const uint32_t **frames, uint32_t *n);
+/* The name /proc gives a thread. */
+const char *agg_thread_name(struct aggregator *a, uint32_t pid, uint32_t tid);
 
 /* Hands over the samples gathered so far (caller owns and frees it with
  * profile_free + free) and starts a new window.  NULL on ENOMEM. */

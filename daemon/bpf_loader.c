@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "profile.skel.h"
@@ -21,6 +22,7 @@ struct bpf_session {
 	struct profile_bpf *skel;
 	struct bpf_link *links[MAX_CPUS];
 	int nlinks;
+	struct bpf_link *switch_link;
 	struct ring_buffer *rb;
 	uint32_t gen;
 	struct py_layout layouts[PYBPF_MAX_LAYOUTS]; /* uploaded to the layouts map */
@@ -38,6 +40,8 @@ static const char *const stat_names[STAT__COUNT] = {
 	[STAT_DROP_COUNTS] = "dropped_counts_map_full",
 	[STAT_TSTATE_FAULT] = "thread_list_read_fault",
 	[STAT_DROP_RUNTIME] = "dropped_internal",
+	[STAT_SWITCHES] = "context_switches",
+	[STAT_DROP_OFFCPU] = "dropped_offcpu_start",
 };
 
 const char *bpfs_stat_name(int stat)
@@ -194,6 +198,76 @@ void bpfs_stop(struct bpf_session *s)
 	for (int i = 0; i < s->nlinks; i++)
 		bpf_link__destroy(s->links[i]);
 	s->nlinks = 0;
+	bpf_link__destroy(s->switch_link);
+	s->switch_link = NULL;
+}
+
+int bpfs_enable_offcpu(struct bpf_session *s)
+{
+	if (s->switch_link)
+		return 0;
+	s->switch_link = bpf_program__attach(s->skel->progs.on_switch);
+	if (!s->switch_link)
+		return -1;
+	s->skel->bss->offcpu_enabled = 1;
+	return 0;
+}
+
+int bpfs_gil_stats(struct bpf_session *s, pid_t pid, struct gil_stats *out,
+		   uint64_t hist[GIL_HIST_BUCKETS])
+{
+	uint32_t key = (uint32_t)pid;
+	memset(out, 0, sizeof(*out));
+	bpf_map_lookup_elem(bpf_map__fd(s->skel->maps.gil_stats), &key, out);
+	int fd = bpf_map__fd(s->skel->maps.gil_hist);
+	for (uint64_t b = 0; b < GIL_HIST_BUCKETS; b++) {
+		uint64_t k = ((uint64_t)pid << 8) | b;
+		hist[b] = 0;
+		bpf_map_lookup_elem(fd, &k, &hist[b]);
+	}
+	return 0;
+}
+
+int bpfs_gil_thread(struct bpf_session *s, uint32_t tid, struct gil_thread *out)
+{
+	memset(out, 0, sizeof(*out));
+	return bpf_map_lookup_elem(bpf_map__fd(s->skel->maps.gil_threads), &tid, out);
+}
+
+/* Mirrors struct offcpu_start in bpf/profile.bpf.c. */
+struct offcpu_start {
+	uint64_t ts, hash;
+	uint32_t pid;
+	uint8_t reason, holds_gil, waiters, seeded;
+};
+
+int bpfs_seed_offcpu(struct bpf_session *s, uint32_t tid, uint32_t pid, uint64_t hash,
+		     uint8_t reason)
+{
+	struct timespec now;
+	clock_gettime(CLOCK_MONOTONIC, &now); /* bpf_ktime_get_ns() */
+	struct offcpu_start v = {
+		.ts = (uint64_t)now.tv_sec * 1000000000ULL + (uint64_t)now.tv_nsec,
+		.hash = hash,
+		.pid = pid,
+		.reason = reason,
+		.seeded = 1,
+	};
+	return bpf_map_update_elem(bpf_map__fd(s->skel->maps.offcpu), &tid, &v, BPF_NOEXIST);
+}
+
+int bpfs_pending_offcpu(struct bpf_session *s, bpfs_pending_fn fn, void *ctx)
+{
+	int fd = bpf_map__fd(s->skel->maps.offcpu);
+	uint32_t key, *prev = NULL;
+	struct offcpu_start v;
+	while (bpf_map_get_next_key(fd, prev, &key) == 0) {
+		if (bpf_map_lookup_elem(fd, &key, &v) == 0 &&
+		    fn(ctx, key, v.pid, v.ts, v.hash, v.reason, v.holds_gil))
+			return -1;
+		prev = &key;
+	}
+	return 0;
 }
 
 void bpfs_close(struct bpf_session *s)
@@ -212,6 +286,7 @@ int bpfs_add_process(struct bpf_session *s, const struct pyprocess *pp)
 	struct py_proc v = {
 		.runtime_addr = pp->runtime_addr,
 		.code_type_addr = pp->code_type_addr,
+		.gil_addr = pp->gil_addr,
 	};
 	if (layout_slot(s, &pp->layout, &v.layout_idx))
 		return -1;
@@ -250,10 +325,10 @@ static int drain_older(struct bpf_session *s, uint32_t keep_from, bpfs_count_fn 
 		prev = &cur;
 	}
 	for (uint32_t i = 0; i < n; i++) {
-		uint64_t count = 0;
-		if (bpf_map_lookup_elem(fd, &keys[i], &count) || bpf_map_delete_elem(fd, &keys[i]))
+		struct pybpf_count v = {0, 0};
+		if (bpf_map_lookup_elem(fd, &keys[i], &v) || bpf_map_delete_elem(fd, &keys[i]))
 			continue;
-		if (count && on_count(ctx, &keys[i], count))
+		if (v.count && on_count(ctx, &keys[i], &v))
 			ret = -1;
 	}
 	free(keys);

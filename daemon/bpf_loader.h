@@ -14,13 +14,35 @@ struct bpf_session;
 
 /* Called for every new stack record. */
 typedef int (*bpfs_stack_fn)(void *ctx, const void *rec, size_t len);
-/* Called for every (stack, thread) count drained. */
-typedef int (*bpfs_count_fn)(void *ctx, const struct pybpf_count_key *key, uint64_t n);
+/* Called for every (stack, thread, kind, reason) count drained. */
+typedef int (*bpfs_count_fn)(void *ctx, const struct pybpf_count_key *key,
+			     const struct pybpf_count *val);
 
 /* Loads and attaches at rate_hz samples per second per CPU.  On failure
  * returns NULL and err says why and what to do (privileges, BTF). */
 struct bpf_session *bpfs_open(uint32_t rate_hz, bpfs_stack_fn on_stack, void *ctx, char *err,
 			      size_t errlen);
+/* Starts tracking threads off CPU (sched_switch): off-CPU time, its reasons,
+ * GIL waits.  Costs a little on every context switch of a registered process. */
+int bpfs_enable_offcpu(struct bpf_session *s);
+
+/* The GIL counters of pid (zeroes when none), its wait-length histogram
+ * (GIL_HIST_BUCKETS buckets, 4 per power of two of nanoseconds) and, per
+ * thread, its GIL episodes. */
+int bpfs_gil_stats(struct bpf_session *s, pid_t pid, struct gil_stats *out,
+		   uint64_t hist[GIL_HIST_BUCKETS]);
+int bpfs_gil_thread(struct bpf_session *s, uint32_t tid, struct gil_thread *out);
+
+/* Tells the BPF side that tid (of pid) left the CPU now, blocked for reason
+ * with the stack hash: for threads already asleep when tracking starts. */
+int bpfs_seed_offcpu(struct bpf_session *s, uint32_t tid, uint32_t pid, uint64_t hash,
+		     uint8_t reason);
+
+/* Threads of pid still off CPU: their start records (for the end of a run). */
+typedef int (*bpfs_pending_fn)(void *ctx, uint32_t tid, uint32_t pid, uint64_t start_ns,
+			       uint64_t hash, uint8_t reason, uint8_t holds_gil);
+int bpfs_pending_offcpu(struct bpf_session *s, bpfs_pending_fn fn, void *ctx);
+
 /* Stops sampling (detaches from the perf events); maps stay readable. */
 void bpfs_stop(struct bpf_session *s);
 void bpfs_close(struct bpf_session *s);

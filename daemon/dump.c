@@ -53,6 +53,7 @@ static int add_frame(struct dump_thread *t, struct pysym_cache *syms, const stru
 	d->name = strdup(s ? s->qualname : "[unknown Python frame]");
 	d->file = strdup(s ? s->filename : "");
 	d->line = s ? pysym_line(syms, s, fr->instr) : 0;
+	d->first_line = s ? s->firstlineno : 0;
 	return d->name && d->file ? 0 : -1;
 }
 

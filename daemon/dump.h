@@ -16,6 +16,7 @@ struct dump_frame {
 	char *name; /* qualified name */
 	char *file;
 	int line;
+	int first_line; /* co_firstlineno */
 };
 
 struct dump_thread {

@@ -13,8 +13,10 @@
 
 #include "dump.h"
 #include "export.h"
+#include "memread.h"
 #include "pylayout.h"
 #include "record.h"
+#include "report.h"
 
 #define EXIT_USAGE 2
 
@@ -36,6 +38,8 @@ static void usage_main(FILE *out)
 		"commands:\n"
 		"  record   sample a Python process (or a command) and write a profile\n"
 		"  dump     print the current Python stack of every thread of a process\n"
+		"  gil      measure a process's GIL: held, contended, waits, culprits\n"
+		"  io       where a process's threads wait off CPU, by reason and stack\n"
 		"  version  print the version\n"
 		"\n"
 		"'pybpfctl COMMAND --help' describes each command.\n",
@@ -57,6 +61,10 @@ static void usage_record(FILE *out)
 		"  -d, --duration SECS   stop after SECS seconds (default: until the process\n"
 		"                        exits or Ctrl-C)\n"
 		"  -r, --rate HZ         samples per second per CPU (default 99, max 10000)\n"
+		"  -m, --mode MODE       cpu (default): time on CPU;  wall: on CPU and off CPU,\n"
+		"                        every thread;  offcpu: time off CPU;  gil: time waiting\n"
+		"                        for the GIL.  Off-CPU samples carry a reason label\n"
+		"                        (gil, lock, socket, file, sleep, runqueue, other)\n"
 		"  -o, --output FILE     where to write the profile ('-' for stdout)\n"
 		"  -f, --format FMT      pprof (gzip'd profile.proto), collapsed, svg or\n"
 		"                        speedscope (default: from FILE's extension, else pprof)\n"
@@ -130,6 +138,7 @@ static int format_from_path(const char *path)
 
 struct record_opts {
 	pid_t pid;
+	int mode;
 	double duration;
 	unsigned long rate;
 	const char *output;
@@ -150,13 +159,23 @@ static int parse_record(int argc, char **argv, struct record_opts *o)
 		{"quiet", no_argument, NULL, 'q'},
 		{"json", no_argument, NULL, OPT_JSON},
 		{"help", no_argument, NULL, 'h'},
+		{"mode", required_argument, NULL, 'm'},
 		{NULL, 0, NULL, 0},
 	};
 	unsigned long v;
 	int c;
 	*o = (struct record_opts){.rate = 99, .format = -1};
-	while ((c = getopt_long(argc, argv, "+p:d:r:o:f:qh", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+p:d:r:o:f:m:qh", opts, NULL)) != -1) {
 		switch (c) {
+		case 'm':
+			o->mode = agg_mode_parse(optarg);
+			if (o->mode < 0) {
+				fprintf(stderr,
+					"pybpfctl: unknown mode '%s' (cpu, wall, offcpu, gil)\n",
+					optarg);
+				return -1;
+			}
+			break;
 		case 'p':
 			if (parse_uint(optarg, "pid", 0x3fffffff, &v))
 				return -1;
@@ -287,11 +306,12 @@ static void print_summary(const struct record_opts *o, const struct recorder_sta
 	if (o->json) {
 		fprintf(out,
 			"{\"pid\": %d, \"python\": \"%u.%u.%u\", \"output\": \"%s\", "
-			"\"format\": \"%s\", \"rate_hz\": %lu, \"duration_s\": %.3f, "
+			"\"format\": \"%s\", \"mode\": \"%s\", \"rate_hz\": %lu, "
+			"\"duration_s\": %.3f, "
 			"\"samples\": %llu, \"unknown_stack\": %llu, \"unknown_code\": %llu",
 			(int)pp->pid, pp->major, pp->minor, pp->micro, o->output,
-			export_format_name(o->format), o->rate, (double)p->duration_ns / 1e9,
-			(unsigned long long)p->total_count,
+			export_format_name(o->format), agg_mode_name((enum agg_mode)o->mode),
+			o->rate, (double)p->duration_ns / 1e9, (unsigned long long)p->total_count,
 			(unsigned long long)st->agg.unknown_stack,
 			(unsigned long long)st->agg.unknown_code);
 		for (int i = 0; i < STAT__COUNT; i++)
@@ -359,7 +379,7 @@ static int cmd_record(int argc, char **argv)
 		}
 		warn_layout(&pp);
 	}
-	if (recorder_open(&r, (uint32_t)o.rate, err, sizeof(err))) {
+	if (recorder_open(&r, (uint32_t)o.rate, (enum agg_mode)o.mode, err, sizeof(err))) {
 		fprintf(stderr, "pybpfctl: %s\n", err);
 		return 1;
 	}
@@ -457,6 +477,141 @@ static int cmd_dump(int argc, char **argv)
 	return 0;
 }
 
+/* Records pid in wall mode for o->duration, then prints the GIL or the
+ * off-CPU report. */
+static int run_report(struct record_opts *o, bool gil)
+{
+	struct pyprocess pp;
+	struct recorder r;
+	char err[512] = "";
+	int status = 0, ret = 1;
+	uint64_t sw0 = 0, sw1 = 0;
+
+	if (pyprocess_inspect(o->pid, &pp, err, sizeof(err)) != PYPROC_OK) {
+		fprintf(stderr, "pybpfctl: %s\n", err);
+		return 1;
+	}
+	warn_layout(&pp);
+	if (gil && !pp.gil_addr)
+		fprintf(stderr, "pybpfctl: pid %d: the GIL could not be located\n", (int)pp.pid);
+	if (recorder_open(&r, (uint32_t)o->rate, AGG_MODE_WALL, err, sizeof(err))) {
+		fprintf(stderr, "pybpfctl: %s\n", err);
+		return 1;
+	}
+	if (recorder_add_pid(&r, &pp, err, sizeof(err))) {
+		fprintf(stderr, "pybpfctl: %s\n", err);
+		goto out;
+	}
+	struct report_input in = {.rec = &r, .pp = &pp};
+	uint64_t sw_addr = pp.gil_addr + pp.layout.gil_switch_number;
+	in.have_switches = pp.gil_addr && !mem_read_u64(pp.pid, sw_addr, &sw0);
+	if (record_loop(o, &r, pp.pid, -1, &status))
+		goto out;
+	in.have_switches = in.have_switches && !mem_read_u64(pp.pid, sw_addr, &sw1);
+	in.switches = sw1 - sw0;
+	progress(o, &r, true);
+	struct profile *p = recorder_finish(&r);
+	if (!p) {
+		fprintf(stderr, "pybpfctl: out of memory\n");
+		goto out;
+	}
+	in.seconds = (double)p->duration_ns / 1e9;
+	report_collect(&in);
+	if (gil)
+		report_gil(&in, o->json, stdout);
+	else
+		report_io(&in, o->json, stdout);
+	profile_free(p);
+	free(p);
+	ret = 0;
+out:
+	recorder_close(&r);
+	return ret;
+}
+
+static void usage_report(FILE *out, const char *cmd)
+{
+	if (!strcmp(cmd, "gil"))
+		fprintf(out,
+			"usage: pybpfctl gil --pid PID [--duration SECS] [--rate HZ] [--json]\n"
+			"\n"
+			"Measures the GIL of a CPython process: how much of the time it is held,\n"
+			"held while others wait (contended), held by a thread that is off CPU, "
+			"the\n"
+			"average number of waiting threads, acquisitions per second and the wait\n"
+			"latency (p50, p99, max); then per thread the time on CPU, holding and\n"
+			"waiting, and the stacks that wait and that hold while others wait; then "
+			"a\n"
+			"verdict.  GIL waits are futex waits on the GIL's own condition variable "
+			"or\n"
+			"mutex, seen at every context switch; holding is read from the GIL at "
+			"every\n"
+			"sample (--rate, default 499 Hz).\n");
+	else
+		fprintf(out,
+			"usage: pybpfctl io --pid PID [--duration SECS] [--rate HZ] [--json]\n"
+			"\n"
+			"Where the threads of a CPython process spend their time: on CPU, or off "
+			"CPU\n"
+			"by reason (gil, lock, socket, file, sleep, runqueue, other: from the\n"
+			"syscall each thread blocks in and its arguments), with the top Python\n"
+			"stacks of each reason.\n");
+	fprintf(out, "\n"
+		     "options:\n"
+		     "  -p, --pid PID          process to measure\n"
+		     "  -d, --duration SECS    how long (default 5)\n"
+		     "  -r, --rate HZ          CPU samples per second (default 499)\n"
+		     "      --json             machine-readable output\n"
+		     "  -h, --help             this text\n");
+}
+
+/* `pybpfctl gil` and `pybpfctl io`: record a process in wall mode for a
+ * while, then report. */
+static int cmd_report(int argc, char **argv, bool gil)
+{
+	enum { OPT_JSON = 256 };
+	static const struct option opts[] = {
+		{"pid", required_argument, NULL, 'p'},	{"duration", required_argument, NULL, 'd'},
+		{"rate", required_argument, NULL, 'r'}, {"json", no_argument, NULL, OPT_JSON},
+		{"help", no_argument, NULL, 'h'},	{NULL, 0, NULL, 0},
+	};
+	struct record_opts o = {.rate = 499, .duration = 5, .output = "-"};
+	const char *name = gil ? "gil" : "io";
+	unsigned long v;
+	int c;
+	while ((c = getopt_long(argc, argv, "p:d:r:h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'p':
+			if (parse_uint(optarg, "pid", 0x3fffffff, &v))
+				return EXIT_USAGE;
+			o.pid = (pid_t)v;
+			break;
+		case 'd':
+			if (parse_seconds(optarg, &o.duration))
+				return EXIT_USAGE;
+			break;
+		case 'r':
+			if (parse_uint(optarg, "rate", 10000, &o.rate) || !o.rate)
+				return EXIT_USAGE;
+			break;
+		case OPT_JSON:
+			o.json = true;
+			break;
+		case 'h':
+			usage_report(stdout, name);
+			return 0;
+		default:
+			return EXIT_USAGE;
+		}
+	}
+	if (!o.pid) {
+		fprintf(stderr, "pybpfctl %s: --pid PID is required\n", name);
+		return EXIT_USAGE;
+	}
+	o.quiet = o.json;
+	return run_report(&o, gil);
+}
+
 int main(int argc, char **argv)
 {
 	if (argc < 2) {
@@ -480,6 +635,8 @@ int main(int argc, char **argv)
 		return cmd_record(argc - 1, argv + 1);
 	if (!strcmp(cmd, "dump"))
 		return cmd_dump(argc - 1, argv + 1);
+	if (!strcmp(cmd, "gil") || !strcmp(cmd, "io"))
+		return cmd_report(argc - 1, argv + 1, !strcmp(cmd, "gil"));
 	fprintf(stderr, "pybpfctl: unknown command '%s'\n\n", cmd);
 	usage_main(stderr);
 	return EXIT_USAGE;

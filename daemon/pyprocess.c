@@ -263,6 +263,26 @@ static void read_identity(struct pyprocess *pp)
 		pp->root[0] = 0;
 }
 
+/* The GIL: embedded in _PyRuntime up to 3.11, the interpreter's from 3.12
+ * (interp->ceval.gil; the last interpreter in the list is the main one). */
+static void find_gil(struct pyprocess *pp, uint64_t interp)
+{
+	const struct py_layout *L = &pp->layout;
+	if (L->rt_gil != PYL_NO_FIELD) {
+		pp->gil_addr = pp->runtime_addr + L->rt_gil;
+		return;
+	}
+	if (L->interp_gil_ptr == PYL_NO_FIELD)
+		return;
+	uint64_t next = interp;
+	for (int i = 0; next && i < 64; i++) {
+		interp = next;
+		if (mem_read_u64(pp->pid, interp + L->interp_next, &next))
+			return;
+	}
+	mem_read_u64(pp->pid, interp + L->interp_gil_ptr, &pp->gil_addr);
+}
+
 enum pyprocess_result pyprocess_inspect(pid_t pid, struct pyprocess *pp, char *err, size_t errlen)
 {
 	char exe_link[64], exe[PATH_MAX] = "";
@@ -320,5 +340,6 @@ enum pyprocess_result pyprocess_inspect(pid_t pid, struct pyprocess *pp, char *e
 		return fail(err, errlen, PYPROC_NOT_READY,
 			    "pid %d: CPython %u.%u has not initialised its interpreter yet",
 			    (int)pid, pp->major, pp->minor);
+	find_gil(pp, interp);
 	return PYPROC_OK;
 }

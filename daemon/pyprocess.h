@@ -22,6 +22,7 @@ struct pyprocess {
 	uint64_t bias;	       /* load bias of that object */
 	uint64_t runtime_addr; /* &_PyRuntime */
 	uint64_t code_type_addr;
+	uint64_t gil_addr; /* the main interpreter's GIL struct, 0 when unknown */
 	/* the table's record for this version, corrected by the process's own
 	 * _Py_DebugOffsets where it has them (3.13+) */
 	struct py_layout layout;

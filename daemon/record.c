@@ -1,6 +1,9 @@
 /* record.c - one profiling run, the pipeline shared by pybpfctl and pybpfd. */
 #include "record.h"
 
+#include "idle.h"
+
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,23 +32,46 @@ static int on_stack(void *ctx, const void *rec, size_t len)
 	return 0;
 }
 
-static int on_count(void *ctx, const struct pybpf_count_key *key, uint64_t n)
+static int on_count(void *ctx, const struct pybpf_count_key *key, const struct pybpf_count *val)
 {
 	struct recorder *r = ctx;
-	r->samples_seen += n;
-	return agg_count(&r->agg, key, n);
+	r->samples_seen += val->count;
+	return agg_count(&r->agg, key, val);
 }
 
-int recorder_open(struct recorder *r, uint32_t rate_hz, char *err, size_t errlen)
+/* A thread still off CPU when the run ends: count the time so far. */
+static int on_pending(void *ctx, uint32_t tid, uint32_t pid, uint64_t start_ns, uint64_t hash,
+		      uint8_t reason, uint8_t holds_gil)
+{
+	struct recorder *r = ctx;
+	uint64_t now = monotonic_ns();
+	uint64_t from = start_ns > r->start_mono ? start_ns : r->start_mono;
+	struct pybpf_count_key key = {.hash = hash,
+				      .pid = pid,
+				      .tid = tid,
+				      .kind = KIND_OFFCPU,
+				      .reason = reason,
+				      .holds_gil = holds_gil};
+	struct pybpf_count val = {1, now > from ? now - from : 0};
+	return agg_count(&r->agg, &key, &val);
+}
+
+int recorder_open(struct recorder *r, uint32_t rate_hz, enum agg_mode mode, char *err,
+		  size_t errlen)
 {
 	memset(r, 0, sizeof(*r));
-	if (agg_init(&r->agg, rate_hz)) {
+	if (agg_init(&r->agg, rate_hz, mode)) {
 		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
 	r->bpf = bpfs_open(rate_hz, on_stack, r, err, errlen);
 	if (!r->bpf) {
 		agg_free(&r->agg);
+		return -1;
+	}
+	if (mode != AGG_MODE_CPU && bpfs_enable_offcpu(r->bpf)) {
+		snprintf(err, errlen, "attaching to sched_switch failed: %s", strerror(errno));
+		recorder_close(r);
 		return -1;
 	}
 	r->start_ns = realtime_ns();
@@ -57,15 +83,27 @@ void recorder_close(struct recorder *r)
 {
 	bpfs_close(r->bpf);
 	agg_free(&r->agg);
+	free(r->procs);
 	memset(r, 0, sizeof(*r));
 }
 
 int recorder_add_pid(struct recorder *r, const struct pyprocess *pp, char *err, size_t errlen)
 {
+	struct pyprocess *np = realloc(r->procs, (r->nprocs + 1) * sizeof(*np));
+	if (!np) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	r->procs = np;
+	r->procs[r->nprocs++] = *pp;
 	if (agg_add_process(&r->agg, pp)) {
 		snprintf(err, errlen, "pid %d: cannot read its memory maps", (int)pp->pid);
 		return -1;
 	}
+	/* threads already off CPU: a context switch would only show them when
+	 * they come back */
+	if (r->agg.mode != AGG_MODE_CPU)
+		idle_threads_seed(&r->agg, r->bpf, pp);
 	if (bpfs_add_process(r->bpf, pp)) {
 		snprintf(err, errlen, "pid %d: registering it with the BPF program failed",
 			 (int)pp->pid);
@@ -90,6 +128,7 @@ struct profile *recorder_finish(struct recorder *r)
 {
 	bpfs_stop(r->bpf); /* so the counters and the profile agree */
 	bpfs_drain(r->bpf, 1, on_count, r);
+	bpfs_pending_offcpu(r->bpf, on_pending, r);
 	struct profile *p = agg_take(&r->agg);
 	if (!p)
 		return NULL;

@@ -17,11 +17,15 @@ struct recorder {
 	uint64_t start_ns;   /* CLOCK_REALTIME at open */
 	uint64_t start_mono; /* CLOCK_MONOTONIC at open */
 	uint64_t last_drain;
-	uint64_t samples_seen; /* counted samples delivered to the aggregator */
+	uint64_t samples_seen;	 /* counted samples delivered to the aggregator */
+	struct pyprocess *procs; /* registered processes */
+	size_t nprocs;
 };
 
-/* Opens the BPF side at rate_hz; err says why not. */
-int recorder_open(struct recorder *r, uint32_t rate_hz, char *err, size_t errlen);
+/* Opens the BPF side at rate_hz; err says why not.  Modes other than cpu
+ * also track threads off CPU. */
+int recorder_open(struct recorder *r, uint32_t rate_hz, enum agg_mode mode, char *err,
+		  size_t errlen);
 void recorder_close(struct recorder *r);
 
 /* Profiles pid from now on.  err says why not (not Python, unsupported...). */

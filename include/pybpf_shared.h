@@ -84,8 +84,47 @@ struct py_layout {
 struct py_proc {
 	__u64 runtime_addr;   /* &_PyRuntime in the process */
 	__u64 code_type_addr; /* &PyCode_Type, 0 if unknown (no check) */
+	__u64 gil_addr;	      /* the main interpreter's struct _gil_runtime_state, 0 unknown */
 	__u32 layout_idx;
 	__u32 flags;
+};
+
+/* What a sample measures (pybpf_count_key.kind). */
+enum sample_kind {
+	KIND_CPU = 0,	 /* a perf-event sample: the thread was on CPU */
+	KIND_OFFCPU = 1, /* an interval off CPU, from sched_switch */
+};
+
+/* Why a thread was off CPU (pybpf_count_key.reason), from the syscall it was
+ * blocked in and its arguments. */
+enum offcpu_reason {
+	REASON_NONE = 0,     /* on CPU */
+	REASON_GIL = 1,	     /* futex on the GIL's condition variable or mutex */
+	REASON_LOCK = 2,     /* any other futex: threading.Lock, Condition, queue... */
+	REASON_SOCKET = 3,   /* socket I/O: recv/send/accept/connect, read/write/poll on a socket */
+	REASON_FILE = 4,     /* read/write on a regular file or block device */
+	REASON_SLEEP = 5,    /* nanosleep, clock_nanosleep, select/poll with nothing to wait on */
+	REASON_RUNQUEUE = 6, /* preempted: runnable, waiting for a CPU */
+	REASON_OTHER = 7,    /* any other syscall, a pipe or tty, a page fault */
+	REASON__COUNT,
+};
+
+/* Per-process GIL counters (map gil_stats, key tgid). */
+struct gil_stats {
+	__s64 waiters;		 /* threads waiting for the GIL right now */
+	__u64 wait_max_ns;	 /* longest GIL wait (an episode of waits until acquired) */
+	__u64 held_samples;	 /* CPU samples whose thread held the GIL */
+	__u64 contended_samples; /* ... while at least one other thread waited */
+};
+
+#define GIL_HIST_BUCKETS 128 /* 4 per power of two, from 1 ns */
+
+/* Per-thread GIL state (map gil_threads, key tid). */
+struct gil_thread {
+	__u64 episode_start; /* first GIL wait of the current episode, 0 if none */
+	__u64 last_wake;     /* last switch-in after a GIL wait */
+	__u64 acquisitions;  /* contended acquisitions: episodes that ended */
+	__u64 wait_ns;	     /* sum of episode lengths */
 };
 
 /* One Python frame as captured. */
@@ -126,8 +165,17 @@ struct pybpf_count_key {
 	__u64 hash; /* pybpf_stack.hash */
 	__u32 pid;
 	__u32 tid;
-	__u32 gen; /* userspace flips it to drain one generation while the other fills */
-	__u32 pad;
+	__u32 gen;	/* userspace flips it to drain one generation while the other fills */
+	__u8 kind;	/* enum sample_kind */
+	__u8 reason;	/* enum offcpu_reason */
+	__u8 holds_gil; /* the thread held the GIL (at the sample, or when it left the CPU) */
+	__u8 waiters;	/* other threads waited for the GIL then (capped at 255) */
+};
+
+/* Value of the counts map. */
+struct pybpf_count {
+	__u64 count; /* samples, or off-CPU intervals */
+	__u64 ns;    /* off-CPU: nanoseconds; CPU: 0 (count x period) */
 };
 
 /* Counters (percpu array stats), reported to the user by name. */
@@ -142,6 +190,8 @@ enum pybpf_stat {
 	STAT_DROP_COUNTS,  /* dropped: counts map full */
 	STAT_TSTATE_FAULT, /* recorded, but the thread list could not be read */
 	STAT_DROP_RUNTIME, /* dropped: no layout or scratch for the sample (never expected) */
+	STAT_SWITCHES,	   /* context switches of registered threads seen */
+	STAT_DROP_OFFCPU,  /* dropped: an off-CPU interval whose start was not kept */
 	STAT__COUNT,
 };
 

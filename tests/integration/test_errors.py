@@ -12,7 +12,7 @@ def run(args, env=None, user=None, timeout=60):
     return p
 
 
-for cmd in ([], ["record"], ["dump"]):
+for cmd in ([], ["record"], ["dump"], ["gil"], ["io"]):
     p = run(cmd + ["--help"])
     check(p.returncode == 0 and "usage: pybpfctl" in p.stdout, f"pybpfctl {' '.join(cmd)} --help")
 

@@ -1,0 +1,136 @@
+/* waitstats.c - per-thread and per-stack time on CPU, with the GIL and off
+ * CPU by reason. */
+#include "waitstats.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static const char *const reason_names[REASON__COUNT] = {
+	[REASON_NONE] = "cpu",		[REASON_GIL] = "gil",	  [REASON_LOCK] = "lock",
+	[REASON_SOCKET] = "socket",	[REASON_FILE] = "file",	  [REASON_SLEEP] = "sleep",
+	[REASON_RUNQUEUE] = "runqueue", [REASON_OTHER] = "other",
+};
+
+const char *waitstats_reason_name(unsigned reason)
+{
+	return reason < REASON__COUNT ? reason_names[reason] : "other";
+}
+
+void waitstats_free(struct waitstats *w)
+{
+	free(w->threads);
+	free(w->stacks);
+	memset(w, 0, sizeof(*w));
+}
+
+static struct ws_thread *thread_of(struct waitstats *w, uint32_t pid, uint32_t tid)
+{
+	for (size_t i = 0; i < w->nthreads; i++)
+		if (w->threads[i].tid == tid && w->threads[i].pid == pid)
+			return &w->threads[i];
+	if (w->nthreads == w->threads_cap) {
+		size_t ncap = w->threads_cap ? w->threads_cap * 2 : 16;
+		struct ws_thread *nt = realloc(w->threads, ncap * sizeof(*nt));
+		if (!nt)
+			return NULL;
+		w->threads = nt;
+		w->threads_cap = ncap;
+	}
+	struct ws_thread *t = &w->threads[w->nthreads++];
+	memset(t, 0, sizeof(*t));
+	t->pid = pid;
+	t->tid = tid;
+	return t;
+}
+
+static int stack_add(struct waitstats *w, uint32_t cat, uint32_t tid, uint64_t hash, uint64_t count,
+		     uint64_t ns)
+{
+	for (size_t i = 0; i < w->nstacks; i++) {
+		struct ws_stack *s = &w->stacks[i];
+		if (s->category == cat && s->tid == tid && s->hash == hash) {
+			s->count += count;
+			s->ns += ns;
+			return 0;
+		}
+	}
+	if (w->nstacks == w->stacks_cap) {
+		size_t ncap = w->stacks_cap ? w->stacks_cap * 2 : 64;
+		struct ws_stack *ns_ = realloc(w->stacks, ncap * sizeof(*ns_));
+		if (!ns_)
+			return -1;
+		w->stacks = ns_;
+		w->stacks_cap = ncap;
+	}
+	w->stacks[w->nstacks++] = (struct ws_stack){cat, tid, hash, count, ns};
+	return 0;
+}
+
+static int add_offcpu(struct waitstats *w, struct ws_thread *t, uint64_t hash, uint8_t reason,
+		      uint8_t holds_gil, uint64_t count, uint64_t ns)
+{
+	if (reason >= REASON__COUNT)
+		reason = REASON_OTHER;
+	t->offcpu_ns[reason] += ns;
+	if (holds_gil)
+		t->held_offcpu_ns += ns;
+	if (reason == REASON_GIL && stack_add(w, WS_GIL_WAIT, 0, hash, count, ns))
+		return -1;
+	return stack_add(w, WS_REASON + reason, 0, hash, count, ns);
+}
+
+int waitstats_add(struct waitstats *w, const struct pybpf_count_key *key,
+		  const struct pybpf_count *val)
+{
+	struct ws_thread *t = thread_of(w, key->pid, key->tid);
+	if (!t)
+		return -1;
+	if (key->kind == KIND_OFFCPU)
+		return add_offcpu(w, t, key->hash, key->reason, key->holds_gil, val->count,
+				  val->ns);
+	t->cpu_samples += val->count;
+	if (!key->holds_gil)
+		return 0;
+	t->hold_samples += val->count;
+	if (stack_add(w, WS_HOLD, key->tid, key->hash, val->count, 0))
+		return -1;
+	if (!key->waiters)
+		return 0;
+	t->hold_contended_samples += val->count;
+	return stack_add(w, WS_HOLD_CONTENDED, 0, key->hash, val->count, 0);
+}
+
+int waitstats_add_pending(struct waitstats *w, uint32_t pid, uint32_t tid, uint64_t hash,
+			  uint8_t reason, uint8_t holds_gil, uint64_t ns)
+{
+	struct ws_thread *t = thread_of(w, pid, tid);
+	return t ? add_offcpu(w, t, hash, reason, holds_gil, 1, ns) : -1;
+}
+
+static uint64_t weight(const struct ws_stack *s)
+{
+	return s->ns ? s->ns : s->count;
+}
+
+size_t waitstats_top(const struct waitstats *w, uint32_t category, uint32_t tid,
+		     const struct ws_stack **out, size_t n)
+{
+	size_t got = 0;
+	for (size_t i = 0; i < w->nstacks; i++) {
+		const struct ws_stack *s = &w->stacks[i];
+		if (s->category != category || s->tid != tid)
+			continue;
+		/* insertion into the top n, heaviest first */
+		size_t j = got < n ? got++ : n;
+		if (j == n && (n == 0 || weight(out[n - 1]) >= weight(s)))
+			continue;
+		if (j == n)
+			j = n - 1;
+		while (j > 0 && weight(out[j - 1]) < weight(s)) {
+			out[j] = out[j - 1];
+			j--;
+		}
+		out[j] = s;
+	}
+	return got;
+}

@@ -1,0 +1,126 @@
+"""GIL and off-CPU tracking on workloads whose answer is known:
+four CPU-bound threads each wait for the GIL ~75 % of the time (±10 pp); one
+CPU-bound thread among sleepers sees no contention; a thread blocked in recv
+on a loopback server that answers late waits on a socket for the share of
+time it measured itself (±10 pp), and the stack names ask_server and the recv
+line; a thread in time.sleep waits for "sleep"; a thread blocked on a
+threading.Lock waits for "lock", not the GIL.  And `record --mode` writes
+profiles whose sample types and reason labels say what they measure."""
+import json
+import os
+import subprocess
+import time
+
+from pybpf_testlib import PYBPFCTL, Pprof, check, interp_from_argv, line_of, record
+
+it = interp_from_argv()
+script = it.workload("waits.py")
+lines = {m: line_of(it.host(script), f"# {m} LINE") for m in ("SPIN", "SLEEP", "LOCK", "RECV")}
+DURATION = 4
+
+
+def start(mode, seconds):
+    d = it.tmpdir()
+    out = os.path.join(d, f"{mode}.json")
+    proc = subprocess.Popen(it.cmd(script, mode, seconds, out))
+    for _ in range(1000):
+        if os.path.exists(it.host(out)):
+            break
+        if proc.poll() is not None:
+            check(False, f"workload {mode} exited early ({proc.returncode})")
+        time.sleep(0.01)
+    time.sleep(0.2)
+    ids = json.load(open(it.host(out)))["threads"]
+    print(f"{mode}: pid {proc.pid}, threads {ids}")
+    return proc, ids, it.host(out)
+
+
+def ctl(*args):
+    p = subprocess.run([PYBPFCTL] + list(args), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                       timeout=120)
+    if p.returncode != 0:
+        check(False, f"pybpfctl {' '.join(args)} exited {p.returncode}: {p.stderr}")
+    return json.loads(p.stdout)
+
+
+def finish(proc):
+    proc.kill()
+    proc.wait()
+
+
+# four CPU-bound threads
+proc, ids, _ = start("gil4", DURATION + 4)
+try:
+    g = ctl("gil", "--pid", str(proc.pid), "-d", str(DURATION), "--json")
+    print(json.dumps(g, indent=1)[:2500])
+    by_tid = {t["tid"]: t for t in g["threads"]}
+    for name, tid in ids.items():
+        t = by_tid.get(tid)
+        check(t is not None, f"{name} (tid {tid}) is in the report")
+        check(abs(t["waits_pct"] - 75) <= 10, f"{name} waits for the GIL {t['waits_pct']:.1f} % (75 ± 10)")
+        check("spin" in t["top_holding_frame"], f"{name}'s top holding frame is spin ({t['top_holding_frame']})")
+    check(g["held_pct"] > 85, f"the GIL is held {g['held_pct']:.1f} % of the time")
+    check(g["contended_pct"] > 70, f"contended {g['contended_pct']:.1f} %")
+    check(2.5 <= g["avg_waiters"] <= 3.5, f"about three waiters on average ({g['avg_waiters']:.2f})")
+    check(g["wait_p50_ms"] > 0 and g["wait_max_ms"] >= g["wait_p99_ms"] * 0.5, "wait latencies measured")
+    check("waiting for the GIL" in g["verdict"], f"verdict: {g['verdict']}")
+    check(g["top_waiting"] and g["top_waiting"][0]["stack"].startswith("spin ("), "top waiting stack is spin()")
+finally:
+    finish(proc)
+
+# one CPU-bound thread among sleepers
+proc, ids, _ = start("onecpu", DURATION + 4)
+try:
+    g = ctl("gil", "--pid", str(proc.pid), "-d", str(DURATION), "--json")
+    by_tid = {t["tid"]: t for t in g["threads"]}
+    spin = by_tid[ids["spin0"]]
+    check(spin["waits_pct"] < 5, f"the CPU-bound thread waits {spin['waits_pct']:.1f} % (near zero)")
+    check(spin["on_cpu_pct"] > 80, f"and runs {spin['on_cpu_pct']:.1f} % of the time")
+    check(g["contended_pct"] < 5, f"contention near zero ({g['contended_pct']:.1f} %)")
+    check("waiting for the GIL" not in g["verdict"], f"verdict: {g['verdict']}")
+finally:
+    finish(proc)
+
+# socket, sleep, lock
+proc, ids, out = start("io", DURATION + 2)
+try:
+    r = ctl("io", "--pid", str(proc.pid), "-d", str(DURATION), "--json")
+    print(json.dumps(r, indent=1)[:4000])
+    proc.wait(timeout=30)
+    truth = json.load(open(out + ".done"))
+    secs = r["seconds"]
+    th = {t["tid"]: t["seconds"] for t in r["per_thread"]}
+    asker = th[ids["asker"]]
+    share = asker["socket"] / secs
+    check(abs(share - truth["recv_share"]) <= 0.10,
+          f"asker waits on its socket {share:.3f} of the time (its own measure {truth['recv_share']:.3f} ± 0.10)")
+    reasons = {x["reason"]: x for x in r["reasons"]}
+    top = reasons["socket"]["top"][0]["stack"]
+    check(top.startswith(f"ask_server ({script}:{lines['RECV']})"), f"socket wait stack starts at ask_server's recv: {top}")
+    check(th[ids["sleeper"]]["sleep"] / secs > 0.9, f"sleeper sleeps ({th[ids['sleeper']]['sleep'] / secs:.3f})")
+    check(any(x["stack"].startswith(f"sleeper ({script}:{lines['SLEEP']})") for x in reasons["sleep"]["top"]),
+          "a sleep stack starts at sleeper's time.sleep line")
+    locker = th[ids["locker"]]
+    check(locker["lock"] / secs > 0.9 and locker["gil"] < 0.01 * secs,
+          f"locker waits on a lock ({locker['lock'] / secs:.3f}), not the GIL ({locker['gil']:.4f} s)")
+    check(reasons["lock"]["top"][0]["stack"].startswith(f"wait_lock ({script}:{lines['LOCK']})"),
+          "lock wait stack starts at wait_lock's acquire line")
+finally:
+    finish(proc)
+
+# profiles by mode
+d = it.tmpdir()
+for mode, vtype, want in (("gil", "gil_wait", {"gil"}), ("offcpu", "off_cpu", {"sleep"}),
+                          ("wall", "wall", {"cpu", "sleep"})):
+    out = it.host(os.path.join(d, f"{mode}.pb.gz"))
+    wl = "gil4" if mode == "gil" else "onecpu"
+    summary = record(["--mode", mode, "-r", "199", "-o", out], it.cmd(script, wl, 3, os.path.join(d, f"{mode}.json")))
+    prof = Pprof(out)
+    check(f"samples/count {vtype}/nanoseconds" in prof.text, f"--mode {mode}: sample type {vtype}/nanoseconds")
+    reasons = {s["labels"].get("reason") for s in prof.samples}
+    check(want <= reasons, f"--mode {mode}: reason labels {sorted(r for r in reasons if r)} include {sorted(want)}")
+    if mode == "gil":
+        check(reasons == {"gil"}, "--mode gil holds only GIL waits")
+        total_s = sum(s["value"] for s in prof.samples) / 1e9
+        check(total_s > 3 * 4 * 0.6 * 0.75, f"GIL wait time {total_s:.1f} s across four threads in 3 s")
+print("PASS")
