@@ -7,3 +7,6 @@ python3 bench_bpf_cost.py
 echo
 echo "== slowdown of a pure-Python workload"
 python3 bench_slowdown.py
+echo
+echo "== extra cost of GIL and off-CPU tracking"
+python3 bench_offcpu.py

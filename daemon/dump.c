@@ -9,6 +9,7 @@
 #include <stdio.h>
 
 #include "memread.h"
+#include "textesc.h"
 #include "pysymbols.h"
 
 static inline long pyu_read(void *rctx, void *dst, __u32 len, __u64 addr)
@@ -295,45 +296,30 @@ void dump_print_text(const struct pyprocess *pp, const struct dump *d, FILE *out
 	}
 }
 
-static void json_str(FILE *out, const char *s)
-{
-	fputc('"', out);
-	for (; *s; s++) {
-		unsigned char c = (unsigned char)*s;
-		if (c == '"' || c == '\\')
-			fprintf(out, "\\%c", c);
-		else if (c < 0x20)
-			fprintf(out, "\\u%04x", c);
-		else
-			fputc(c, out);
-	}
-	fputc('"', out);
-}
-
 void dump_print_json(const struct pyprocess *pp, const struct dump *d, FILE *out)
 {
 	fprintf(out, "{\"pid\": %d, \"version\": \"%u.%u.%u\", \"object\": ", (int)pp->pid,
 		pp->major, pp->minor, pp->micro);
-	json_str(out, pp->object);
+	json_write_string(out, pp->object);
 	fprintf(out, ", \"threads\": [");
 	for (size_t i = 0; i < d->nthreads; i++) {
 		const struct dump_thread *t = &d->threads[i];
 		fprintf(out, "%s\n  {\"tid\": %u, \"ident\": %llu, \"name\": ", i ? "," : "",
 			t->tid, (unsigned long long)t->thread_id);
-		json_str(out, t->comm);
+		json_write_string(out, t->comm);
 		fprintf(out,
 			", \"state\": \"%s\", \"truncated\": %s, \"error\": ", state_name(t->state),
 			t->truncated ? "true" : "false");
 		if (t->error)
-			json_str(out, t->error);
+			json_write_string(out, t->error);
 		else
 			fputs("null", out);
 		fprintf(out, ", \"frames\": [");
 		for (size_t j = 0; j < t->nframes; j++) {
 			fprintf(out, "%s{\"name\": ", j ? ", " : "");
-			json_str(out, t->frames[j].name);
+			json_write_string(out, t->frames[j].name);
 			fprintf(out, ", \"file\": ");
-			json_str(out, t->frames[j].file);
+			json_write_string(out, t->frames[j].file);
 			fprintf(out, ", \"line\": %d}", t->frames[j].line);
 		}
 		fprintf(out, "]}");

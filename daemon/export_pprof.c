@@ -99,16 +99,6 @@ struct pp {
 
 typedef bool (*htab_eq_fn)(const struct pp *b, uint32_t idx, const void *key);
 
-static uint64_t mix64(uint64_t h)
-{
-	h ^= h >> 33;
-	h *= 0xff51afd7ed558ccdULL;
-	h ^= h >> 33;
-	h *= 0xc4ceb9fe1a85ec53ULL;
-	h ^= h >> 33;
-	return h;
-}
-
 static uint64_t hash_str(const char *s)
 {
 	uint64_t h = 0xcbf29ce484222325ULL;
@@ -224,12 +214,12 @@ static uint64_t pp_function(struct pp *b, const struct prof_frame *f)
 		.start_line = f->start_line,
 	};
 	pb_function *fn = &b->funcs[b->nfuncs];
-	uint64_t h = mix64((uint64_t)k.name) ^ (uint64_t)k.system_name;
+	uint64_t h = profile_mix64((uint64_t)k.name) ^ (uint64_t)k.system_name;
 	size_t slot;
 	int64_t idx;
 
-	h = mix64(mix64(h) ^ (uint64_t)k.filename);
-	h = mix64(h ^ (uint64_t)k.start_line);
+	h = profile_mix64(profile_mix64(h) ^ (uint64_t)k.filename);
+	h = profile_mix64(h ^ (uint64_t)k.start_line);
 	idx = htab_find(&b->func_ht, h, func_eq, b, &k, &slot);
 	if (idx >= 0)
 		return (uint64_t)idx + 1;
@@ -261,7 +251,7 @@ static uint64_t pp_mapping(struct pp *b, const char *obj)
 	if (!obj[0])
 		return 0;
 	filename = pp_str(b, obj);
-	h = mix64((uint64_t)filename);
+	h = profile_mix64((uint64_t)filename);
 	idx = htab_find(&b->map_ht, h, map_eq, b, &filename, &slot);
 	if (idx >= 0)
 		return (uint64_t)idx + 1;

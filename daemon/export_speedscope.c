@@ -7,6 +7,7 @@
  * the profile carries no values.
  */
 #include "export.h"
+#include "textesc.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -29,62 +30,6 @@ struct ss {
 	struct thread *threads;
 	size_t nthreads;
 };
-
-/* Length of the UTF-8 sequence at s if it is valid, else 0. */
-static size_t utf8_len(const unsigned char *s)
-{
-	unsigned char c = s[0];
-
-	if (c < 0x80)
-		return 1;
-	if (c >= 0xc2 && c <= 0xdf)
-		return (s[1] & 0xc0) == 0x80 ? 2 : 0;
-	if (c >= 0xe0 && c <= 0xef) {
-		if ((s[1] & 0xc0) != 0x80 || (s[2] & 0xc0) != 0x80)
-			return 0;
-		if ((c == 0xe0 && s[1] < 0xa0) || (c == 0xed && s[1] >= 0xa0))
-			return 0; /* overlong, surrogate */
-		return 3;
-	}
-	if (c >= 0xf0 && c <= 0xf4) {
-		if ((s[1] & 0xc0) != 0x80 || (s[2] & 0xc0) != 0x80 || (s[3] & 0xc0) != 0x80)
-			return 0;
-		if ((c == 0xf0 && s[1] < 0x90) || (c == 0xf4 && s[1] >= 0x90))
-			return 0;
-		return 4;
-	}
-	return 0;
-}
-
-/* The characters of a JSON string: control characters as \u00XX, invalid
- * UTF-8 as U+FFFD. */
-static void json_chars(FILE *out, const char *str)
-{
-	const unsigned char *s = (const unsigned char *)str;
-
-	while (*s) {
-		size_t n = utf8_len(s);
-		if (!n) {
-			fputs("\\ufffd", out);
-			s++;
-		} else if (*s == '"' || *s == '\\') {
-			fputc('\\', out);
-			fputc(*s++, out);
-		} else if (*s < 0x20) {
-			fprintf(out, "\\u%04x", *s++);
-		} else {
-			fwrite(s, 1, n, out);
-			s += n;
-		}
-	}
-}
-
-static void json_str(FILE *out, const char *s)
-{
-	fputc('"', out);
-	json_chars(out, s ? s : "");
-	fputc('"', out);
-}
 
 static uint64_t sample_weight(const struct ss *c, const struct prof_sample *s)
 {
@@ -153,10 +98,10 @@ static void write_frame(FILE *out, const struct prof_frame *f)
 	const char *file = py ? f->file : f->module;
 
 	fputs("{\"name\":", out);
-	json_str(out, py ? f->name : profile_frame_label(f, label, sizeof(label)));
+	json_write_string(out, py ? f->name : profile_frame_label(f, label, sizeof(label)));
 	if (file && *file) {
 		fputs(",\"file\":", out);
-		json_str(out, file);
+		json_write_string(out, file);
 	}
 	if (py && f->line > 0)
 		fprintf(out, ",\"line\":%" PRId64, f->line);
@@ -184,7 +129,7 @@ static void write_thread_name(struct ss *c, const struct thread *t)
 	fprintf(c->out, "\"name\":\"pid %" PRIu32 " tid %" PRIu32, head->pid, head->tid);
 	if (*name) {
 		fputs(" (", c->out);
-		json_chars(c->out, name);
+		json_write_chars(c->out, name);
 		fputc(')', c->out);
 	}
 	fputc('"', c->out);
@@ -233,7 +178,7 @@ static void write_doc(struct ss *c, const char *name)
 	FILE *out = c->out;
 
 	fputs("{\"$schema\":\"" SCHEMA_URL "\",\n\"exporter\":\"pybpf\",\n\"name\":", out);
-	json_str(out, name);
+	json_write_string(out, name);
 	fprintf(out, ",\n\"activeProfileIndex\":%zu,\n", heaviest_thread(c));
 	write_frames(c);
 	fputs("\"profiles\":[", out);

@@ -8,13 +8,14 @@
  * tree without building it.
  */
 #include "export.h"
+#include "export_stacks.h"
+#include "textesc.h"
 
 #include <errno.h>
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 
-#define LABEL_MAX   4096
 #define IMG_W	    1200
 #define FRAME_H	    16
 #define FONT_SIZE   12
@@ -31,27 +32,6 @@ struct label {
 	uint32_t hash; /* of the frame's name, for its colour */
 };
 
-/* Labels deduplicated: equal labels share an id and ids sort like labels.
- * Slot nframes of id[] is "[unknown]", for empty stacks. */
-struct labels {
-	uint32_t *id;	     /* frame index -> label id */
-	struct label *by_id; /* label id -> label */
-	char **text;	     /* frame index -> text, owned */
-	size_t n;	     /* nframes + 1 */
-};
-
-struct label_ref {
-	const char *text;
-	uint32_t frame;
-};
-
-/* A stack of label ids, root first. */
-struct stack {
-	const uint32_t *ids;
-	uint32_t n;
-	uint64_t count;
-};
-
 /* One visible frame of the graph; depth 0 is the "all" root. */
 struct node {
 	uint64_t start, count;
@@ -61,46 +41,23 @@ struct node {
 struct svg {
 	const struct profile *p;
 	FILE *out;
-	struct labels l;
-	struct stack *stacks;
-	size_t nstacks;
-	uint32_t *ids;
-	uint32_t maxlen;
+	struct label_stacks ls;
 	struct node *nodes;
 	size_t nnodes, nodes_cap;
-	uint64_t total, hidden;
+	uint64_t hidden;
 	uint32_t maxdepth;
 	double px_per_sample;
 };
 
 /* --- text -------------------------------------------------------------- */
 
-/* Length of the UTF-8 sequence at s if it is valid and allowed in XML. */
-static size_t utf8_len(const unsigned char *s)
+/* Length of the UTF-8 sequence at s if it is valid and allowed in XML
+ * (which excludes U+FFFE and U+FFFF). */
+static size_t xml_utf8_len(const unsigned char *s)
 {
-	unsigned char c = s[0];
-
-	if (c < 0x80)
-		return 1;
-	if (c >= 0xc2 && c <= 0xdf)
-		return (s[1] & 0xc0) == 0x80 ? 2 : 0;
-	if (c >= 0xe0 && c <= 0xef) {
-		if ((s[1] & 0xc0) != 0x80 || (s[2] & 0xc0) != 0x80)
-			return 0;
-		if ((c == 0xe0 && s[1] < 0xa0) || (c == 0xed && s[1] >= 0xa0))
-			return 0; /* overlong, surrogate */
-		if (c == 0xef && s[1] == 0xbf && s[2] >= 0xbe)
-			return 0; /* U+FFFE, U+FFFF */
-		return 3;
-	}
-	if (c >= 0xf0 && c <= 0xf4) {
-		if ((s[1] & 0xc0) != 0x80 || (s[2] & 0xc0) != 0x80 || (s[3] & 0xc0) != 0x80)
-			return 0;
-		if ((c == 0xf0 && s[1] < 0x90) || (c == 0xf4 && s[1] >= 0x90))
-			return 0;
-		return 4;
-	}
-	return 0;
+	if (s[0] == 0xef && s[1] == 0xbf && (s[2] == 0xbe || s[2] == 0xbf))
+		return 0;
+	return utf8_len(s);
 }
 
 /* In place: invalid UTF-8 becomes '?', control characters ' '. */
@@ -109,7 +66,7 @@ static void sanitize(char *str)
 	unsigned char *r = (unsigned char *)str, *w = r;
 
 	while (*r) {
-		size_t n = utf8_len(r);
+		size_t n = xml_utf8_len(r);
 		if (!n) {
 			*w++ = '?';
 			r++;
@@ -177,7 +134,7 @@ static size_t utf8_prefix(const char *s, size_t nchars)
 {
 	size_t i = 0;
 	while (s[i] && nchars) {
-		i += utf8_len((const unsigned char *)s + i);
+		i += xml_utf8_len((const unsigned char *)s + i);
 		nchars--;
 	}
 	return i;
@@ -220,129 +177,14 @@ static uint32_t name_hash(const char *s)
 	return h;
 }
 
-static int cmp_label_ref(const void *a, const void *b)
+static struct label label_of(const struct svg *g, uint32_t id)
 {
-	const struct label_ref *x = a, *y = b;
-	int c = strcmp(x->text, y->text);
-	if (c)
-		return c;
-	return (x->frame > y->frame) - (x->frame < y->frame);
-}
-
-static void labels_free(struct labels *l)
-{
-	for (size_t i = 0; l->text && i < l->n; i++)
-		free(l->text[i]);
-	free(l->text);
-	free(l->id);
-	free(l->by_id);
-	memset(l, 0, sizeof(*l));
-}
-
-static int labels_text(struct labels *l, const struct profile *p)
-{
-	char buf[LABEL_MAX];
-
-	for (size_t i = 0; i < p->nframes; i++) {
-		profile_frame_label(&p->frames[i], buf, sizeof(buf));
-		l->text[i] = sanitized_dup(buf);
-		if (!l->text[i])
-			return -1;
-	}
-	l->text[p->nframes] = strdup("[unknown]");
-	return l->text[p->nframes] ? 0 : -1;
-}
-
-static struct label label_of(const struct profile *p, const struct label_ref *r)
-{
-	if (r->frame >= p->nframes)
-		return (struct label){r->text, PROF_FRAME_SPECIAL, name_hash(r->text)};
-	const struct prof_frame *f = &p->frames[r->frame];
-	return (struct label){r->text, f->kind, name_hash(f->name)};
-}
-
-static int labels_build(struct labels *l, const struct profile *p)
-{
-	struct label_ref *refs = NULL;
-	uint32_t next = 0;
-
-	l->n = p->nframes + 1;
-	l->text = calloc(l->n, sizeof(*l->text));
-	l->id = calloc(l->n, sizeof(*l->id));
-	l->by_id = calloc(l->n, sizeof(*l->by_id));
-	refs = calloc(l->n, sizeof(*refs));
-	if (!l->text || !l->id || !l->by_id || !refs || labels_text(l, p))
-		goto fail;
-
-	for (size_t i = 0; i < l->n; i++)
-		refs[i] = (struct label_ref){l->text[i], (uint32_t)i};
-	qsort(refs, l->n, sizeof(*refs), cmp_label_ref);
-	for (size_t i = 0; i < l->n; i++) {
-		if (i && strcmp(refs[i].text, refs[i - 1].text) == 0) {
-			l->id[refs[i].frame] = next - 1;
-			continue;
-		}
-		l->id[refs[i].frame] = next;
-		l->by_id[next++] = label_of(p, &refs[i]);
-	}
-	free(refs);
-	return 0;
-fail:
-	free(refs);
-	labels_free(l);
-	errno = ENOMEM;
-	return -1;
-}
-
-/* --- stacks and layout ------------------------------------------------- */
-
-static int cmp_stack(const void *a, const void *b)
-{
-	const struct stack *x = a, *y = b;
-	uint32_t n = x->n < y->n ? x->n : y->n;
-
-	for (uint32_t i = 0; i < n; i++) {
-		if (x->ids[i] != y->ids[i])
-			return x->ids[i] < y->ids[i] ? -1 : 1;
-	}
-	return (x->n > y->n) - (x->n < y->n);
-}
-
-static uint32_t frame_label_id(const struct labels *l, uint32_t frame)
-{
-	return frame < l->n - 1 ? l->id[frame] : l->id[l->n - 1];
-}
-
-static int build_stacks(struct svg *g)
-{
-	const struct profile *p = g->p;
-	size_t nids = 0;
-	uint32_t *ids;
-
-	for (size_t i = 0; i < p->nsamples; i++)
-		nids += p->samples[i].nframes ? p->samples[i].nframes : 1;
-	g->stacks = calloc(p->nsamples ? p->nsamples : 1, sizeof(*g->stacks));
-	g->ids = ids = calloc(nids ? nids : 1, sizeof(*ids));
-	if (!g->stacks || !g->ids) {
-		errno = ENOMEM;
-		return -1;
-	}
-	for (size_t i = 0; i < p->nsamples; i++) {
-		const struct prof_sample *s = &p->samples[i];
-		if (!s->count)
-			continue;
-		struct stack *st = &g->stacks[g->nstacks++];
-		*st = (struct stack){ids, s->nframes ? s->nframes : 1, s->count};
-		if (!s->nframes)
-			*ids++ = g->l.id[g->l.n - 1];
-		for (uint32_t j = 0; j < s->nframes; j++)
-			*ids++ = frame_label_id(&g->l, s->frames[s->nframes - 1 - j]);
-		g->total += s->count;
-		if (st->n > g->maxlen)
-			g->maxlen = st->n;
-	}
-	qsort(g->stacks, g->nstacks, sizeof(*g->stacks), cmp_stack);
-	return 0;
+	uint32_t f = g->ls.label_frame[id];
+	const char *text = g->ls.label[id];
+	if (f >= g->p->nframes)
+		return (struct label){text, PROF_FRAME_SPECIAL, name_hash(text)};
+	const struct prof_frame *fr = &g->p->frames[f];
+	return (struct label){text, fr->kind, name_hash(fr->name)};
 }
 
 static int add_node(struct svg *g, uint32_t id, uint32_t depth, uint64_t start, uint64_t end)
@@ -368,8 +210,8 @@ static int add_node(struct svg *g, uint32_t id, uint32_t depth, uint64_t start, 
 }
 
 /* Closes the frames of s deeper than keep, which opened at open[]. */
-static int close_frames(struct svg *g, const struct stack *s, uint32_t keep, const uint64_t *open,
-			uint64_t now)
+static int close_frames(struct svg *g, const struct label_stack *s, uint32_t keep,
+			const uint64_t *open, uint64_t now)
 {
 	for (uint32_t j = s->n; j-- > keep;) {
 		if (add_node(g, s->ids[j], j + 1, open[j], now))
@@ -378,7 +220,7 @@ static int close_frames(struct svg *g, const struct stack *s, uint32_t keep, con
 	return 0;
 }
 
-static uint32_t common_prefix(const struct stack *a, const struct stack *b)
+static uint32_t common_prefix(const struct label_stack *a, const struct label_stack *b)
 {
 	uint32_t i = 0;
 	while (i < a->n && i < b->n && a->ids[i] == b->ids[i])
@@ -388,22 +230,22 @@ static uint32_t common_prefix(const struct stack *a, const struct stack *b)
 
 static int layout(struct svg *g)
 {
-	const struct stack *prev = NULL;
+	const struct label_stack *prev = NULL;
 	uint64_t now = 0, *open;
 	int ret = -1;
 
-	if (!g->total)
+	if (!g->ls.total)
 		return 0;
-	g->px_per_sample = (double)(IMG_W - 2 * XPAD) / (double)g->total;
-	if (add_node(g, ROOT_ID, 0, 0, g->total))
+	g->px_per_sample = (double)(IMG_W - 2 * XPAD) / (double)g->ls.total;
+	if (add_node(g, ROOT_ID, 0, 0, g->ls.total))
 		return -1;
-	open = calloc(g->maxlen ? g->maxlen : 1, sizeof(*open));
+	open = calloc(g->ls.maxlen ? g->ls.maxlen : 1, sizeof(*open));
 	if (!open) {
 		errno = ENOMEM;
 		return -1;
 	}
-	for (size_t i = 0; i < g->nstacks; i++) {
-		const struct stack *s = &g->stacks[i];
+	for (size_t i = 0; i < g->ls.nstacks; i++) {
+		const struct label_stack *s = &g->ls.stacks[i];
 		uint32_t keep = prev ? common_prefix(prev, s) : 0;
 		if (prev && close_frames(g, prev, keep, open, now))
 			goto out;
@@ -450,7 +292,8 @@ static const struct label root_label = {"all", PROF_FRAME_SPECIAL, 0};
 
 static void write_node(struct svg *g, const struct node *n, uint32_t height)
 {
-	const struct label *lb = n->id == ROOT_ID ? &root_label : &g->l.by_id[n->id];
+	struct label own = n->id == ROOT_ID ? root_label : label_of(g, n->id);
+	const struct label *lb = &own;
 	double x = XPAD + (double)n->start * g->px_per_sample;
 	double w = (double)n->count * g->px_per_sample;
 	uint32_t y = height - YPAD_BOTTOM - (n->depth + 1) * FRAME_H;
@@ -461,7 +304,7 @@ static void write_node(struct svg *g, const struct node *n, uint32_t height)
 	fputs("<title>", out);
 	xml_puts(out, lb->text);
 	fprintf(out, " (%" PRIu64 " samples, ", n->count);
-	put_fixed2(out, 100.0 * (double)n->count / (double)g->total);
+	put_fixed2(out, 100.0 * (double)n->count / (double)g->ls.total);
 	fputs("%)</title><rect x=\"", out);
 	put_fixed2(out, x);
 	fprintf(out, "\" y=\"%u\" width=\"", y);
@@ -567,7 +410,7 @@ static void write_subtitle(struct svg *g)
 	FILE *out = g->out;
 
 	fprintf(out, "<text id=\"subtitle\" x=\"%d\" y=\"44\">%" PRIu64 " samples", IMG_W / 2,
-		g->total);
+		g->ls.total);
 	if (p->rate_hz)
 		fprintf(out, " at %u Hz", p->rate_hz);
 	if (p->duration_ns) {
@@ -578,7 +421,7 @@ static void write_subtitle(struct svg *g)
 	if (g->hidden)
 		fprintf(out, "; %" PRIu64 " tiny frame%s hidden (narrower than 0.1 px)", g->hidden,
 			g->hidden == 1 ? "" : "s");
-	if (!g->total)
+	if (!g->ls.total)
 		fputs(" (nothing to show)", out);
 	else
 		fputs("; click a frame to zoom", out);
@@ -639,7 +482,7 @@ int export_svg(const struct profile *p, FILE *out, const char *title)
 		errno = ENOMEM;
 		return -1;
 	}
-	if (labels_build(&g.l, p) || build_stacks(&g) || layout(&g))
+	if (label_stacks_build(&g.ls, p, sanitize) || layout(&g))
 		goto out;
 	errno = 0;
 	write_svg(&g, clean_title);
@@ -652,8 +495,6 @@ int export_svg(const struct profile *p, FILE *out, const char *title)
 out:
 	free(clean_title);
 	free(g.nodes);
-	free(g.stacks);
-	free(g.ids);
-	labels_free(&g.l);
+	label_stacks_free(&g.ls);
 	return ret;
 }

@@ -23,7 +23,7 @@ struct prof_frametab {
 	struct idx_table samples;
 };
 
-static uint64_t mix64(uint64_t h)
+uint64_t profile_mix64(uint64_t h)
 {
 	h ^= h >> 33;
 	h *= 0xff51afd7ed558ccdULL;
@@ -43,7 +43,7 @@ static uint64_t hash_bytes(uint64_t h, const void *data, size_t len)
 
 static uint64_t hash_u64(uint64_t h, uint64_t v)
 {
-	return mix64(h ^ v) + 0x9e3779b97f4a7c15ULL;
+	return profile_mix64(h ^ v) + 0x9e3779b97f4a7c15ULL;
 }
 
 static int idx_grow(struct idx_table *t)

@@ -93,6 +93,9 @@ int profile_set_process(struct profile *p, uint32_t pid, uint32_t ns_pid, const 
 /* What is known of pid, or NULL. */
 const struct prof_process *profile_process(const struct profile *p, uint32_t pid);
 
+/* A 64-bit mixer (the murmur3 finaliser) for the profile's hash tables. */
+uint64_t profile_mix64(uint64_t h);
+
 /* "qualname (file:line)" for Python, "name" for native, "name_[k]" for kernel
  * frames: the text flamegraph formats show.  Writes into buf, returns buf. */
 const char *profile_frame_label(const struct prof_frame *f, char *buf, size_t len);

@@ -4,6 +4,8 @@
 #include <math.h>
 #include <string.h>
 
+#include "textesc.h"
+
 #define TOP 5
 
 static double pct(double part, double whole)
@@ -56,21 +58,6 @@ static const char *stack_text(struct aggregator *a, uint64_t hash, char *buf, si
 		shown++;
 	}
 	return buf[0] ? buf : "[no Python frames]";
-}
-
-static void json_str(FILE *out, const char *s)
-{
-	fputc('"', out);
-	for (; *s; s++) {
-		unsigned char c = (unsigned char)*s;
-		if (c == '"' || c == '\\')
-			fprintf(out, "\\%c", c);
-		else if (c < 0x20)
-			fprintf(out, "\\u%04x", c);
-		else
-			fputc(c, out);
-	}
-	fputc('"', out);
 }
 
 /* The top stacks of a category, merged by their Python text (stacks that
@@ -266,7 +253,7 @@ static void gil_json(const struct report_input *in, const struct gil_totals *t, 
 		struct gil_thread gt;
 		bpfs_gil_thread(in->rec->bpf, th->tid, &gt);
 		fprintf(out, "%s\n  {\"tid\": %u, \"name\": ", i ? "," : "", th->tid);
-		json_str(out, agg_thread_name(&in->rec->agg, th->pid, th->tid));
+		json_write_string(out, agg_thread_name(&in->rec->agg, th->pid, th->tid));
 		fprintf(out,
 			", \"on_cpu_pct\": %.2f, \"holds_pct\": %.2f, \"waits_pct\": %.2f, "
 			"\"acquisitions_per_s\": %.1f, \"top_holding_frame\": ",
@@ -275,7 +262,7 @@ static void gil_json(const struct report_input *in, const struct gil_totals *t, 
 			    t->wall_ns),
 			pct((double)th->offcpu_ns[REASON_GIL], t->wall_ns),
 			(double)gt.acquisitions / in->seconds);
-		json_str(out, top_hold_frame(in, th->tid, buf, sizeof(buf)));
+		json_write_string(out, top_hold_frame(in, th->tid, buf, sizeof(buf)));
 		fputc('}', out);
 	}
 	fprintf(out, "\n], \"top_waiting\": [");
@@ -284,7 +271,7 @@ static void gil_json(const struct report_input *in, const struct gil_totals *t, 
 	for (size_t i = 0; i < n; i++) {
 		fprintf(out, "%s{\"ns\": %llu, \"stack\": ", i ? ", " : "",
 			(unsigned long long)top[i].ns);
-		json_str(out, top[i].text);
+		json_write_string(out, top[i].text);
 		fputc('}', out);
 	}
 	fprintf(out, "], \"top_holding_contended\": [");
@@ -292,11 +279,11 @@ static void gil_json(const struct report_input *in, const struct gil_totals *t, 
 	for (size_t i = 0; i < n; i++) {
 		fprintf(out, "%s{\"samples\": %llu, \"stack\": ", i ? ", " : "",
 			(unsigned long long)top[i].count);
-		json_str(out, top[i].text);
+		json_write_string(out, top[i].text);
 		fputc('}', out);
 	}
 	fprintf(out, "], \"verdict\": ");
-	json_str(out, verdict(t, buf, sizeof(buf)));
+	json_write_string(out, verdict(t, buf, sizeof(buf)));
 	fprintf(out, "}\n");
 }
 
@@ -319,7 +306,7 @@ static void io_json_threads(const struct report_input *in, FILE *out)
 	for (size_t i = 0; i < w->nthreads; i++) {
 		const struct ws_thread *th = &w->threads[i];
 		fprintf(out, "%s\n {\"tid\": %u, \"name\": ", i ? "," : "", th->tid);
-		json_str(out, agg_thread_name(&in->rec->agg, th->pid, th->tid));
+		json_write_string(out, agg_thread_name(&in->rec->agg, th->pid, th->tid));
 		fprintf(out, ", \"seconds\": {\"cpu\": %.6f",
 			(double)th->cpu_samples * period / 1e9);
 		for (int r = 1; r < REASON__COUNT; r++)
@@ -363,7 +350,7 @@ void report_io(const struct report_input *in, bool json, FILE *out)
 			for (size_t i = 0; i < n; i++) {
 				fprintf(out, "%s{\"seconds\": %.6f, \"stack\": ", i ? ", " : "",
 					(double)top[i].ns / 1e9);
-				json_str(out, top[i].text);
+				json_write_string(out, top[i].text);
 				fputc('}', out);
 			}
 			fprintf(out, "]}");
