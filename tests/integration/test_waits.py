@@ -72,6 +72,7 @@ finally:
 proc, ids, _ = start("onecpu", DURATION + 4)
 try:
     g = ctl("gil", "--pid", str(proc.pid), "-d", str(DURATION), "--json")
+    print(json.dumps({k: v for k, v in g.items() if not k.startswith("top")}, indent=1))
     by_tid = {t["tid"]: t for t in g["threads"]}
     spin = by_tid[ids["spin0"]]
     check(spin["waits_pct"] < 5, f"the CPU-bound thread waits {spin['waits_pct']:.1f} % (near zero)")
