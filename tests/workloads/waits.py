@@ -12,6 +12,7 @@ Writes OUT (JSON) once every thread runs: {"threads": {name: native tid}};
 and OUT.done at the end, with the asker's measured share of time in recv.
 """
 import json
+import os
 import socket
 import sys
 import threading
@@ -97,13 +98,16 @@ for t in threads:
     t.start()
 while len(ids) < len(threads):
     time.sleep(0.01)
-with open(out, "w") as f:
+# written whole, then renamed: the test reads it as soon as the name exists
+with open(out + ".tmp", "w") as f:
     json.dump({"threads": ids}, f)
+os.rename(out + ".tmp", out)
 # one long sleep: a main thread waking often would itself contend for the GIL
 time.sleep(max(0.0, end - time.monotonic()))
 if mode == "io":
     lock.release()
 for t in threads:
     t.join()
-with open(out + ".done", "w") as f:
+with open(out + ".done.tmp", "w") as f:
     json.dump(done, f)
+os.rename(out + ".done.tmp", out + ".done")
