@@ -240,14 +240,14 @@ static void gil_json(const struct report_input *in, const struct gil_totals *t, 
 		"\"contended_pct\": %.2f, \"avg_waiters\": %.3f, \"switches_per_s\": %.1f, "
 		"\"acquisitions_after_wait_per_s\": %.1f, \"wait_p50_ms\": %.3f, "
 		"\"wait_p99_ms\": %.3f, \"wait_max_ms\": %.3f, \"held_offcpu_pct\": %.2f, "
-		"\"threads\": [",
+		"\"waiters_at_end\": %lld, \"threads\": [",
 		(int)in->pp->pid, in->pp->major, in->pp->minor, in->pp->micro, in->seconds,
 		pct(t->held_ns, t->wall_ns), pct(t->contended_ns, t->wall_ns),
 		t->wall_ns > 0 ? t->wait_ns / t->wall_ns : 0,
 		in->have_switches ? (double)in->switches / in->seconds : -1,
 		(double)t->acquisitions / in->seconds, percentile_ns(in->hist, 0.5) / 1e6,
 		percentile_ns(in->hist, 0.99) / 1e6, (double)in->gil.wait_max_ns / 1e6,
-		pct(t->held_offcpu_ns, t->wall_ns));
+		pct(t->held_offcpu_ns, t->wall_ns), (long long)in->gil.waiters);
 	for (size_t i = 0; i < w->nthreads; i++) {
 		const struct ws_thread *th = &w->threads[i];
 		struct gil_thread gt;
