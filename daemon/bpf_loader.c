@@ -241,6 +241,40 @@ struct offcpu_start {
 	uint8_t reason, holds_gil, waiters, seeded;
 };
 
+#define RESYNC_PIDS 64
+
+int bpfs_resync_gil_waiters(struct bpf_session *s)
+{
+	int ofd = bpf_map__fd(s->skel->maps.offcpu), gfd = bpf_map__fd(s->skel->maps.gil_stats);
+	uint32_t pids[RESYNC_PIDS], key, *prev = NULL;
+	int64_t waiting[RESYNC_PIDS];
+	size_t n = 0;
+	struct offcpu_start v;
+
+	/* every registered process with GIL counters */
+	while (n < RESYNC_PIDS && bpf_map_get_next_key(gfd, prev, &key) == 0) {
+		pids[n] = key;
+		waiting[n++] = 0;
+		prev = &pids[n - 1];
+	}
+	prev = NULL;
+	while (bpf_map_get_next_key(ofd, prev, &key) == 0) {
+		if (bpf_map_lookup_elem(ofd, &key, &v) == 0 && v.reason == 1 /* REASON_GIL */ &&
+		    !v.seeded)
+			for (size_t i = 0; i < n; i++)
+				waiting[i] += pids[i] == v.pid;
+		prev = &key;
+	}
+	for (size_t i = 0; i < n; i++) {
+		struct gil_stats g;
+		if (bpf_map_lookup_elem(gfd, &pids[i], &g) || g.waiters == waiting[i])
+			continue;
+		g.waiters = waiting[i];
+		bpf_map_update_elem(gfd, &pids[i], &g, BPF_EXIST);
+	}
+	return 0;
+}
+
 int bpfs_seed_offcpu(struct bpf_session *s, uint32_t tid, uint32_t pid, uint64_t hash,
 		     uint8_t reason)
 {

@@ -38,6 +38,11 @@ int bpfs_gil_thread(struct bpf_session *s, uint32_t tid, struct gil_thread *out)
 int bpfs_seed_offcpu(struct bpf_session *s, uint32_t tid, uint32_t pid, uint64_t hash,
 		     uint8_t reason);
 
+/* Recounts each process's threads in GIL waits from the off-CPU map and
+ * corrects the in-kernel count (which the samples read for contention)
+ * when it has drifted from it. */
+int bpfs_resync_gil_waiters(struct bpf_session *s);
+
 /* Threads of pid still off CPU: their start records (for the end of a run). */
 typedef int (*bpfs_pending_fn)(void *ctx, uint32_t tid, uint32_t pid, uint64_t start_ns,
 			       uint64_t hash, uint8_t reason, uint8_t holds_gil);

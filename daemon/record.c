@@ -117,6 +117,10 @@ int recorder_step(struct recorder *r, int timeout_ms)
 {
 	if (bpfs_poll(r->bpf, timeout_ms))
 		return -1;
+	/* the contention count can drift (a GIL wait whose return was not seen):
+	 * recount it from the threads actually off CPU in GIL waits */
+	if (r->agg.mode != AGG_MODE_CPU)
+		bpfs_resync_gil_waiters(r->bpf);
 	uint64_t now = monotonic_ns();
 	if (now - r->last_drain < DRAIN_INTERVAL_NS)
 		return 0;
