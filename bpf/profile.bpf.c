@@ -29,6 +29,8 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
 /* Flipped by userspace; samples count into the current generation. */
 volatile __u32 gen;
+/* Set by the daemon: report execs and exits in events_rb. */
+volatile __u32 proc_events_enabled;
 /* How long a "this thread has no PyThreadState" answer is trusted. */
 const volatile __u64 negative_ttl_ns = 1000000000ULL;
 
@@ -136,6 +138,12 @@ struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
 	__uint(max_entries, 8 << 20);
 } stacks_rb SEC(".maps");
+
+/* Execs and exits, for the daemon's discovery (proc_events_enabled). */
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 256 << 10);
+} events_rb SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -636,5 +644,42 @@ int BPF_PROG(on_switch, bool preempt, struct task_struct *prev, struct task_stru
 		return 0;
 	switch_out(ctx, prev);
 	switch_in(next);
+	return 0;
+}
+
+static __always_inline void proc_event(__u32 pid, __u32 kind)
+{
+	struct pybpf_proc_event *e = bpf_ringbuf_reserve(&events_rb, sizeof(*e), 0);
+	if (!e) {
+		stat_inc(STAT_DROP_EVENTS);
+		return;
+	}
+	e->pid = pid;
+	e->kind = kind;
+	bpf_get_current_comm(e->comm, sizeof(e->comm));
+	bpf_ringbuf_submit(e, 0);
+	stat_inc(STAT_PROC_EVENTS);
+}
+
+/* A new program image: perhaps a Python to profile. */
+SEC("tp_btf/sched_process_exec")
+int BPF_PROG(on_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm *bprm)
+{
+	if (proc_events_enabled)
+		proc_event(bpf_get_current_pid_tgid() >> 32, PYBPF_EV_EXEC);
+	return 0;
+}
+
+/* A registered process ends (its leader exits). */
+SEC("tp_btf/sched_process_exit")
+int BPF_PROG(on_exit, struct task_struct *p)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	__u32 pid = id >> 32;
+	if (!proc_events_enabled || pid != (__u32)id || !bpf_map_lookup_elem(&procs, &pid))
+		return 0;
+	proc_event(pid, PYBPF_EV_EXIT);
+	/* its tid may be reused: forget the thread state cached for it */
+	bpf_map_delete_elem(&tstates, &pid);
 	return 0;
 }

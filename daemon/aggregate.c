@@ -398,6 +398,18 @@ const char *agg_mode_name(enum agg_mode m)
 	return mode_names[m];
 }
 
+const char *agg_mode_value_type(enum agg_mode m)
+{
+	return mode_value_types[m];
+}
+
+void agg_set_rate(struct aggregator *a, uint32_t rate_hz)
+{
+	a->rate_hz = rate_hz;
+	a->window->rate_hz = rate_hz;
+	a->window->period_ns = 1000000000ULL / rate_hz;
+}
+
 static bool mode_wants(enum agg_mode m, const struct pybpf_count_key *key)
 {
 	switch (m) {

@@ -27,6 +27,8 @@ enum agg_mode {
 /* Parses "cpu", "wall", "offcpu", "gil"; -1 when unknown. */
 int agg_mode_parse(const char *s);
 const char *agg_mode_name(enum agg_mode m);
+/* The sample type a mode's profile carries ("cpu", "wall", ...). */
+const char *agg_mode_value_type(enum agg_mode m);
 
 struct agg_stats {
 	uint64_t stacks;	/* distinct stacks received */
@@ -73,6 +75,9 @@ int agg_add_stack(struct aggregator *a, uint32_t pid, const struct prof_frame *f
 int agg_stack_frames(struct aggregator *a, uint64_t hash, const uint32_t **frames, uint32_t *n);
 /* The name /proc gives a thread. */
 const char *agg_thread_name(struct aggregator *a, uint32_t pid, uint32_t tid);
+
+/* Samples at rate_hz from now on (the current window too). */
+void agg_set_rate(struct aggregator *a, uint32_t rate_hz);
 
 /* Hands over the samples gathered so far (caller owns and frees it with
  * profile_free + free) and starts a new window.  NULL on ENOMEM. */

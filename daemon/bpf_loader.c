@@ -23,6 +23,8 @@ struct bpf_session {
 	struct bpf_link *links[MAX_CPUS];
 	int nlinks;
 	struct bpf_link *switch_link;
+	struct bpf_link *exec_link, *exit_link;
+	uint32_t rate_hz;
 	struct ring_buffer *rb;
 	uint32_t gen;
 	struct py_layout layouts[PYBPF_MAX_LAYOUTS]; /* uploaded to the layouts map */
@@ -42,6 +44,8 @@ static const char *const stat_names[STAT__COUNT] = {
 	[STAT_DROP_RUNTIME] = "dropped_internal",
 	[STAT_SWITCHES] = "context_switches",
 	[STAT_DROP_OFFCPU] = "dropped_offcpu_start",
+	[STAT_PROC_EVENTS] = "process_events",
+	[STAT_DROP_EVENTS] = "dropped_process_events",
 };
 
 const char *bpfs_stat_name(int stat)
@@ -187,6 +191,7 @@ struct bpf_session *bpfs_open(uint32_t rate_hz, bpfs_stack_fn on_stack, void *ct
 	}
 	if (attach_cpus(s, rate_hz, err, errlen))
 		goto fail;
+	s->rate_hz = rate_hz;
 	return s;
 fail:
 	bpfs_close(s);
@@ -200,6 +205,44 @@ void bpfs_stop(struct bpf_session *s)
 	s->nlinks = 0;
 	bpf_link__destroy(s->switch_link);
 	s->switch_link = NULL;
+	bpf_link__destroy(s->exec_link);
+	bpf_link__destroy(s->exit_link);
+	s->exec_link = s->exit_link = NULL;
+}
+
+int bpfs_set_rate(struct bpf_session *s, uint32_t rate_hz, char *err, size_t errlen)
+{
+	if (rate_hz == 0 || rate_hz > 10000) {
+		set_err(err, errlen, "rate %u Hz is out of range (1-10000)", rate_hz);
+		return -1;
+	}
+	for (int i = 0; i < s->nlinks; i++)
+		bpf_link__destroy(s->links[i]);
+	s->nlinks = 0;
+	if (attach_cpus(s, rate_hz, err, errlen))
+		return -1;
+	s->rate_hz = rate_hz;
+	return 0;
+}
+
+uint32_t bpfs_rate(const struct bpf_session *s)
+{
+	return s->rate_hz;
+}
+
+int bpfs_enable_proc_events(struct bpf_session *s, bpfs_event_fn on_event, void *ctx)
+{
+	if (s->exec_link)
+		return 0;
+	if (ring_buffer__add(s->rb, bpf_map__fd(s->skel->maps.events_rb),
+			     (ring_buffer_sample_fn)on_event, ctx))
+		return -1;
+	s->exec_link = bpf_program__attach(s->skel->progs.on_exec);
+	s->exit_link = bpf_program__attach(s->skel->progs.on_exit);
+	if (!s->exec_link || !s->exit_link)
+		return -1;
+	s->skel->bss->proc_events_enabled = 1;
+	return 0;
 }
 
 int bpfs_enable_offcpu(struct bpf_session *s)
@@ -331,6 +374,11 @@ int bpfs_remove_process(struct bpf_session *s, pid_t pid)
 {
 	uint32_t key = (uint32_t)pid;
 	return bpf_map_delete_elem(bpf_map__fd(s->skel->maps.procs), &key);
+}
+
+int bpfs_epoll_fd(struct bpf_session *s)
+{
+	return ring_buffer__epoll_fd(s->rb);
 }
 
 int bpfs_poll(struct bpf_session *s, int timeout_ms)

@@ -48,6 +48,17 @@ typedef int (*bpfs_pending_fn)(void *ctx, uint32_t tid, uint32_t pid, uint64_t s
 			       uint64_t hash, uint8_t reason, uint8_t holds_gil);
 int bpfs_pending_offcpu(struct bpf_session *s, bpfs_pending_fn fn, void *ctx);
 
+/* Samples at rate_hz from now on (re-attaches the perf events). */
+int bpfs_set_rate(struct bpf_session *s, uint32_t rate_hz, char *err, size_t errlen);
+uint32_t bpfs_rate(const struct bpf_session *s);
+
+/* Called for every exec (any process) and every exit of a registered
+ * process: rec is a struct pybpf_proc_event. */
+typedef int (*bpfs_event_fn)(void *ctx, const void *rec, size_t len);
+/* Starts reporting execs and exits (sched_process_exec/exit); the events
+ * arrive through bpfs_poll(). */
+int bpfs_enable_proc_events(struct bpf_session *s, bpfs_event_fn on_event, void *ctx);
+
 /* Stops sampling (detaches from the perf events); maps stay readable. */
 void bpfs_stop(struct bpf_session *s);
 void bpfs_close(struct bpf_session *s);
@@ -55,6 +66,8 @@ void bpfs_close(struct bpf_session *s);
 int bpfs_add_process(struct bpf_session *s, const struct pyprocess *pp);
 int bpfs_remove_process(struct bpf_session *s, pid_t pid);
 
+/* A descriptor that polls readable when stacks or events wait. */
+int bpfs_epoll_fd(struct bpf_session *s);
 /* Delivers new stacks; waits at most timeout_ms for the first. */
 int bpfs_poll(struct bpf_session *s, int timeout_ms);
 

@@ -358,3 +358,48 @@ const char *profile_frame_label(const struct prof_frame *f, char *buf, size_t le
 	}
 	return buf;
 }
+
+int profile_merge(struct profile *dst, const struct profile *src, prof_keep_fn keep, void *ctx)
+{
+	uint32_t *remap = calloc(src->nframes ? src->nframes : 1, sizeof(*remap));
+	uint32_t *frames = NULL;
+	size_t frames_cap = 0;
+	int ret = -1;
+	if (!remap)
+		return -1;
+	for (size_t i = 0; i < src->nsamples; i++) {
+		const struct prof_sample *s = &src->samples[i];
+		const char *reason = s->reason;
+		if (keep && !keep(ctx, s, &reason))
+			continue;
+		if (s->nframes > frames_cap) {
+			uint32_t *nf = realloc(frames, s->nframes * sizeof(*nf));
+			if (!nf)
+				goto out;
+			frames = nf;
+			frames_cap = s->nframes;
+		}
+		for (uint32_t k = 0; k < s->nframes; k++) {
+			uint32_t fi = s->frames[k];
+			if (!remap[fi]) {
+				int64_t di = profile_frame(dst, &src->frames[fi]);
+				if (di < 0)
+					goto out;
+				remap[fi] = (uint32_t)di + 1;
+			}
+			frames[k] = remap[fi] - 1;
+		}
+		const struct prof_process *pr = profile_process(src, s->pid);
+		if (pr && !profile_process(dst, s->pid) &&
+		    profile_set_process(dst, pr->pid, pr->ns_pid, pr->cgroup, pr->root))
+			goto out;
+		if (profile_add(dst, frames, s->nframes, s->count, s->value, s->pid, s->tid,
+				s->thread_name, reason))
+			goto out;
+	}
+	ret = 0;
+out:
+	free(frames);
+	free(remap);
+	return ret;
+}

@@ -93,6 +93,13 @@ int profile_set_process(struct profile *p, uint32_t pid, uint32_t ns_pid, const 
 /* What is known of pid, or NULL. */
 const struct prof_process *profile_process(const struct profile *p, uint32_t pid);
 
+/* Which samples profile_merge() copies: true to keep s; *reason may be
+ * replaced by an interned-or-static string (e.g. "" for a cpu profile). */
+typedef bool (*prof_keep_fn)(void *ctx, const struct prof_sample *s, const char **reason);
+/* Adds the samples of src that keep accepts (all when keep is NULL) to dst,
+ * with their frames and process records.  Returns 0 or -1 (ENOMEM). */
+int profile_merge(struct profile *dst, const struct profile *src, prof_keep_fn keep, void *ctx);
+
 /* A 64-bit mixer (the murmur3 finaliser) for the profile's hash tables. */
 uint64_t profile_mix64(uint64_t h);
 

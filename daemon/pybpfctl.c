@@ -11,16 +11,18 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "control_client.h"
 #include "dump.h"
 #include "export.h"
 #include "memread.h"
 #include "pylayout.h"
 #include "record.h"
+#include "pybpfctl.h"
 #include "report.h"
 
-#define EXIT_USAGE 2
-
-static volatile sig_atomic_t stop_requested;
+volatile sig_atomic_t stop_requested;
+const char *ctl_path;
+bool no_daemon;
 
 static void on_signal(int sig)
 {
@@ -31,7 +33,7 @@ static void on_signal(int sig)
 static void usage_main(FILE *out)
 {
 	fprintf(out,
-		"usage: pybpfctl COMMAND [OPTIONS]\n"
+		"usage: pybpfctl [--socket PATH] [--no-daemon] COMMAND [OPTIONS]\n"
 		"\n"
 		"System-wide eBPF profiler for CPython (supported: %s).\n"
 		"\n"
@@ -40,10 +42,17 @@ static void usage_main(FILE *out)
 		"  dump     print the current Python stack of every thread of a process\n"
 		"  gil      measure a process's GIL: held, contended, waits, culprits\n"
 		"  io       where a process's threads wait off CPU, by reason and stack\n"
+		"  top      live table of the functions on CPU (like py-spy top)\n"
+		"  status   the daemon: uptime, rate, processes, samples, drops, exports\n"
+		"  ps       the Python processes the daemon profiles\n"
 		"  version  print the version\n"
 		"\n"
-		"'pybpfctl COMMAND --help' describes each command.\n",
-		pylayout_supported());
+		"'pybpfctl COMMAND --help' describes each command.\n"
+		"\n"
+		"When pybpfd runs, record, dump, gil, io and top go through its control\n"
+		"socket (%s, or $PYBPF_SOCKET, or --socket PATH); otherwise they load\n"
+		"the BPF programs themselves (root needed).  --no-daemon never uses it.\n",
+		pylayout_supported(), CTL_DEFAULT_SOCKET);
 }
 
 static void usage_record(FILE *out)
@@ -96,7 +105,7 @@ static void warn_layout(const struct pyprocess *pp)
 			pp->minor, pp->micro, pp->layout_note);
 }
 
-static int parse_uint(const char *s, const char *what, unsigned long max, unsigned long *out)
+int parse_uint(const char *s, const char *what, unsigned long max, unsigned long *out)
 {
 	char *end;
 	errno = 0;
@@ -109,7 +118,7 @@ static int parse_uint(const char *s, const char *what, unsigned long max, unsign
 	return 0;
 }
 
-static int parse_seconds(const char *s, double *out)
+int parse_seconds(const char *s, double *out)
 {
 	char *end;
 	errno = 0;
@@ -135,17 +144,6 @@ static int format_from_path(const char *path)
 #undef ENDS
 	return EXPORT_PPROF;
 }
-
-struct record_opts {
-	pid_t pid;
-	int mode;
-	double duration;
-	unsigned long rate;
-	const char *output;
-	int format;
-	bool quiet, json;
-	char **command;
-};
 
 static int parse_record(int argc, char **argv, struct record_opts *o)
 {
@@ -346,7 +344,7 @@ static int record_loop(const struct record_opts *o, struct recorder *r, pid_t pi
 {
 	uint64_t end = o->duration > 0 ? r->start_mono + (uint64_t)(o->duration * 1e9) : 0;
 	while (!stop_requested) {
-		if (recorder_step(r, 100)) {
+		if (recorder_step(r, 100) < 0) {
 			fprintf(stderr, "pybpfctl: reading from the BPF program failed\n");
 			return -1;
 		}
@@ -357,6 +355,32 @@ static int record_loop(const struct record_opts *o, struct recorder *r, pid_t pi
 			break;
 	}
 	return 0;
+}
+
+/* pybpfd runs: it records; a COMMAND is started here and found by it. */
+static int record_via_daemon(int fd, struct record_opts *o)
+{
+	pid_t child = -1;
+	int go = -1, status = 0;
+	if (o->command) {
+		child = spawn_held(o->command, &go);
+		if (child < 0) {
+			fprintf(stderr, "pybpfctl: cannot start %s: %s\n", o->command[0],
+				strerror(errno));
+			close(fd);
+			return 1;
+		}
+		if (write(go, "g", 1) != 1 || close(go))
+			return 1;
+		o->pid = child;
+	}
+	int r = remote_record(fd, o, child);
+	if (child > 0) {
+		if (r != 0 || stop_requested)
+			kill(child, SIGTERM);
+		waitpid(child, &status, 0);
+	}
+	return r;
 }
 
 static int cmd_record(int argc, char **argv)
@@ -371,6 +395,9 @@ static int cmd_record(int argc, char **argv)
 
 	if (parse_record(argc, argv, &o))
 		return EXIT_USAGE;
+	int dfd = daemon_connect();
+	if (dfd >= 0)
+		return record_via_daemon(dfd, &o);
 	if (o.pid) {
 		enum pyprocess_result pr = pyprocess_inspect(o.pid, &pp, err, sizeof(err));
 		if (pr != PYPROC_OK) {
@@ -461,6 +488,9 @@ static int cmd_dump(int argc, char **argv)
 		fprintf(stderr, "pybpfctl dump: --pid PID is required\n");
 		return EXIT_USAGE;
 	}
+	int dfd = daemon_connect();
+	if (dfd >= 0)
+		return remote_dump(dfd, (pid_t)pid, json);
 	struct pyprocess pp;
 	struct dump d;
 	char err[512] = "";
@@ -502,7 +532,7 @@ static int run_report(struct record_opts *o, bool gil)
 		fprintf(stderr, "pybpfctl: %s\n", err);
 		goto out;
 	}
-	struct report_input in = {.rec = &r, .pp = &pp};
+	struct report_input in = {.pp = &pp};
 	uint64_t sw_addr = pp.gil_addr + pp.layout.gil_switch_number;
 	in.have_switches = pp.gil_addr && !mem_read_u64(pp.pid, sw_addr, &sw0);
 	if (record_loop(o, &r, pp.pid, -1, &status))
@@ -516,7 +546,7 @@ static int run_report(struct record_opts *o, bool gil)
 		goto out;
 	}
 	in.seconds = (double)p->duration_ns / 1e9;
-	report_collect(&in);
+	report_collect(&in, &r);
 	if (gil)
 		report_gil(&in, o->json, stdout);
 	else
@@ -609,11 +639,52 @@ static int cmd_report(int argc, char **argv, bool gil)
 		return EXIT_USAGE;
 	}
 	o.quiet = o.json;
+	int dfd = daemon_connect();
+	if (dfd >= 0)
+		return remote_report(dfd, &o, gil);
 	return run_report(&o, gil);
+}
+
+int daemon_connect(void)
+{
+	if (no_daemon)
+		return -1;
+	int fd = ctl_connect(ctl_path);
+	if (fd < 0 && (errno == EACCES || errno == EPERM))
+		fprintf(stderr,
+			"pybpfctl: pybpfd runs but its socket %s is not yours to use (join the "
+			"group pybpf); loading BPF here instead\n",
+			ctl_path);
+	return fd;
+}
+
+/* --socket PATH and --no-daemon before the command. */
+static int global_options(int *argc, char ***argv)
+{
+	const char *path = NULL;
+	while (*argc > 1 && (*argv)[1][0] == '-') {
+		const char *a = (*argv)[1];
+		if (!strcmp(a, "--no-daemon")) {
+			no_daemon = true;
+		} else if (!strcmp(a, "--socket") && *argc > 2) {
+			path = (*argv)[2];
+			(*argc)--;
+			(*argv)++;
+		} else if (!strncmp(a, "--socket=", 9)) {
+			path = a + 9;
+		} else {
+			break;
+		}
+		(*argc)--;
+		(*argv)++;
+	}
+	ctl_path = ctl_socket_path(path);
+	return 0;
 }
 
 int main(int argc, char **argv)
 {
+	global_options(&argc, &argv);
 	if (argc < 2) {
 		usage_main(stderr);
 		return EXIT_USAGE;
@@ -637,6 +708,12 @@ int main(int argc, char **argv)
 		return cmd_dump(argc - 1, argv + 1);
 	if (!strcmp(cmd, "gil") || !strcmp(cmd, "io"))
 		return cmd_report(argc - 1, argv + 1, !strcmp(cmd, "gil"));
+	if (!strcmp(cmd, "status"))
+		return cmd_status(argc - 1, argv + 1);
+	if (!strcmp(cmd, "ps"))
+		return cmd_ps(argc - 1, argv + 1);
+	if (!strcmp(cmd, "top"))
+		return cmd_top(argc - 1, argv + 1);
 	fprintf(stderr, "pybpfctl: unknown command '%s'\n\n", cmd);
 	usage_main(stderr);
 	return EXIT_USAGE;

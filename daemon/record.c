@@ -36,6 +36,8 @@ static int on_count(void *ctx, const struct pybpf_count_key *key, const struct p
 {
 	struct recorder *r = ctx;
 	r->samples_seen += val->count;
+	if (r->count_hook)
+		r->count_hook(r->hook_ctx, key, val);
 	return agg_count(&r->agg, key, val);
 }
 
@@ -83,19 +85,11 @@ void recorder_close(struct recorder *r)
 {
 	bpfs_close(r->bpf);
 	agg_free(&r->agg);
-	free(r->procs);
 	memset(r, 0, sizeof(*r));
 }
 
 int recorder_add_pid(struct recorder *r, const struct pyprocess *pp, char *err, size_t errlen)
 {
-	struct pyprocess *np = realloc(r->procs, (r->nprocs + 1) * sizeof(*np));
-	if (!np) {
-		snprintf(err, errlen, "out of memory");
-		return -1;
-	}
-	r->procs = np;
-	r->procs[r->nprocs++] = *pp;
 	if (agg_add_process(&r->agg, pp)) {
 		snprintf(err, errlen, "pid %d: cannot read its memory maps", (int)pp->pid);
 		return -1;
@@ -113,6 +107,12 @@ int recorder_add_pid(struct recorder *r, const struct pyprocess *pp, char *err, 
 	return 0;
 }
 
+void recorder_remove_pid(struct recorder *r, pid_t pid)
+{
+	bpfs_remove_process(r->bpf, pid);
+	agg_forget_process(&r->agg, pid);
+}
+
 int recorder_step(struct recorder *r, int timeout_ms)
 {
 	if (bpfs_poll(r->bpf, timeout_ms))
@@ -125,7 +125,7 @@ int recorder_step(struct recorder *r, int timeout_ms)
 	if (now - r->last_drain < DRAIN_INTERVAL_NS)
 		return 0;
 	r->last_drain = now;
-	return bpfs_drain(r->bpf, 0, on_count, r);
+	return bpfs_drain(r->bpf, 0, on_count, r) ? -1 : 1;
 }
 
 struct profile *recorder_finish(struct recorder *r)

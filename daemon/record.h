@@ -17,9 +17,10 @@ struct recorder {
 	uint64_t start_ns;   /* CLOCK_REALTIME at open */
 	uint64_t start_mono; /* CLOCK_MONOTONIC at open */
 	uint64_t last_drain;
-	uint64_t samples_seen;	 /* counted samples delivered to the aggregator */
-	struct pyprocess *procs; /* registered processes */
-	size_t nprocs;
+	uint64_t samples_seen; /* counted samples delivered to the aggregator */
+	/* also sees every drained count (the daemon's reports), or NULL */
+	bpfs_count_fn count_hook;
+	void *hook_ctx;
 };
 
 /* Opens the BPF side at rate_hz; err says why not.  Modes other than cpu
@@ -31,7 +32,11 @@ void recorder_close(struct recorder *r);
 /* Profiles pid from now on.  err says why not (not Python, unsupported...). */
 int recorder_add_pid(struct recorder *r, const struct pyprocess *pp, char *err, size_t errlen);
 
-/* Waits up to timeout_ms for new stacks; drains counts once a second. */
+/* Stops profiling pid and forgets what was known of it. */
+void recorder_remove_pid(struct recorder *r, pid_t pid);
+
+/* Waits up to timeout_ms for new stacks; drains counts once a second.
+ * Returns 1 when it drained, 0 when not, -1 on error. */
 int recorder_step(struct recorder *r, int timeout_ms);
 
 /* Stops sampling, drains everything and returns the profile since open (caller frees with

@@ -13,9 +13,24 @@ static double pct(double part, double whole)
 	return whole > 0 ? 100.0 * part / whole : 0;
 }
 
-void report_collect(struct report_input *in)
+void report_collect(struct report_input *in, struct recorder *rec)
 {
-	bpfs_gil_stats(in->rec->bpf, in->pp->pid, &in->gil, in->hist);
+	in->agg = &rec->agg;
+	in->waits = &rec->agg.waits;
+	in->bpf = rec->bpf;
+	bpfs_gil_stats(rec->bpf, in->pp->pid, &in->gil, in->hist);
+}
+
+void report_thread_gil(const struct report_input *in, uint32_t tid, struct gil_thread *out)
+{
+	struct gil_thread base;
+	memset(out, 0, sizeof(*out));
+	if (bpfs_gil_thread(in->bpf, tid, out) || !in->thread_base ||
+	    in->thread_base(in->base_ctx, tid, &base))
+		return;
+	out->acquisitions -=
+		out->acquisitions >= base.acquisitions ? base.acquisitions : out->acquisitions;
+	out->wait_ns -= out->wait_ns >= base.wait_ns ? base.wait_ns : out->wait_ns;
 }
 
 /* Lower edge of a histogram bucket (4 per power of two). */
@@ -71,10 +86,10 @@ static size_t top_texts(const struct report_input *in, uint32_t category, struct
 			size_t n)
 {
 	const struct ws_stack *top[64];
-	size_t got = waitstats_top(&in->rec->agg.waits, category, 0, top, 64), m = 0;
+	size_t got = waitstats_top(in->waits, category, 0, top, 64), m = 0;
 	char buf[1024];
 	for (size_t i = 0; i < got; i++) {
-		stack_text(&in->rec->agg, top[i]->hash, buf, sizeof(buf), 6);
+		stack_text(in->agg, top[i]->hash, buf, sizeof(buf), 6);
 		size_t j = 0;
 		while (j < m && strcmp(out[j].text, buf))
 			j++;
@@ -112,8 +127,8 @@ struct gil_totals {
 
 static struct gil_totals gil_totals(const struct report_input *in)
 {
-	const struct waitstats *w = &in->rec->agg.waits;
-	double period = 1e9 / in->rec->agg.rate_hz;
+	const struct waitstats *w = in->waits;
+	double period = 1e9 / in->agg->rate_hz;
 	struct gil_totals t = {.wall_ns = in->seconds * 1e9};
 	for (size_t i = 0; i < w->nthreads; i++) {
 		const struct ws_thread *th = &w->threads[i];
@@ -129,8 +144,8 @@ static struct gil_totals gil_totals(const struct report_input *in)
 		/* sampled holding can exceed the time by sampling noise */
 		if (t.held_ns > t.wall_ns)
 			t.held_ns = t.wall_ns;
-		if (bpfs_gil_thread(in->rec->bpf, th->tid, &gt) == 0)
-			t.acquisitions += gt.acquisitions;
+		report_thread_gil(in, th->tid, &gt);
+		t.acquisitions += gt.acquisitions;
 	}
 	return t;
 }
@@ -167,15 +182,15 @@ static const char *top_hold_frame(const struct report_input *in, uint32_t tid, c
 				  size_t len)
 {
 	const struct ws_stack *top[1];
-	if (!waitstats_top(&in->rec->agg.waits, WS_HOLD, tid, top, 1))
+	if (!waitstats_top(in->waits, WS_HOLD, tid, top, 1))
 		return "-";
-	return stack_text(&in->rec->agg, top[0]->hash, buf, len, 1);
+	return stack_text(in->agg, top[0]->hash, buf, len, 1);
 }
 
 static void gil_text(const struct report_input *in, const struct gil_totals *t, FILE *out)
 {
-	const struct waitstats *w = &in->rec->agg.waits;
-	double period = 1e9 / in->rec->agg.rate_hz;
+	const struct waitstats *w = in->waits;
+	double period = 1e9 / in->agg->rate_hz;
 	char buf[2048];
 
 	fprintf(out, "GIL of pid %d (CPython %u.%u.%u) over %.1f s, %d Python threads\n",
@@ -202,9 +217,9 @@ static void gil_text(const struct report_input *in, const struct gil_totals *t, 
 	for (size_t i = 0; i < w->nthreads; i++) {
 		const struct ws_thread *th = &w->threads[i];
 		struct gil_thread gt;
-		bpfs_gil_thread(in->rec->bpf, th->tid, &gt);
+		report_thread_gil(in, th->tid, &gt);
 		fprintf(out, "%-16s %8u %7.1f%% %7.1f%% %7.1f%% %7.0f  %s\n",
-			agg_thread_name(&in->rec->agg, th->pid, th->tid), th->tid,
+			agg_thread_name(in->agg, th->pid, th->tid), th->tid,
 			pct((double)th->cpu_samples * period, t->wall_ns),
 			pct((double)th->hold_samples * period + (double)th->held_offcpu_ns,
 			    t->wall_ns),
@@ -232,8 +247,8 @@ static void gil_text(const struct report_input *in, const struct gil_totals *t, 
 
 static void gil_json(const struct report_input *in, const struct gil_totals *t, FILE *out)
 {
-	const struct waitstats *w = &in->rec->agg.waits;
-	double period = 1e9 / in->rec->agg.rate_hz;
+	const struct waitstats *w = in->waits;
+	double period = 1e9 / in->agg->rate_hz;
 	char buf[2048];
 	fprintf(out,
 		"{\"pid\": %d, \"version\": \"%u.%u.%u\", \"seconds\": %.3f, \"held_pct\": %.2f, "
@@ -251,9 +266,9 @@ static void gil_json(const struct report_input *in, const struct gil_totals *t, 
 	for (size_t i = 0; i < w->nthreads; i++) {
 		const struct ws_thread *th = &w->threads[i];
 		struct gil_thread gt;
-		bpfs_gil_thread(in->rec->bpf, th->tid, &gt);
+		report_thread_gil(in, th->tid, &gt);
 		fprintf(out, "%s\n  {\"tid\": %u, \"name\": ", i ? "," : "", th->tid);
-		json_write_string(out, agg_thread_name(&in->rec->agg, th->pid, th->tid));
+		json_write_string(out, agg_thread_name(in->agg, th->pid, th->tid));
 		fprintf(out,
 			", \"on_cpu_pct\": %.2f, \"holds_pct\": %.2f, \"waits_pct\": %.2f, "
 			"\"acquisitions_per_s\": %.1f, \"top_holding_frame\": ",
@@ -300,13 +315,13 @@ void report_gil(const struct report_input *in, bool json, FILE *out)
 
 static void io_json_threads(const struct report_input *in, FILE *out)
 {
-	const struct waitstats *w = &in->rec->agg.waits;
-	double period = 1e9 / in->rec->agg.rate_hz;
+	const struct waitstats *w = in->waits;
+	double period = 1e9 / in->agg->rate_hz;
 	fprintf(out, "], \"per_thread\": [");
 	for (size_t i = 0; i < w->nthreads; i++) {
 		const struct ws_thread *th = &w->threads[i];
 		fprintf(out, "%s\n {\"tid\": %u, \"name\": ", i ? "," : "", th->tid);
-		json_write_string(out, agg_thread_name(&in->rec->agg, th->pid, th->tid));
+		json_write_string(out, agg_thread_name(in->agg, th->pid, th->tid));
 		fprintf(out, ", \"seconds\": {\"cpu\": %.6f",
 			(double)th->cpu_samples * period / 1e9);
 		for (int r = 1; r < REASON__COUNT; r++)
@@ -319,8 +334,8 @@ static void io_json_threads(const struct report_input *in, FILE *out)
 
 void report_io(const struct report_input *in, bool json, FILE *out)
 {
-	const struct waitstats *w = &in->rec->agg.waits;
-	double period = 1e9 / in->rec->agg.rate_hz, by[REASON__COUNT] = {0}, total = 0;
+	const struct waitstats *w = in->waits;
+	double period = 1e9 / in->agg->rate_hz, by[REASON__COUNT] = {0}, total = 0;
 	static struct text_top top[TOP];
 
 	for (size_t i = 0; i < w->nthreads; i++) {

@@ -11,7 +11,20 @@
 #define PYBPF_MAX_NATIVE    127	 /* user and kernel ips per stack (PERF_MAX_STACK_DEPTH) */
 #define PYBPF_MAX_THREADS   4096 /* thread states walked to find one thread */
 #define PYBPF_MAX_LAYOUTS   32
-#define PYBPF_BUF	    128 /* bytes of a frame / code object / tstate read at once */
+
+/* An exec or an exit of a process (thread-group leader), for the daemon's
+ * discovery (events_rb). */
+enum pybpf_proc_event_kind {
+	PYBPF_EV_EXEC = 1,
+	PYBPF_EV_EXIT = 2,
+};
+
+struct pybpf_proc_event {
+	__u32 pid; /* tgid, as the host sees it */
+	__u32 kind;
+	char comm[16];
+};
+#define PYBPF_BUF 128 /* bytes of a frame / code object / tstate read at once */
 
 /* Flags of a layout record (struct py_layout.flags). */
 enum py_layout_flags {
@@ -192,6 +205,8 @@ enum pybpf_stat {
 	STAT_DROP_RUNTIME, /* dropped: no layout or scratch for the sample (never expected) */
 	STAT_SWITCHES,	   /* context switches of registered threads seen */
 	STAT_DROP_OFFCPU,  /* dropped: an off-CPU interval whose start was not kept */
+	STAT_PROC_EVENTS,  /* exec/exit events sent to userspace */
+	STAT_DROP_EVENTS,  /* dropped: exec/exit event, events ring buffer full */
 	STAT__COUNT,
 };
 

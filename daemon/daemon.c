@@ -1,0 +1,380 @@
+/* daemon.c - pybpfd's sampler loop: one recorder for every Python process,
+ * a tick each time the counts are drained (about once a second) that feeds
+ * the service windows, the metrics and the captures, the window flush, and
+ * the configuration reload. */
+#define _GNU_SOURCE
+#include "daemon.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "control_server.h"
+#include "http_pull.h"
+#include "log.h"
+#include "push.h"
+
+int daemon_load_config(struct daemon *d, struct config *out, char *err, size_t errlen)
+{
+	config_defaults(out);
+	if (config_load(out, d->config_path, d->config_missing_ok, err, errlen))
+		return -1;
+	for (size_t i = 0; i < d->noverrides; i++) {
+		char key[64];
+		const char *eq = strchr(d->overrides[i], '=');
+		size_t klen = eq ? (size_t)(eq - d->overrides[i]) : 0;
+		if (!eq || klen >= sizeof(key)) {
+			snprintf(err, errlen, "override '%s': expected KEY=VALUE", d->overrides[i]);
+			return -1;
+		}
+		memcpy(key, d->overrides[i], klen);
+		key[klen] = 0;
+		if (config_set(out, key, eq + 1, err, errlen))
+			return -1;
+	}
+	return 0;
+}
+
+void daemon_self_usage(double *cpu_s, uint64_t *rss_bytes)
+{
+	char buf[1024];
+	*cpu_s = 0;
+	*rss_bytes = 0;
+	FILE *f = fopen("/proc/self/stat", "re");
+	if (f) {
+		size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+		buf[n] = 0;
+		fclose(f);
+		const char *p = strrchr(buf, ')');
+		unsigned long ut = 0, st = 0;
+		/* after ") ": state(3) ... utime(14) stime(15) */
+		if (p && sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &ut,
+				&st) == 2)
+			*cpu_s = (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
+	}
+	f = fopen("/proc/self/statm", "re");
+	if (f) {
+		unsigned long size = 0, rss = 0;
+		if (fscanf(f, "%lu %lu", &size, &rss) == 2)
+			*rss_bytes = (uint64_t)rss * (uint64_t)sysconf(_SC_PAGESIZE);
+		fclose(f);
+	}
+}
+
+static struct svc_metrics *metrics_of(struct daemon *d, const char *service)
+{
+	for (size_t i = 0; i < d->nmetrics; i++)
+		if (strcmp(d->metrics[i].name, service) == 0)
+			return &d->metrics[i];
+	struct svc_metrics *nm = realloc(d->metrics, (d->nmetrics + 1) * sizeof(*nm));
+	if (!nm)
+		return NULL;
+	d->metrics = nm;
+	struct svc_metrics *m = &d->metrics[d->nmetrics++];
+	memset(m, 0, sizeof(*m));
+	snprintf(m->name, sizeof(m->name), "%s", service);
+	return m;
+}
+
+static const char *service_of(struct daemon *d, uint32_t pid)
+{
+	struct dproc *p = daemon_proc(d, (pid_t)pid);
+	return p ? p->service : "unknown";
+}
+
+/* Per-process samples and per-service metrics from a tick. */
+static void account(struct daemon *d, const struct profile *tick, const struct waitstats *w)
+{
+	for (size_t i = 0; i < tick->nsamples; i++) {
+		const struct prof_sample *s = &tick->samples[i];
+		if (s->reason[0] && strcmp(s->reason, "cpu") != 0)
+			continue;
+		struct dproc *p = daemon_proc(d, (pid_t)s->pid);
+		struct svc_metrics *m = metrics_of(d, p ? p->service : "unknown");
+		if (p)
+			p->samples += s->count;
+		if (m)
+			m->samples += s->count;
+		d->samples_total += s->count;
+	}
+	uint64_t period = 1000000000ULL / d->rec.agg.rate_hz;
+	for (size_t i = 0; i < w->nthreads; i++) {
+		const struct ws_thread *t = &w->threads[i];
+		struct svc_metrics *m = metrics_of(d, service_of(d, t->pid));
+		if (!m)
+			continue;
+		m->gil_held_ns += t->hold_samples * period + t->held_offcpu_ns;
+		m->gil_wait_ns += t->offcpu_ns[REASON_GIL];
+		for (int r = 1; r < REASON__COUNT; r++)
+			m->offcpu_ns[r] += t->offcpu_ns[r];
+	}
+}
+
+/* One tick: what was drained since the last goes everywhere (lock held). */
+static void tick(struct daemon *d, struct profile *p)
+{
+	struct waitstats w = d->rec.agg.waits;
+	memset(&d->rec.agg.waits, 0, sizeof(w));
+	account(d, p, &w);
+	window_feed(d, p);
+	capture_feed(d, p);
+	waitstats_free(&w);
+}
+
+static void take_tick(struct daemon *d)
+{
+	struct profile *p = agg_take(&d->rec.agg);
+	if (!p) {
+		log_err("out of memory: a second of samples lost");
+		return;
+	}
+	tick(d, p);
+	profile_free(p);
+	free(p);
+}
+
+static void update_cpu(struct daemon *d)
+{
+	double cpu;
+	uint64_t rss, now = monotonic_ns();
+	daemon_self_usage(&cpu, &rss);
+	uint64_t cpu_ns = (uint64_t)(cpu * 1e9);
+	if (d->cpu_last_mono && now > d->cpu_last_mono)
+		d->cpu_pct = 100.0 * (double)(cpu_ns - d->cpu_last_ns) /
+			     (double)(now - d->cpu_last_mono);
+	d->cpu_last_ns = cpu_ns;
+	d->cpu_last_mono = now;
+}
+
+static int open_push(struct daemon *d)
+{
+	char err[512];
+	if (!d->cfg.push)
+		return 0;
+	struct push_config pc = {
+		.url = d->cfg.push_url,
+		.labels = d->cfg.push_labels,
+		.queue_dir = d->cfg.push_queue_dir,
+		.queue_max_bytes = d->cfg.push_queue_max_mb << 20,
+		.timeout_s = d->cfg.push_timeout_s,
+		.backoff_max_s = d->cfg.push_backoff_max_s,
+	};
+	d->pusher = push_start(&pc, err, sizeof(err));
+	if (!d->pusher) {
+		log_err("push to %s: %s", d->cfg.push_url, err);
+		return -1;
+	}
+	log_info("pushing windows to %s (queue %s)", d->cfg.push_url, d->cfg.push_queue_dir);
+	return 0;
+}
+
+static int open_pull(struct daemon *d)
+{
+	char err[512];
+	if (!d->cfg.pull)
+		return 0;
+	d->pull = http_pull_start(d, d->cfg.pull_listen, err, sizeof(err));
+	if (!d->pull) {
+		log_err("pull endpoint %s: %s", d->cfg.pull_listen, err);
+		return -1;
+	}
+	log_info("serving /debug/pprof/profile and /metrics on http://%s", d->cfg.pull_listen);
+	return 0;
+}
+
+static int open_ctl(struct daemon *d)
+{
+	char err[512];
+	if (!d->cfg.socket[0])
+		return 0;
+	d->ctl = ctl_server_start(d, d->cfg.socket, d->cfg.socket_group, err, sizeof(err));
+	if (!d->ctl) {
+		log_err("control socket %s: %s", d->cfg.socket, err);
+		return -1;
+	}
+	log_info("control socket %s", d->cfg.socket);
+	return 0;
+}
+
+static int open_spool(struct daemon *d)
+{
+	if (!d->cfg.spool)
+		return 0;
+	spool_cleanup_temp(d->cfg.spool_dir);
+	log_info("writing a profile per service every %u s to %s", d->cfg.window_s,
+		 d->cfg.spool_dir);
+	return 0;
+}
+
+/* The HTTP and socket threads wait on the lock: stop them unlocked. */
+static void close_servers(struct daemon *d, bool push)
+{
+	struct ctl_server *ctl = d->ctl;
+	struct http_pull *pull = d->pull;
+	struct pusher *pusher = push ? d->pusher : NULL;
+	d->ctl = NULL;
+	d->pull = NULL;
+	if (push)
+		d->pusher = NULL;
+	/* waiting clients get what their captures have */
+	d->closing = true;
+	for (struct capture *c = d->captures; c; c = c->next)
+		c->stop = true;
+	capture_feed(d, &(struct profile){0});
+	pthread_mutex_unlock(&d->lock);
+	ctl_server_stop(ctl);
+	http_pull_stop(pull);
+	if (pusher)
+		push_stop(pusher, 3000);
+	pthread_mutex_lock(&d->lock);
+	d->closing = false;
+}
+
+static bool str_changed(const char *a, const char *b)
+{
+	return strcmp(a, b) != 0;
+}
+
+/* SIGHUP: the configuration file again (lock held). */
+static void reload(struct daemon *d)
+{
+	struct config nc;
+	char err[512];
+	if (daemon_load_config(d, &nc, err, sizeof(err))) {
+		log_err("reload: %s; keeping the running configuration", err);
+		return;
+	}
+	struct config old = d->cfg;
+	log_set_level((enum log_level)nc.log_level);
+	if (nc.rate_hz != old.rate_hz) {
+		/* one rate per window */
+		window_flush(d, realtime_ns());
+		if (bpfs_set_rate(d->rec.bpf, nc.rate_hz, err, sizeof(err))) {
+			log_err("reload: rate %u Hz: %s; keeping %u Hz", nc.rate_hz, err,
+				old.rate_hz);
+			bpfs_set_rate(d->rec.bpf, old.rate_hz, err, sizeof(err));
+			nc.rate_hz = old.rate_hz;
+		} else {
+			agg_set_rate(&d->rec.agg, nc.rate_hz);
+		}
+	}
+	if (nc.offcpu != old.offcpu) {
+		log_warn("reload: offcpu changes at the next start");
+		nc.offcpu = old.offcpu;
+	}
+	d->cfg = nc;
+	if (str_changed(nc.service_rule, old.service_rule))
+		for (size_t i = 0; i < d->nprocs; i++)
+			service_name(d->procs[i].pid, nc.service_rule, d->procs[i].service,
+				     sizeof(d->procs[i].service));
+	bool push = nc.push != old.push || str_changed(nc.push_url, old.push_url) ||
+		    str_changed(nc.push_labels, old.push_labels) ||
+		    str_changed(nc.push_queue_dir, old.push_queue_dir) ||
+		    nc.push_queue_max_mb != old.push_queue_max_mb ||
+		    nc.push_timeout_s != old.push_timeout_s ||
+		    nc.push_backoff_max_s != old.push_backoff_max_s;
+	bool pull = nc.pull != old.pull || str_changed(nc.pull_listen, old.pull_listen);
+	bool ctl = str_changed(nc.socket, old.socket) ||
+		   str_changed(nc.socket_group, old.socket_group);
+	if (push || pull || ctl) {
+		struct ctl_server *keep_ctl = ctl ? NULL : d->ctl;
+		struct http_pull *keep_pull = pull ? NULL : d->pull;
+		if (!ctl)
+			d->ctl = NULL;
+		if (!pull)
+			d->pull = NULL;
+		close_servers(d, push);
+		d->ctl = keep_ctl;
+		d->pull = keep_pull;
+		if (push)
+			open_push(d);
+		if (pull)
+			open_pull(d);
+		if (ctl)
+			open_ctl(d);
+	}
+	if (nc.spool && (!old.spool || str_changed(nc.spool_dir, old.spool_dir)))
+		open_spool(d);
+	log_info("configuration reloaded: %u Hz, %u s windows", d->cfg.rate_hz, d->cfg.window_s);
+}
+
+static int open_all(struct daemon *d)
+{
+	char err[512];
+	enum agg_mode mode = d->cfg.offcpu ? AGG_MODE_WALL : AGG_MODE_CPU;
+	if (recorder_open(&d->rec, d->cfg.rate_hz, mode, err, sizeof(err))) {
+		log_err("%s", err);
+		return -1;
+	}
+	d->rec.count_hook = capture_count_hook;
+	d->rec.hook_ctx = d;
+	if (bpfs_enable_proc_events(d->rec.bpf, discovery_on_event, d)) {
+		log_err("attaching to sched_process_exec/exit failed: %s", strerror(errno));
+		return -1;
+	}
+	if (open_spool(d) || open_push(d) || open_pull(d) || open_ctl(d))
+		return -1;
+	return 0;
+}
+
+int daemon_run(struct daemon *d, volatile int *stop, volatile int *reload_req)
+{
+	int ret = 1;
+	pthread_mutex_init(&d->lock, NULL);
+	d->start_mono = monotonic_ns();
+	d->start_real = realtime_ns();
+	d->window_start_mono = d->start_mono;
+	d->window_start_real = d->start_real;
+	pthread_mutex_lock(&d->lock);
+	if (open_all(d))
+		goto out;
+	log_info("sampling at %u Hz per CPU%s", d->cfg.rate_hz,
+		 d->cfg.offcpu ? ", tracking off-CPU time and the GIL" : "");
+	discovery_scan_all(d);
+	update_cpu(d);
+	int epfd = bpfs_epoll_fd(d->rec.bpf);
+	while (!*stop) {
+		if (*reload_req) {
+			*reload_req = 0;
+			reload(d);
+		}
+		pthread_mutex_unlock(&d->lock);
+		struct pollfd pfd = {.fd = epfd, .events = POLLIN};
+		/* short while execs wait to be inspected */
+		poll(&pfd, 1, d->npending ? 5 : 100);
+		pthread_mutex_lock(&d->lock);
+		int r = recorder_step(&d->rec, 0);
+		if (r < 0)
+			log_err("reading from the BPF programs failed");
+		discovery_poll(d);
+		if (r == 1)
+			take_tick(d);
+		uint64_t now = monotonic_ns();
+		if (now - d->window_start_mono >= (uint64_t)d->cfg.window_s * 1000000000ULL) {
+			window_flush(d, realtime_ns());
+			discovery_reap(d);
+			update_cpu(d);
+		}
+	}
+	log_info("stopping: flushing the current window");
+	struct profile *last = recorder_finish(&d->rec);
+	if (last) {
+		tick(d, last);
+		profile_free(last);
+		free(last);
+	}
+	window_flush(d, realtime_ns());
+	ret = 0;
+out:
+	close_servers(d, true);
+	pthread_mutex_unlock(&d->lock);
+	recorder_close(&d->rec);
+	free(d->procs);
+	free(d->pending);
+	free(d->metrics);
+	return ret;
+}

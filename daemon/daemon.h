@@ -1,0 +1,194 @@
+/* daemon.h - pybpfd's state: the one recorder every process is sampled by,
+ * the Python processes it follows, the per-service windows it exports, and
+ * the captures (pybpfctl requests, pull requests) fed from it.
+ *
+ * One thread (the sampler) owns the recorder; the control socket and HTTP
+ * threads read and register captures under `lock`. */
+#ifndef PYBPF_DAEMON_H
+#define PYBPF_DAEMON_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "config.h"
+#include "pybpf_shared.h"
+#include "record.h"
+#include "service.h"
+#include "waitstats.h"
+
+struct pusher;
+struct http_pull;
+struct ctl_server;
+
+/* A Python process the daemon follows. */
+struct dproc {
+	pid_t pid;
+	uid_t uid;
+	struct pyprocess pp;
+	char service[SERVICE_NAME_MAX];
+	char command[128];  /* its command line, spaces for NULs, cut */
+	uint64_t samples;   /* on-CPU samples since it was found */
+	bool exited;	    /* flushed with the current window, then forgotten */
+	uint64_t exited_at; /* monotonic ns */
+};
+
+/* An exec'd process not yet known to be (an initialised) Python. */
+struct pending {
+	pid_t pid;
+	uint64_t next_try;   /* monotonic ns */
+	uint64_t first_seen; /* monotonic ns */
+	unsigned tries;
+};
+
+/* Everything counted per service, for /metrics. */
+struct svc_metrics {
+	char name[SERVICE_NAME_MAX];
+	uint64_t samples;
+	uint64_t gil_held_ns, gil_wait_ns;
+	uint64_t offcpu_ns[REASON__COUNT];
+};
+
+/* One service's profile for the current window. */
+struct svc_window {
+	char name[SERVICE_NAME_MAX];
+	struct profile *prof;
+};
+
+enum capture_kind {
+	CAPTURE_PROFILE, /* a profile of one mode (record, top, pull) */
+	CAPTURE_REPORT,	 /* wait statistics for the gil / io reports */
+};
+
+/* A request for what the sampler sees over a while. */
+struct capture {
+	enum capture_kind kind;
+	uint32_t *pids; /* NULL: every process the caller may see */
+	size_t npids;
+	int64_t uid;			/* -1: any; else only this uid's processes */
+	char service[SERVICE_NAME_MAX]; /* "" any */
+	enum agg_mode mode;
+	uint64_t start_mono, start_real, end_mono; /* end 0: until pids exit or stop */
+	bool stop;				   /* end at the next tick */
+	bool done;
+	struct profile *prof;	/* CAPTURE_PROFILE */
+	struct waitstats waits; /* CAPTURE_REPORT */
+	struct gil_stats gil0;	/* CAPTURE_REPORT: counters at start */
+	uint64_t hist0[GIL_HIST_BUCKETS];
+	struct gil_thread_base *base; /* per-thread counters at start */
+	size_t nbase;
+	uint64_t switches0; /* the GIL's switch_number at start */
+	bool have_switches;
+	pthread_cond_t cond;
+	struct capture *next;
+};
+
+struct gil_thread_base {
+	uint32_t tid;
+	struct gil_thread g;
+};
+
+struct daemon_counters {
+	uint64_t windows;	/* windows exported */
+	uint64_t spool_written; /* files written */
+	uint64_t spool_errors;	/* files that could not be written */
+	uint64_t spool_deleted; /* deleted for the size cap */
+	char spool_last_error[256];
+	uint64_t spool_last_error_time;
+	uint64_t pull_requests, pull_errors;
+	uint64_t ctl_requests, ctl_refused;
+	uint64_t discover_errors; /* processes that could not be inspected */
+	uint64_t unsupported;	  /* Pythons of a version without a layout */
+	uint64_t processes_seen;  /* Python processes registered, ever */
+	uint64_t encode_errors;	  /* windows that could not be encoded */
+};
+
+struct daemon {
+	struct config cfg;
+	char config_path[256];
+	bool config_missing_ok;
+	char **overrides; /* "key=value" from the command line, reapplied on reload */
+	size_t noverrides;
+
+	struct recorder rec;
+	pthread_mutex_t lock;
+	uint64_t start_mono, start_real;
+
+	struct dproc *procs;
+	size_t nprocs, procs_cap;
+	struct pending *pending;
+	size_t npending, pending_cap;
+
+	struct svc_window *windows;
+	size_t nwindows;
+	uint64_t window_start_real, window_start_mono;
+
+	struct svc_metrics *metrics;
+	size_t nmetrics;
+	uint64_t samples_total;
+
+	struct capture *captures;
+	bool closing; /* servers are stopping: no new captures */
+	struct daemon_counters ctr;
+
+	/* daemon CPU over the last window */
+	double cpu_pct;
+	uint64_t cpu_last_ns, cpu_last_mono;
+
+	struct pusher *pusher;
+	struct http_pull *pull;
+	struct ctl_server *ctl;
+};
+
+/* Loads the configuration (file, then overrides).  err says why not. */
+int daemon_load_config(struct daemon *d, struct config *out, char *err, size_t errlen);
+
+/* Opens everything the configuration asks for and runs until *stop, then
+ * flushes the window and closes.  *reload asks for a configuration reload. */
+int daemon_run(struct daemon *d, volatile int *stop, volatile int *reload);
+
+/* --- used by the socket and HTTP threads (lock held) ------------------------ */
+
+struct dproc *daemon_proc(struct daemon *d, pid_t pid);
+/* May uid see pid?  Root (0) may see anything. */
+bool daemon_may_see(struct daemon *d, uid_t uid, pid_t pid);
+
+/* Registers a capture the sampler feeds from its next tick; c->cond is
+ * signalled when done.  Takes ownership of c. */
+void capture_start(struct daemon *d, struct capture *c);
+/* Unlinks and frees a capture (done or not). */
+void capture_free(struct daemon *d, struct capture *c);
+/* Waits (lock held) until c is done or deadline_mono passes; 0 when done. */
+int capture_wait(struct daemon *d, struct capture *c, uint64_t deadline_mono);
+/* A new capture of a profile: mode, pids (copied), duration (0: open). */
+struct capture *capture_new(enum capture_kind kind, enum agg_mode mode, const uint32_t *pids,
+			    size_t npids, int64_t uid, const char *service, double seconds,
+			    uint32_t rate_hz);
+
+/* The sampler: feeds one tick (profile and waits since the last) to the
+ * windows, the metrics and the captures. */
+void capture_feed(struct daemon *d, const struct profile *tick);
+/* Count hook: drained counts for report captures. */
+int capture_count_hook(void *ctx, const struct pybpf_count_key *key, const struct pybpf_count *val);
+
+/* Process discovery (discovery.c). */
+void discovery_scan_all(struct daemon *d);
+int discovery_on_event(void *ctx, const void *rec, size_t len);
+void discovery_poll(struct daemon *d);
+/* Forgets the processes that exited (after their last window). */
+void discovery_reap(struct daemon *d);
+
+/* Windows (window.c): adds a tick to the per-service windows; flushes them
+ * (spool and push) when the window is over or final. */
+void window_feed(struct daemon *d, const struct profile *tick);
+void window_flush(struct daemon *d, uint64_t now_real);
+/* Spool files: written atomically, oldest deleted beyond the cap. */
+int spool_write(struct daemon *d, const char *service, uint64_t from_s, const void *buf,
+		size_t len);
+void spool_cleanup_temp(const char *dir);
+
+/* The daemon's own CPU time and RSS. */
+void daemon_self_usage(double *cpu_s, uint64_t *rss_bytes);
+
+#endif
