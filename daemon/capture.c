@@ -141,14 +141,21 @@ static bool keep_sample(void *ctx, const struct prof_sample *s, const char **rea
 	return wants_pid(k->d, k->c, s->pid);
 }
 
-/* Every pid of c has exited (for captures without an end). */
-static bool all_gone(struct daemon *d, const struct capture *c)
+/* A tick holds the counts of the generation that filled one to two drains
+ * (about a second each) before it: this much before the tick, on average. */
+#define TICK_LAG_NS 1500000000ULL
+/* ... and an exited process's last counts arrive this long after its exit. */
+#define EXIT_LAG_NS 2500000000ULL
+
+/* Every pid of c has exited and its last samples are in (for captures
+ * without an end). */
+static bool all_gone(struct daemon *d, const struct capture *c, uint64_t now)
 {
 	if (!c->npids)
 		return false;
 	for (size_t i = 0; i < c->npids; i++) {
 		struct dproc *p = daemon_proc(d, (pid_t)c->pids[i]);
-		if (p && !p->exited)
+		if (p && (!p->exited || now - p->exited_at < EXIT_LAG_NS))
 			return false;
 	}
 	return true;
@@ -160,17 +167,20 @@ void capture_feed(struct daemon *d, const struct profile *tick)
 	for (struct capture *c = d->captures; c; c = c->next) {
 		if (c->done)
 			continue;
-		if (c->kind == CAPTURE_PROFILE) {
+		uint64_t lag = c->aligned ? TICK_LAG_NS : 0;
+		bool timed_out = c->end_mono && now >= c->end_mono + lag;
+		/* the tick past the end covers time after it */
+		if (c->kind == CAPTURE_PROFILE && now >= c->start_mono + lag && !timed_out) {
 			struct keep_ctx k = {d, c};
 			profile_merge(c->prof, tick, keep_sample, &k);
 		}
-		if (!c->stop && !(c->end_mono && now >= c->end_mono) &&
-		    !(!c->end_mono && all_gone(d, c)))
+		if (!c->stop && !timed_out && !(!c->end_mono && all_gone(d, c, now)))
 			continue;
 		c->done = true;
 		if (c->prof) {
 			c->prof->start_ns = c->start_real;
-			c->prof->duration_ns = now - c->start_mono;
+			c->prof->duration_ns = c->end_mono && !c->stop ? c->end_mono - c->start_mono
+								: now - lag - c->start_mono;
 		}
 		pthread_cond_broadcast(&c->cond);
 	}

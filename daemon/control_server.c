@@ -373,6 +373,7 @@ static void do_record(struct client *cl, const Pybpf__Control__RecordRequest *rq
 		send_error(cl, EAGAIN, "the daemon is stopping");
 		return;
 	}
+	c->aligned = true;
 	capture_start(d, c);
 	if (wait_capture(cl, c)) {
 		capture_free(d, c);
@@ -581,6 +582,7 @@ static void do_report(struct client *cl, const Pybpf__Control__ReportRequest *rq
 		return;
 	}
 	report_baseline(d, c, p);
+	c->aligned = true;
 	capture_start(d, c);
 	if (wait_capture(cl, c)) {
 		capture_free(d, c);

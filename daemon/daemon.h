@@ -71,6 +71,9 @@ struct capture {
 	enum agg_mode mode;
 	uint64_t start_mono, start_real, end_mono; /* end 0: until pids exit or stop */
 	bool stop;				   /* end at the next tick */
+	/* counts reach the daemon a drain late: take the ticks that cover
+	 * [start, end) rather than those that arrive in it */
+	bool aligned;
 	bool done;
 	struct profile *prof;	/* CAPTURE_PROFILE */
 	struct waitstats waits; /* CAPTURE_REPORT */

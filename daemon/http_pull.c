@@ -104,6 +104,7 @@ static enum MHD_Result serve_profile(struct http_pull *h, struct MHD_Connection 
 		pthread_mutex_unlock(&d->lock);
 		return error(h, conn, MHD_HTTP_SERVICE_UNAVAILABLE, "the daemon is stopping");
 	}
+	c->aligned = true;
 	capture_start(d, c);
 	d->ctr.pull_requests++;
 	/* the sampler ticks about once a second: allow a few */

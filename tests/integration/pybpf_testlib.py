@@ -192,3 +192,149 @@ class Pprof:
 
     def total(self):
         return sum(s["count"] for s in self.samples)
+
+
+PYBPFD = os.path.join(BUILD, "pybpfd")
+PYTHON = "/usr/bin/python3.11"
+
+
+def free_port():
+    import socket
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Daemon:
+    """A pybpfd started with a temporary configuration: its own socket, spool,
+    queue and pull port under a fresh directory."""
+
+    def __init__(self, conf=None, args=(), workdir=None):
+        import time
+        self.dir = workdir or tmpdir()
+        os.chmod(self.dir, 0o755)
+        self.socket = os.path.join(self.dir, "pybpfd.sock")
+        self.spool = os.path.join(self.dir, "spool")
+        self.port = free_port()
+        self.conf = {
+            "window_s": "2", "socket": self.socket, "socket_group": "", "spool_dir": self.spool,
+            "push_queue_dir": os.path.join(self.dir, "queue"), "pull_listen": f"127.0.0.1:{self.port}",
+            "log_level": "debug",
+        }
+        self.conf.update(conf or {})
+        self.conf_path = os.path.join(self.dir, "pybpfd.conf")
+        self.write_conf()
+        self.log_path = os.path.join(self.dir, "pybpfd.log")
+        self.log = open(self.log_path, "a")
+        cmd = [PYBPFD, "-c", self.conf_path] + list(args)
+        print("$ " + " ".join(cmd), flush=True)
+        self.proc = subprocess.Popen(cmd, stdout=self.log, stderr=self.log)
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                fail(f"pybpfd exited {self.proc.returncode} at start:\n{self.log_text()}")
+            if "found " in self.log_text() and os.path.exists(self.socket):
+                break
+            time.sleep(0.05)
+        else:
+            fail(f"pybpfd did not start in 30 s:\n{self.log_text()}")
+
+    def write_conf(self):
+        with open(self.conf_path + ".tmp", "w") as f:
+            f.write("# written by the test\n")
+            for k, v in self.conf.items():
+                f.write(f"{k} = {v}\n")
+        os.rename(self.conf_path + ".tmp", self.conf_path)
+
+    def log_text(self):
+        with open(self.log_path, errors="replace") as f:
+            return f.read()
+
+    def ctl(self, *args, user=None, check_rc=True, timeout=120):
+        cmd = [PYBPFCTL, "--socket", self.socket] + list(args)
+        if user:
+            cmd = ["setpriv", f"--reuid={user}", f"--regid={user}", "--init-groups"] + cmd
+        print("$ " + " ".join(cmd), flush=True)
+        p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=timeout)
+        if check_rc and p.returncode != 0:
+            fail(f"pybpfctl {args[0]} exited {p.returncode}: {p.stderr.strip()}")
+        return p
+
+    def ctl_json(self, *args, **kw):
+        p = self.ctl(*args, "--json", **kw)
+        return json.loads(p.stdout)
+
+    def http(self, path, timeout=60):
+        import urllib.request
+        with urllib.request.urlopen(f"http://127.0.0.1:{self.port}{path}", timeout=timeout) as r:
+            return r.status, r.read()
+
+    def metrics(self):
+        return parse_prometheus(self.http("/metrics")[1].decode())
+
+    def signal(self, sig):
+        self.proc.send_signal(sig)
+
+    def stop(self, sig=15, timeout=30):
+        if self.proc.poll() is None:
+            self.proc.send_signal(sig)
+            try:
+                self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+                fail(f"pybpfd did not stop in {timeout} s after signal {sig}")
+        self.log.close()
+        return self.proc.returncode
+
+    def spool_files(self):
+        return sorted(glob.glob(os.path.join(self.spool, "*.pb.gz")))
+
+
+PROM_LINE = re.compile(r'^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{(?:[a-zA-Z_][a-zA-Z0-9_]*="(?:[^"\\]|\\.)*",?)*\})? '
+                       r'(-?[0-9.eE+-]+|NaN|\+Inf|-Inf)$')
+
+
+def parse_prometheus(text):
+    """Prometheus text format 0.0.4, strictly: every sample line parses, every
+    metric has HELP and TYPE before its samples.  {(name, labels): value}."""
+    out, typed = {}, set()
+    for line in text.splitlines():
+        if not line:
+            continue
+        if line.startswith("# HELP ") or line.startswith("# TYPE "):
+            parts = line.split(" ", 3)
+            if len(parts) < 4:
+                fail(f"/metrics: bad comment line {line!r}")
+            if parts[1] == "TYPE":
+                if parts[3] not in ("counter", "gauge", "histogram", "summary", "untyped"):
+                    fail(f"/metrics: bad type in {line!r}")
+                typed.add(parts[2])
+            continue
+        m = PROM_LINE.match(line)
+        if not m:
+            fail(f"/metrics: line does not parse: {line!r}")
+        if m.group(1) not in typed:
+            fail(f"/metrics: {m.group(1)} has no TYPE before its samples")
+        labels = tuple(sorted(re.findall(r'([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"', m.group(2) or "")))
+        key = (m.group(1), labels)
+        if key in out:
+            fail(f"/metrics: duplicate sample {line!r}")
+        out[key] = float(m.group(3))
+    return out
+
+
+def spawn_python(script_args, env=None, user=None):
+    """Starts PYTHON with script_args; returns the Popen."""
+    cmd = [PYTHON] + list(script_args)
+    if user:
+        cmd = ["setpriv", f"--reuid={user}", f"--regid={user}", "--init-groups"] + cmd
+    e = dict(os.environ)
+    e.update(env or {})
+    return subprocess.Popen(cmd, env=e, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def end(p):
+    if p.poll() is None:
+        p.kill()
+    p.wait()
