@@ -9,6 +9,8 @@ PACKAGES=(
 	libcurl4-openssl-dev libmicrohttpd-dev
 	python3 python3.11 python3.11-dev libpython3.11-dev
 	golang-go procps util-linux debootstrap
+	libpython3-dev
+	debhelper dpkg-dev fakeroot man-db groff-base systemd
 )
 
 missing=()
