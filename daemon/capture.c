@@ -141,10 +141,7 @@ static bool keep_sample(void *ctx, const struct prof_sample *s, const char **rea
 	return wants_pid(k->d, k->c, s->pid);
 }
 
-/* A tick holds the counts of the generation that filled one to two drains
- * (about a second each) before it: this much before the tick, on average. */
-#define TICK_LAG_NS 1500000000ULL
-/* ... and an exited process's last counts arrive this long after its exit. */
+/* An exited process's last counts arrive this long after its exit. */
 #define EXIT_LAG_NS 2500000000ULL
 
 /* Every pid of c has exited and its last samples are in (for captures
@@ -161,26 +158,28 @@ static bool all_gone(struct daemon *d, const struct capture *c, uint64_t now)
 	return true;
 }
 
-void capture_feed(struct daemon *d, const struct profile *tick)
+void capture_feed(struct daemon *d, const struct profile *tick, uint64_t from, uint64_t to)
 {
-	uint64_t now = monotonic_ns();
+	uint64_t now = monotonic_ns(), mid = from / 2 + to / 2;
 	for (struct capture *c = d->captures; c; c = c->next) {
 		if (c->done)
 			continue;
-		uint64_t lag = c->aligned ? TICK_LAG_NS : 0;
-		bool timed_out = c->end_mono && now >= c->end_mono + lag;
-		/* the tick past the end covers time after it */
-		if (c->kind == CAPTURE_PROFILE && now >= c->start_mono + lag && !timed_out) {
+		/* aligned: the ticks whose samples were taken in [start, end);
+		 * else the ticks that arrive in it */
+		uint64_t t = c->aligned ? mid : now;
+		bool in = t >= c->start_mono && (!c->end_mono || t < c->end_mono);
+		if (c->kind == CAPTURE_PROFILE && in) {
 			struct keep_ctx k = {d, c};
 			profile_merge(c->prof, tick, keep_sample, &k);
 		}
-		if (!c->stop && !timed_out && !(!c->end_mono && all_gone(d, c, now)))
+		bool over = c->end_mono && (c->aligned ? to >= c->end_mono : now >= c->end_mono);
+		if (!c->stop && !over && !(!c->end_mono && all_gone(d, c, now)))
 			continue;
 		c->done = true;
 		if (c->prof) {
 			c->prof->start_ns = c->start_real;
 			c->prof->duration_ns = c->end_mono && !c->stop ? c->end_mono - c->start_mono
-								: now - lag - c->start_mono;
+								       : now - c->start_mono;
 		}
 		pthread_cond_broadcast(&c->cond);
 	}

@@ -581,8 +581,9 @@ static void do_report(struct client *cl, const Pybpf__Control__ReportRequest *rq
 		send_error(cl, EAGAIN, "the daemon is stopping");
 		return;
 	}
+	/* its counts come through the count hook as they are drained, the GIL
+	 * counters live: both over the time it runs */
 	report_baseline(d, c, p);
-	c->aligned = true;
 	capture_start(d, c);
 	if (wait_capture(cl, c)) {
 		capture_free(d, c);

@@ -115,13 +115,13 @@ static void account(struct daemon *d, const struct profile *tick, const struct w
 }
 
 /* One tick: what was drained since the last goes everywhere (lock held). */
-static void tick(struct daemon *d, struct profile *p)
+static void tick(struct daemon *d, struct profile *p, uint64_t from, uint64_t to)
 {
 	struct waitstats w = d->rec.agg.waits;
 	memset(&d->rec.agg.waits, 0, sizeof(w));
 	account(d, p, &w);
 	window_feed(d, p);
-	capture_feed(d, p);
+	capture_feed(d, p, from, to);
 	waitstats_free(&w);
 }
 
@@ -132,7 +132,10 @@ static void take_tick(struct daemon *d)
 		log_err("out of memory: a second of samples lost");
 		return;
 	}
-	tick(d, p);
+	/* a drain moves the generation that filled since the drain before */
+	tick(d, p, d->drain_prev2, d->drain_prev1);
+	d->drain_prev2 = d->drain_prev1;
+	d->drain_prev1 = d->rec.last_drain;
 	profile_free(p);
 	free(p);
 }
@@ -224,7 +227,7 @@ static void close_servers(struct daemon *d, bool push)
 	d->closing = true;
 	for (struct capture *c = d->captures; c; c = c->next)
 		c->stop = true;
-	capture_feed(d, &(struct profile){0});
+	capture_feed(d, &(struct profile){0}, monotonic_ns(), monotonic_ns());
 	pthread_mutex_unlock(&d->lock);
 	ctl_server_stop(ctl);
 	http_pull_stop(pull);
@@ -330,6 +333,7 @@ int daemon_run(struct daemon *d, volatile int *stop, volatile int *reload_req)
 	d->window_start_mono = d->start_mono;
 	d->window_start_real = d->start_real;
 	pthread_mutex_lock(&d->lock);
+	d->drain_prev2 = d->drain_prev1 = d->start_mono;
 	if (open_all(d))
 		goto out;
 	log_info("sampling at %u Hz per CPU%s", d->cfg.rate_hz,
@@ -363,7 +367,7 @@ int daemon_run(struct daemon *d, volatile int *stop, volatile int *reload_req)
 	log_info("stopping: flushing the current window");
 	struct profile *last = recorder_finish(&d->rec);
 	if (last) {
-		tick(d, last);
+		tick(d, last, d->drain_prev2, monotonic_ns());
 		profile_free(last);
 		free(last);
 	}

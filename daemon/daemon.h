@@ -131,6 +131,9 @@ struct daemon {
 	size_t nmetrics;
 	uint64_t samples_total;
 
+	/* the two last drains: a tick holds the counts sampled between them */
+	uint64_t drain_prev2, drain_prev1;
+
 	struct capture *captures;
 	bool closing; /* servers are stopping: no new captures */
 	struct daemon_counters ctr;
@@ -169,9 +172,9 @@ struct capture *capture_new(enum capture_kind kind, enum agg_mode mode, const ui
 			    size_t npids, int64_t uid, const char *service, double seconds,
 			    uint32_t rate_hz);
 
-/* The sampler: feeds one tick (profile and waits since the last) to the
- * windows, the metrics and the captures. */
-void capture_feed(struct daemon *d, const struct profile *tick);
+/* The sampler: feeds one tick, the counts sampled in [from, to) (monotonic
+ * ns), to the captures. */
+void capture_feed(struct daemon *d, const struct profile *tick, uint64_t from, uint64_t to);
 /* Count hook: drained counts for report captures. */
 int capture_count_hook(void *ctx, const struct pybpf_count_key *key, const struct pybpf_count *val);
 

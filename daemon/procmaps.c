@@ -3,11 +3,16 @@
 #include "procmaps.h"
 
 #include <errno.h>
+#include <limits.h>
+#include <stdbool.h>
 #include <fcntl.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
 
 #define PROCMAPS_MAX 65536
 
@@ -92,10 +97,28 @@ const struct mapping *procmaps_find(const struct procmaps *pm, uint64_t addr)
 
 int procmaps_open(const struct procmaps *pm, const struct mapping *m)
 {
-	char fn[96];
+	char fn[PATH_MAX + 64];
+	struct stat st;
 	snprintf(fn, sizeof(fn), "/proc/%d/map_files/%" PRIx64 "-%" PRIx64, (int)pm->pid, m->start,
 		 m->end);
-	return open(fn, O_RDONLY | O_CLOEXEC);
+	int fd = open(fn, O_RDONLY | O_CLOEXEC);
+	if (fd >= 0 || (errno != EPERM && errno != EACCES) || m->path[0] != '/')
+		return fd;
+	/* map_files wants CAP_SYS_ADMIN: the same file through the process's
+	 * root, if it is still the one mapped */
+	snprintf(fn, sizeof(fn), "/proc/%d/root%s", (int)pm->pid, m->path);
+	fd = open(fn, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	/* same device, other inode: replaced since it was mapped (overlay
+	 * filesystems show other device numbers in maps: trusted) */
+	if (fstat(fd, &st) || (major(st.st_dev) == m->dev_major &&
+			       minor(st.st_dev) == m->dev_minor && st.st_ino != m->inode)) {
+		close(fd);
+		errno = ENOENT;
+		return -1;
+	}
+	return fd;
 }
 
 uint64_t procmaps_base(const struct procmaps *pm, const struct mapping *m)

@@ -182,8 +182,17 @@ int remote_report(int fd, const struct record_opts *o, bool gil)
 
 static int need_daemon(void)
 {
-	int fd = daemon_connect();
-	if (fd < 0)
+	if (no_daemon) {
+		fprintf(stderr, "pybpfctl: this command needs pybpfd (drop --no-daemon)\n");
+		return -1;
+	}
+	int fd = ctl_connect(ctl_path);
+	if (fd < 0 && (errno == EACCES || errno == EPERM))
+		fprintf(stderr,
+			"pybpfctl: pybpfd's socket %s is not yours to use: ask to join the "
+			"group pybpf (or run as root)\n",
+			ctl_path);
+	else if (fd < 0)
 		fprintf(stderr,
 			"pybpfctl: pybpfd is not running (nothing listens on %s): start it "
 			"(systemctl start pybpfd), or give its socket with --socket PATH\n",

@@ -97,6 +97,13 @@ def main():
         once = d.ctl_json("top", "--pid", str(a.pid), "--once")
         check(once["rows"] and once["rows"][0]["function"] == "spin",
               f"top --once --json: first row {once['rows'][0] if once['rows'] else None}")
+        # gil and io through the daemon (no second BPF load)
+        g = d.ctl_json("gil", "--pid", str(a.pid), "-d", "2")
+        check(g["pid"] == a.pid and g["held_pct"] > 80, f"gil through the daemon: held {g['held_pct']} %")
+        io = d.ctl_json("io", "--pid", str(a.pid), "-d", "2")
+        check(io["pid"] == a.pid and 1.5 < io["seconds"] < 6, f"io through the daemon over {io['seconds']} s")
+        dump = d.ctl("dump", "--pid", str(a.pid)).stdout
+        check("spin" in dump and "busy.py" in dump, "dump through the daemon")
         check(d.stop(15) == 0, "SIGTERM: exit 0")
     finally:
         end(a)

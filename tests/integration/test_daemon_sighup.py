@@ -1,0 +1,64 @@
+"""pybpfd reloads its configuration on SIGHUP: a new rate_hz changes the
+sampling rate of processes already profiled (samples per second of a busy
+process scale with it); flags still override the file; a broken file keeps
+the running configuration."""
+import os
+import signal
+import time
+
+from pybpf_testlib import Daemon, WORKLOADS, check, end, spawn_python
+
+
+def rate_of(d, service, seconds=4):
+    """Samples per second of service, from /metrics."""
+    key = ("pybpf_service_samples_total", (("service", service),))
+    m0 = d.metrics().get(key, 0)
+    t0 = time.monotonic()
+    time.sleep(seconds)
+    m1 = d.metrics().get(key, 0)
+    return (m1 - m0) / (time.monotonic() - t0)
+
+
+def wait_log(d, text, timeout=10):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if text in d.log_text():
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def main():
+    d = Daemon({"rate_hz": "49", "window_s": "1"}, args=["--set", "log_level=info"])
+    a = spawn_python([os.path.join(WORKLOADS, "busy.py")], env={"PYBPF_SERVICE": "hup"})
+    try:
+        time.sleep(3)
+        before = rate_of(d, "hup")
+        check(d.ctl_json("status")["rate_hz"] == 49, "starts at 49 Hz")
+        d.conf["rate_hz"] = "199"
+        d.write_conf()
+        d.signal(signal.SIGHUP)
+        check(wait_log(d, "configuration reloaded: 199 Hz"), "SIGHUP reloads the file (logged)")
+        check(d.ctl_json("status")["rate_hz"] == 199, "status says 199 Hz")
+        time.sleep(3)
+        after = rate_of(d, "hup")
+        ratio = after / before if before else 0
+        check(2.8 < ratio < 5.2, f"samples per second follow the rate: {before:.1f}/s -> {after:.1f}/s "
+                                 f"(x{ratio:.2f}, expected about x{199 / 49:.2f})")
+        m = d.metrics()
+        check(m[("pybpf_rate_hz", ())] == 199, "/metrics says 199 Hz")
+        # a broken file: the running configuration stays
+        with open(d.conf_path, "a") as f:
+            f.write("rate_hz = lots\n")
+        d.signal(signal.SIGHUP)
+        check(wait_log(d, "<3>reload:"), "a bad file is an error at priority 3")
+        check(d.ctl_json("status")["rate_hz"] == 199, "... and the running configuration stays")
+        check(d.stop(15) == 0, "SIGTERM: exit 0")
+    finally:
+        end(a)
+        if d.proc.poll() is None:
+            d.stop(9)
+
+
+if __name__ == "__main__":
+    main()
