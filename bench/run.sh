@@ -10,3 +10,6 @@ python3 bench_slowdown.py
 echo
 echo "== extra cost of GIL and off-CPU tracking"
 python3 bench_offcpu.py
+echo
+echo "== the daemon's CPU and memory, 1, 10 and 50 busy processes"
+python3 bench_daemon.py

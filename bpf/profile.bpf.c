@@ -29,6 +29,9 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
 /* Flipped by userspace; samples count into the current generation. */
 volatile __u32 gen;
+/* Cleared by the daemon while nobody asks for off-CPU stacks: switch-outs
+ * then count time by reason without capturing (and sending) the stack. */
+volatile __u32 offcpu_stacks = 1;
 /* Set by the daemon: report execs and exits in events_rb. */
 volatile __u32 proc_events_enabled;
 /* How long a "this thread has no PyThreadState" answer is trusted. */
@@ -583,8 +586,15 @@ static __always_inline void switch_out(void *ctx, struct task_struct *prev)
 	stat_inc(STAT_SWITCHES);
 	long state = BPF_CORE_READ(prev, __state);
 	__u8 reason = offcpu_reason(prev, state, proc, proc->layout_idx);
-	if (capture_stack(ctx, SCRATCH_SWITCH, pid, tid, proc, &c))
-		return;
+	if (offcpu_stacks) {
+		if (capture_stack(ctx, SCRATCH_SWITCH, pid, tid, proc, &c))
+			return;
+	} else {
+		const struct py_layout *L = bpf_map_lookup_elem(&layouts, &proc->layout_idx);
+		__u64 ts = 0;
+		c.hash = 0; /* time by reason only */
+		c.tstate = L && !find_tstate(L, proc, tid, &ts) ? ts : 0;
+	}
 	struct offcpu_start st = {
 		.ts = bpf_ktime_get_ns(), .hash = c.hash, .pid = pid, .reason = reason};
 	st.holds_gil = holds_gil(proc, proc->layout_idx, c.tstate);

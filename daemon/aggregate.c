@@ -465,6 +465,8 @@ int agg_count(struct aggregator *a, const struct pybpf_count_key *key,
 	static uint32_t wf[AGG_MAX_FRAMES];
 	struct stack_entry *s = stack_find(a->stacks, key->hash);
 	struct agg_proc *p = proc_find(a, (pid_t)key->pid);
+	if (!key->hash && key->kind == KIND_OFFCPU && p)
+		return waitstats_add(&a->waits, key, val); /* time without a stack */
 	if (!s || !p) {
 		a->stats.unknown_stack += val->count;
 		return 0;

@@ -225,6 +225,11 @@ int bpfs_set_rate(struct bpf_session *s, uint32_t rate_hz, char *err, size_t err
 	return 0;
 }
 
+void bpfs_set_offcpu_stacks(struct bpf_session *s, int on)
+{
+	s->skel->data->offcpu_stacks = on ? 1 : 0;
+}
+
 uint32_t bpfs_rate(const struct bpf_session *s)
 {
 	return s->rate_hz;

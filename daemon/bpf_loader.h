@@ -51,6 +51,9 @@ int bpfs_pending_offcpu(struct bpf_session *s, bpfs_pending_fn fn, void *ctx);
 /* Samples at rate_hz from now on (re-attaches the perf events). */
 int bpfs_set_rate(struct bpf_session *s, uint32_t rate_hz, char *err, size_t errlen);
 uint32_t bpfs_rate(const struct bpf_session *s);
+/* Whether off-CPU intervals carry their stack (default) or only their time
+ * and reason (cheaper: no unwinding, nothing sent). */
+void bpfs_set_offcpu_stacks(struct bpf_session *s, int on);
 
 /* Called for every exec (any process) and every exit of a registered
  * process: rec is a struct pybpf_proc_event. */

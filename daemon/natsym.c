@@ -5,6 +5,8 @@
 
 #include "elfcache.h"
 
+#define NATSYM_REREAD_S 5
+
 int natsym_open(struct natsym_proc *np, pid_t pid)
 {
 	memset(np, 0, sizeof(*np));
@@ -23,8 +25,10 @@ static const struct mapping *find_exec(struct natsym_proc *np, uint64_t ip)
 	const struct mapping *m = procmaps_find(&np->pm, ip);
 	if (m && m->exec)
 		return m;
+	/* an address outside every mapping is most often a native unwind gone
+	 * astray, not a new library: re-read the maps at most every few seconds */
 	time_t now = time(NULL);
-	if (now == np->read_at)
+	if (now - np->read_at < NATSYM_REREAD_S)
 		return NULL;
 	struct procmaps fresh;
 	if (procmaps_read(np->pid, &fresh))

@@ -9,7 +9,8 @@
 #include <string.h>
 #include <time.h>
 
-#define DRAIN_INTERVAL_NS 1000000000ULL
+#define DRAIN_INTERVAL_NS  1000000000ULL
+#define RESYNC_INTERVAL_NS 100000000ULL
 
 uint64_t monotonic_ns(void)
 {
@@ -78,6 +79,7 @@ int recorder_open(struct recorder *r, uint32_t rate_hz, enum agg_mode mode, char
 	}
 	r->start_ns = realtime_ns();
 	r->start_mono = r->last_drain = monotonic_ns();
+	r->resync_ns = RESYNC_INTERVAL_NS;
 	return 0;
 }
 
@@ -117,11 +119,14 @@ int recorder_step(struct recorder *r, int timeout_ms)
 {
 	if (bpfs_poll(r->bpf, timeout_ms))
 		return -1;
-	/* the contention count can drift (a GIL wait whose return was not seen):
-	 * recount it from the threads actually off CPU in GIL waits */
-	if (r->agg.mode != AGG_MODE_CPU)
-		bpfs_resync_gil_waiters(r->bpf);
 	uint64_t now = monotonic_ns();
+	/* the contention count can drift (a GIL wait whose return was not seen):
+	 * recount it from the threads actually off CPU in GIL waits, every
+	 * resync_ns (it walks the off-CPU map) */
+	if (r->agg.mode != AGG_MODE_CPU && now - r->last_resync >= r->resync_ns) {
+		r->last_resync = now;
+		bpfs_resync_gil_waiters(r->bpf);
+	}
 	if (now - r->last_drain < DRAIN_INTERVAL_NS)
 		return 0;
 	r->last_drain = now;

@@ -17,6 +17,8 @@ struct recorder {
 	uint64_t start_ns;   /* CLOCK_REALTIME at open */
 	uint64_t start_mono; /* CLOCK_MONOTONIC at open */
 	uint64_t last_drain;
+	uint64_t last_resync;
+	uint64_t resync_ns;    /* how often the GIL waiter count is recounted (100 ms) */
 	uint64_t samples_seen; /* counted samples delivered to the aggregator */
 	/* also sees every drained count (the daemon's reports), or NULL */
 	bpfs_count_fn count_hook;
