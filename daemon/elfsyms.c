@@ -106,7 +106,8 @@ static int read_sections(struct elf_file *ef, Elf *e)
 		return -1;
 	for (size_t i = 0; i < ef->nsyms; i++)
 		ef->syms[i].name = ef->strs + (uintptr_t)ef->syms[i].name;
-	qsort(ef->syms, ef->nsyms, sizeof(*ef->syms), cmp_sym);
+	if (ef->nsyms)
+		qsort(ef->syms, ef->nsyms, sizeof(*ef->syms), cmp_sym);
 	return 0;
 }
 

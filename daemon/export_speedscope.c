@@ -86,7 +86,8 @@ static int collect(struct ss *c)
 		if (sample_weight(c, &p->samples[i]))
 			c->samples[c->nsamples++] = &p->samples[i];
 	}
-	qsort(c->samples, c->nsamples, sizeof(*c->samples), cmp_sample);
+	if (c->nsamples)
+		qsort(c->samples, c->nsamples, sizeof(*c->samples), cmp_sample);
 	group_threads(c);
 	return 0;
 }

@@ -64,7 +64,8 @@ static int labels(struct label_stacks *ls, const struct profile *p, void (*clean
 	}
 	for (size_t i = 0; i < n; i++)
 		refs[i] = (struct label_ref){ls->text[i], (uint32_t)i};
-	qsort(refs, n, sizeof(*refs), cmp_label_ref);
+	if (n)
+		qsort(refs, n, sizeof(*refs), cmp_label_ref);
 	for (size_t i = 0; i < n; i++) {
 		if (i && strcmp(refs[i].text, refs[i - 1].text) == 0) {
 			ls->frame_label[refs[i].frame] = (uint32_t)ls->nlabels - 1;
@@ -118,7 +119,8 @@ static int stacks(struct label_stacks *ls, const struct profile *p)
 		if (st->n > ls->maxlen)
 			ls->maxlen = st->n;
 	}
-	qsort(ls->stacks, ls->nstacks, sizeof(*ls->stacks), cmp_stack);
+	if (ls->nstacks)
+		qsort(ls->stacks, ls->nstacks, sizeof(*ls->stacks), cmp_stack);
 	return 0;
 }
 

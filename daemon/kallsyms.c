@@ -54,7 +54,8 @@ int kallsyms_load(struct kallsyms *ks, const char *path)
 		errno = EPERM;
 		return -1;
 	}
-	qsort(ks->syms, ks->n, sizeof(*ks->syms), cmp_ksym);
+	if (ks->n)
+		qsort(ks->syms, ks->n, sizeof(*ks->syms), cmp_ksym);
 	return 0;
 }
 

@@ -101,7 +101,8 @@ int top_compute(const struct profile *p, struct top_table *t)
 			}
 		}
 	}
-	qsort(t->rows, t->n, sizeof(*t->rows), by_self);
+	if (t->n)
+		qsort(t->rows, t->n, sizeof(*t->rows), by_self);
 	ret = 0;
 out:
 	free(ix.slots);

@@ -139,7 +139,8 @@ static void spool_enforce_cap(struct daemon *d, const char *dir, uint64_t max)
 		total += (uint64_t)st.st_size;
 		n++;
 	}
-	qsort(files, n, sizeof(*files), by_age);
+	if (n)
+		qsort(files, n, sizeof(*files), by_age);
 	for (size_t i = 0; i < n && total > max; i++) {
 		if (unlinkat(dirfd(dh), files[i].name, 0) == 0) {
 			total -= (uint64_t)files[i].size;

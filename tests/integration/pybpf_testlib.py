@@ -285,6 +285,10 @@ class Daemon:
                 self.proc.wait()
                 fail(f"pybpfd did not stop in {timeout} s after signal {sig}")
         self.log.close()
+        log = self.log_text()
+        for bad in ("runtime error:", "AddressSanitizer", "LeakSanitizer"):
+            if bad in log:
+                fail(f"pybpfd's log has a sanitizer report ({bad}):\n{log[-4000:]}")
         return self.proc.returncode
 
     def spool_files(self):
