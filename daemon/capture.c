@@ -120,7 +120,7 @@ struct keep_ctx {
 static bool keep_sample(void *ctx, const struct prof_sample *s, const char **reason)
 {
 	struct keep_ctx *k = ctx;
-	bool cpu = !s->reason[0] || strcmp(s->reason, "cpu") == 0;
+	bool cpu = sample_on_cpu(s);
 	switch (k->c->mode) {
 	case AGG_MODE_CPU:
 		if (!cpu)

@@ -96,7 +96,8 @@ int ctl_read_frame(int fd, uint8_t **buf, size_t *len)
 	return 0;
 }
 
-Pybpf__Control__Request *ctl_read_request(int fd)
+/* Reads and unpacks one message of type desc. */
+static ProtobufCMessage *read_msg(int fd, const ProtobufCMessageDescriptor *desc)
 {
 	uint8_t *buf;
 	size_t len;
@@ -106,26 +107,19 @@ Pybpf__Control__Request *ctl_read_request(int fd)
 			errno = ECONNRESET;
 		return NULL;
 	}
-	Pybpf__Control__Request *m = pybpf__control__request__unpack(NULL, len, buf);
+	ProtobufCMessage *m = protobuf_c_message_unpack(desc, NULL, len, buf);
 	free(buf);
 	if (!m)
 		errno = EBADMSG;
 	return m;
 }
 
+Pybpf__Control__Request *ctl_read_request(int fd)
+{
+	return (Pybpf__Control__Request *)read_msg(fd, &pybpf__control__request__descriptor);
+}
+
 Pybpf__Control__Response *ctl_read_response(int fd)
 {
-	uint8_t *buf;
-	size_t len;
-	int r = ctl_read_frame(fd, &buf, &len);
-	if (r) {
-		if (r == 1)
-			errno = ECONNRESET;
-		return NULL;
-	}
-	Pybpf__Control__Response *m = pybpf__control__response__unpack(NULL, len, buf);
-	free(buf);
-	if (!m)
-		errno = EBADMSG;
-	return m;
+	return (Pybpf__Control__Response *)read_msg(fd, &pybpf__control__response__descriptor);
 }

@@ -80,18 +80,12 @@ static struct svc_metrics *metrics_of(struct daemon *d, const char *service)
 	return m;
 }
 
-static const char *service_of(struct daemon *d, uint32_t pid)
-{
-	struct dproc *p = daemon_proc(d, (pid_t)pid);
-	return p ? p->service : "unknown";
-}
-
 /* Per-process samples and per-service metrics from a tick. */
 static void account(struct daemon *d, const struct profile *tick, const struct waitstats *w)
 {
 	for (size_t i = 0; i < tick->nsamples; i++) {
 		const struct prof_sample *s = &tick->samples[i];
-		if (s->reason[0] && strcmp(s->reason, "cpu") != 0)
+		if (!sample_on_cpu(s))
 			continue;
 		struct dproc *p = daemon_proc(d, (pid_t)s->pid);
 		struct svc_metrics *m = metrics_of(d, p ? p->service : "unknown");
@@ -104,7 +98,7 @@ static void account(struct daemon *d, const struct profile *tick, const struct w
 	uint64_t period = 1000000000ULL / d->rec.agg.rate_hz;
 	for (size_t i = 0; i < w->nthreads; i++) {
 		const struct ws_thread *t = &w->threads[i];
-		struct svc_metrics *m = metrics_of(d, service_of(d, t->pid));
+		struct svc_metrics *m = metrics_of(d, daemon_service_of(d, t->pid));
 		if (!m)
 			continue;
 		m->gil_held_ns += t->hold_samples * period + t->held_offcpu_ns;

@@ -10,6 +10,7 @@
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <string.h>
 #include <sys/types.h>
 
 #include "config.h"
@@ -157,6 +158,14 @@ int daemon_run(struct daemon *d, volatile int *stop, volatile int *reload);
 /* --- used by the socket and HTTP threads (lock held) ------------------------ */
 
 struct dproc *daemon_proc(struct daemon *d, pid_t pid);
+/* An on-CPU sample (the daemon's ticks carry on- and off-CPU samples). */
+static inline bool sample_on_cpu(const struct prof_sample *s)
+{
+	return !s->reason[0] || strcmp(s->reason, "cpu") == 0;
+}
+
+/* The service of pid, "unknown" for a process the daemon does not know. */
+const char *daemon_service_of(struct daemon *d, uint32_t pid);
 /* May uid see pid?  Root (0) may see anything. */
 bool daemon_may_see(struct daemon *d, uid_t uid, pid_t pid);
 

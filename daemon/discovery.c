@@ -36,6 +36,12 @@ struct dproc *daemon_proc(struct daemon *d, pid_t pid)
 	return NULL;
 }
 
+const char *daemon_service_of(struct daemon *d, uint32_t pid)
+{
+	struct dproc *p = daemon_proc(d, (pid_t)pid);
+	return p ? p->service : "unknown";
+}
+
 static uid_t proc_uid(pid_t pid)
 {
 	char path[64];

@@ -217,6 +217,21 @@ static int simple_opts(int argc, char **argv, const char *usage, bool *json)
 	return 0;
 }
 
+/* status and ps: options, the daemon, the request.  NULL when it failed
+ * (said); *json set by --json.  A usage error exits. */
+static Pybpf__Control__Response *query(int argc, char **argv, const char *usage, bool *json,
+				       Pybpf__Control__Request *rq)
+{
+	if (simple_opts(argc, argv, usage, json))
+		exit(EXIT_USAGE);
+	int fd = need_daemon();
+	if (fd < 0)
+		return NULL;
+	Pybpf__Control__Response *r = call(fd, rq, NULL);
+	close(fd);
+	return r;
+}
+
 static void print_status_json(const Pybpf__Control__StatusReply *s)
 {
 	printf("{\"version\": ");
@@ -303,21 +318,16 @@ int cmd_status(int argc, char **argv)
 		"\n"
 		"The daemon's state: uptime, rate, processes, samples, drops by reason,\n"
 		"exports and their last error, its own CPU and memory.\n";
-	bool json = false;
-	if (simple_opts(argc, argv, usage, &json))
-		return EXIT_USAGE;
-	int fd = need_daemon();
-	if (fd < 0)
-		return 1;
-	Pybpf__Control__Request rq = PYBPF__CONTROL__REQUEST__INIT;
 	Pybpf__Control__StatusRequest st = PYBPF__CONTROL__STATUS_REQUEST__INIT;
+	Pybpf__Control__Request rq = PYBPF__CONTROL__REQUEST__INIT;
 	rq.cmd_case = PYBPF__CONTROL__REQUEST__CMD_STATUS;
 	rq.status = &st;
-	Pybpf__Control__Response *r = call(fd, &rq, NULL);
-	close(fd);
-	if (!r || !r->status) {
-		if (r)
-			pybpf__control__response__free_unpacked(r, NULL);
+	bool json = false;
+	Pybpf__Control__Response *r = query(argc, argv, usage, &json, &rq);
+	if (!r)
+		return 1;
+	if (!r->status) {
+		pybpf__control__response__free_unpacked(r, NULL);
 		return 1;
 	}
 	if (json)
@@ -335,21 +345,16 @@ int cmd_ps(int argc, char **argv)
 		"\n"
 		"The Python processes pybpfd profiles (yours only, unless you are root):\n"
 		"pid, pid in its container, version, service, threads, samples so far.\n";
-	bool json = false;
-	if (simple_opts(argc, argv, usage, &json))
-		return EXIT_USAGE;
-	int fd = need_daemon();
-	if (fd < 0)
-		return 1;
-	Pybpf__Control__Request rq = PYBPF__CONTROL__REQUEST__INIT;
 	Pybpf__Control__PsRequest ps = PYBPF__CONTROL__PS_REQUEST__INIT;
+	Pybpf__Control__Request rq = PYBPF__CONTROL__REQUEST__INIT;
 	rq.cmd_case = PYBPF__CONTROL__REQUEST__CMD_PS;
 	rq.ps = &ps;
-	Pybpf__Control__Response *r = call(fd, &rq, NULL);
-	close(fd);
-	if (!r || !r->ps) {
-		if (r)
-			pybpf__control__response__free_unpacked(r, NULL);
+	bool json = false;
+	Pybpf__Control__Response *r = query(argc, argv, usage, &json, &rq);
+	if (!r)
+		return 1;
+	if (!r->ps) {
+		pybpf__control__response__free_unpacked(r, NULL);
 		return 1;
 	}
 	const Pybpf__Control__PsReply *p = r->ps;

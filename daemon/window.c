@@ -24,21 +24,10 @@ struct svc_filter {
 	const char *service;
 };
 
-static bool is_cpu(const struct prof_sample *s)
-{
-	return !s->reason[0] || strcmp(s->reason, "cpu") == 0;
-}
-
-static const char *service_of(struct daemon *d, uint32_t pid)
-{
-	struct dproc *p = daemon_proc(d, (pid_t)pid);
-	return p ? p->service : "unknown";
-}
-
 static bool keep_service_cpu(void *ctx, const struct prof_sample *s, const char **reason)
 {
 	struct svc_filter *f = ctx;
-	if (!is_cpu(s) || strcmp(service_of(f->d, s->pid), f->service) != 0)
+	if (!sample_on_cpu(s) || strcmp(daemon_service_of(f->d, s->pid), f->service) != 0)
 		return false;
 	*reason = "";
 	return true;
@@ -71,8 +60,8 @@ void window_feed(struct daemon *d, const struct profile *tick)
 	/* a window for every service with samples in this tick */
 	for (size_t i = 0; i < tick->nsamples; i++) {
 		const struct prof_sample *s = &tick->samples[i];
-		if (is_cpu(s) && !window_of(d, service_of(d, s->pid)))
-			log_warn("out of memory: samples of %s lost", service_of(d, s->pid));
+		if (sample_on_cpu(s) && !window_of(d, daemon_service_of(d, s->pid)))
+			log_warn("out of memory: samples of %s lost", daemon_service_of(d, s->pid));
 	}
 	for (size_t k = 0; k < d->nwindows; k++) {
 		struct svc_filter f = {d, d->windows[k].name};
