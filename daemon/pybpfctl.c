@@ -118,6 +118,19 @@ int parse_uint(const char *s, const char *what, unsigned long max, unsigned long
 	return 0;
 }
 
+int parse_pid(const char *s, pid_t *out)
+{
+	unsigned long v;
+	if (parse_uint(s, "pid", 0x3fffffff, &v))
+		return -1;
+	if (!v) {
+		fprintf(stderr, "pybpfctl: invalid pid '%s' (a process id, > 0)\n", s);
+		return -1;
+	}
+	*out = (pid_t)v;
+	return 0;
+}
+
 int parse_seconds(const char *s, double *out)
 {
 	char *end;
@@ -160,7 +173,6 @@ static int parse_record(int argc, char **argv, struct record_opts *o)
 		{"mode", required_argument, NULL, 'm'},
 		{NULL, 0, NULL, 0},
 	};
-	unsigned long v;
 	int c;
 	*o = (struct record_opts){.rate = 99, .format = -1};
 	while ((c = getopt_long(argc, argv, "+p:d:r:o:f:m:qh", opts, NULL)) != -1) {
@@ -175,9 +187,8 @@ static int parse_record(int argc, char **argv, struct record_opts *o)
 			}
 			break;
 		case 'p':
-			if (parse_uint(optarg, "pid", 0x3fffffff, &v))
+			if (parse_pid(optarg, &o->pid))
 				return -1;
-			o->pid = (pid_t)v;
 			break;
 		case 'd':
 			if (parse_seconds(optarg, &o->duration))
@@ -607,14 +618,12 @@ static int cmd_report(int argc, char **argv, bool gil)
 	};
 	struct record_opts o = {.rate = 499, .duration = 5, .output = "-"};
 	const char *name = gil ? "gil" : "io";
-	unsigned long v;
 	int c;
 	while ((c = getopt_long(argc, argv, "p:d:r:h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'p':
-			if (parse_uint(optarg, "pid", 0x3fffffff, &v))
+			if (parse_pid(optarg, &o.pid))
 				return EXIT_USAGE;
-			o.pid = (pid_t)v;
 			break;
 		case 'd':
 			if (parse_seconds(optarg, &o.duration))

@@ -39,6 +39,7 @@ int cmd_ps(int argc, char **argv);
 int cmd_top(int argc, char **argv);
 
 int parse_uint(const char *s, const char *what, unsigned long max, unsigned long *out);
+int parse_pid(const char *s, pid_t *out);
 int parse_seconds(const char *s, double *out);
 
 #endif

@@ -212,14 +212,12 @@ int cmd_top(int argc, char **argv)
 		{"help", no_argument, NULL, 'h'},      {NULL, 0, NULL, 0},
 	};
 	struct top_opts o = {.interval = 1};
-	unsigned long v;
 	int c;
 	while ((c = getopt_long(argc, argv, "p:i:h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'p':
-			if (parse_uint(optarg, "pid", 0x3fffffff, &v))
+			if (parse_pid(optarg, &o.pid))
 				return EXIT_USAGE;
-			o.pid = (pid_t)v;
 			break;
 		case 'i':
 			if (parse_seconds(optarg, &o.interval) || o.interval > 60)
