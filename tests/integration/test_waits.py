@@ -1,5 +1,6 @@
 """GIL and off-CPU tracking on workloads whose answer is known:
-four CPU-bound threads each wait for the GIL ~75 % of the time (±10 pp); one
+four CPU-bound threads wait for the GIL ~75 % of the time (±10 pp on average,
+±15 pp each: the GIL hands over unevenly, most of all before 3.10); one
 CPU-bound thread among sleepers sees no contention; a thread blocked in recv
 on a loopback server that answers late waits on a socket for the share of
 time it measured itself (±10 pp), and the stack names ask_server and the recv
@@ -54,11 +55,15 @@ try:
     g = ctl("gil", "--pid", str(proc.pid), "-d", str(DURATION), "--json")
     print(json.dumps(g, indent=1)[:2500])
     by_tid = {t["tid"]: t for t in g["threads"]}
+    waits = []
     for name, tid in ids.items():
         t = by_tid.get(tid)
         check(t is not None, f"{name} (tid {tid}) is in the report")
-        check(abs(t["waits_pct"] - 75) <= 10, f"{name} waits for the GIL {t['waits_pct']:.1f} % (75 ± 10)")
+        waits.append(t["waits_pct"])
+        check(abs(t["waits_pct"] - 75) <= 15, f"{name} waits for the GIL {t['waits_pct']:.1f} % (75 ± 15)")
         check("spin" in t["top_holding_frame"], f"{name}'s top holding frame is spin ({t['top_holding_frame']})")
+    mean = sum(waits) / len(waits)
+    check(abs(mean - 75) <= 10, f"the four wait for the GIL {mean:.1f} % on average (75 ± 10)")
     check(g["held_pct"] > 85, f"the GIL is held {g['held_pct']:.1f} % of the time")
     check(g["contended_pct"] > 70, f"contended {g['contended_pct']:.1f} %")
     check(2.5 <= g["avg_waiters"] <= 3.5, f"about three waiters on average ({g['avg_waiters']:.2f})")
