@@ -3,6 +3,7 @@
 #include "idle.h"
 
 #include <dirent.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -83,7 +84,9 @@ static int seed_thread(struct aggregator *a, struct bpf_session *s, const struct
 	uint64_t hash;
 	if (agg_add_stack(a, (uint32_t)pp->pid, frames, n, &hash))
 		return -1;
-	return bpfs_seed_offcpu(s, tid, (uint32_t)pp->pid, hash, (uint8_t)idle_reason(pp, tid));
+	if (bpfs_seed_offcpu(s, tid, (uint32_t)pp->pid, hash, (uint8_t)idle_reason(pp, tid)) == 0)
+		return 0;
+	return errno == EEXIST ? 0 : -1; /* the BPF program saw it leave meanwhile */
 }
 
 static char task_state(pid_t pid, uint32_t tid)

@@ -96,16 +96,18 @@ int recorder_add_pid(struct recorder *r, const struct pyprocess *pp, char *err, 
 		snprintf(err, errlen, "pid %d: cannot read its memory maps", (int)pp->pid);
 		return -1;
 	}
-	/* threads already off CPU: a context switch would only show them when
-	 * they come back */
-	if (r->agg.mode != AGG_MODE_CPU)
-		idle_threads_seed(&r->agg, r->bpf, pp);
 	if (bpfs_add_process(r->bpf, pp)) {
 		snprintf(err, errlen, "pid %d: registering it with the BPF program failed",
 			 (int)pp->pid);
 		agg_forget_process(&r->agg, pp->pid);
 		return -1;
 	}
+	/* threads already off CPU: a context switch would only show them when
+	 * they come back.  Seeded after registering, so a thread that wakes and
+	 * sleeps again meanwhile is seen by the BPF program (the seed never
+	 * replaces what it wrote) */
+	if (r->agg.mode != AGG_MODE_CPU)
+		idle_threads_seed(&r->agg, r->bpf, pp);
 	return 0;
 }
 
