@@ -123,7 +123,7 @@ struct {
 } gil_stats SEC(".maps");
 
 struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(type, BPF_MAP_TYPE_LRU_HASH); /* threads end unannounced */
 	__uint(max_entries, 65536);
 	__type(key, __u32); /* tid */
 	__type(value, struct gil_thread);
@@ -399,6 +399,8 @@ static __always_inline int capture_stack(void *ctx, __u32 slot, __u32 pid, __u32
 	__u64 h = pyu_hash(w.hash, rec->flags, rec->npy);
 	h = hash_ips(h, rec->kern, rec->nkern);
 	h = hash_ips(h ^ 0x75, rec->user, rec->nuser);
+	/* bit 63 clear: userspace's own stacks (threads found asleep) set it */
+	h &= ~(1ULL << 63);
 	rec->hash = h;
 	if (publish_stack(rec)) {
 		stat_inc(STAT_DROP_RINGBUF);

@@ -18,11 +18,13 @@ struct stack_entry {
 	uint32_t *frames; /* indices into a->frames, leaf first */
 	uint32_t n;
 	uint32_t pid;
+	uint64_t sweep; /* the sweep generation it was last counted in */
 };
 
 struct agg_stacks {
 	struct stack_entry *slots;
 	size_t cap, used;
+	uint64_t sweep; /* sweeps so far */
 };
 
 struct thread_name {
@@ -90,7 +92,7 @@ static int stack_insert(struct agg_stacks *t, uint64_t hash, uint32_t pid, const
 	size_t j = hash & (t->cap - 1);
 	while (t->slots[j].frames)
 		j = (j + 1) & (t->cap - 1);
-	t->slots[j] = (struct stack_entry){hash, copy, n, pid};
+	t->slots[j] = (struct stack_entry){hash, copy, n, pid, t->sweep};
 	t->used++;
 	return 0;
 }
@@ -329,8 +331,11 @@ int agg_stack(struct aggregator *a, const void *data, size_t len)
 		a->stats.short_records++;
 		return -1;
 	}
-	if (stack_find(a->stacks, r->hash))
+	struct stack_entry *known = stack_find(a->stacks, r->hash);
+	if (known) {
+		known->sweep = a->stacks->sweep; /* sent again: it is in use */
 		return 0;
+	}
 	struct agg_proc *p = proc_find(a, (pid_t)r->pid);
 	if (!p)
 		return 0; /* a process forgotten meanwhile */
@@ -440,7 +445,11 @@ int agg_add_stack(struct aggregator *a, uint32_t pid, const struct prof_frame *f
 	if (fl.err)
 		return -1;
 	*hash = h;
-	return stack_find(a->stacks, h) ? 0 : stack_insert(a->stacks, h, pid, fl.idx, fl.n);
+	struct stack_entry *s = stack_find(a->stacks, h);
+	if (!s)
+		return stack_insert(a->stacks, h, pid, fl.idx, fl.n);
+	s->sweep = a->stacks->sweep;
+	return 0;
 }
 
 int agg_stack_frames(struct aggregator *a, uint64_t hash, const uint32_t **frames, uint32_t *n)
@@ -471,6 +480,7 @@ int agg_count(struct aggregator *a, const struct pybpf_count_key *key,
 		a->stats.unknown_stack += val->count;
 		return 0;
 	}
+	s->sweep = a->stacks->sweep;
 	if (waitstats_add(&a->waits, key, val))
 		return -1;
 	if (!mode_wants(a->mode, key))
@@ -488,6 +498,126 @@ int agg_count(struct aggregator *a, const struct pybpf_count_key *key,
 	const char *reason = a->mode == AGG_MODE_CPU ? "" : waitstats_reason_name(key->reason);
 	return profile_add(a->window, wf, s->n, val->count, value, key->pid, key->tid,
 			   thread_name(p, key->tid), reason);
+}
+
+/* --- forgetting what is no longer seen -------------------------------------- */
+
+void agg_touch(struct aggregator *a, uint64_t hash)
+{
+	struct stack_entry *s = stack_find(a->stacks, hash);
+	if (s)
+		s->sweep = a->stacks->sweep;
+}
+
+/* A new frame table holding only the frames of the stacks left; the stacks'
+ * indices follow. */
+static int compact_frames(struct aggregator *a)
+{
+	struct profile nf;
+	int32_t *map = malloc((a->frames.nframes ? a->frames.nframes : 1) * sizeof(*map));
+	if (!map || profile_init(&nf, a->rate_hz)) {
+		free(map);
+		return -1;
+	}
+	memset(map, 0xff, a->frames.nframes * sizeof(*map));
+	struct agg_stacks *t = a->stacks;
+	for (size_t i = 0; i < t->cap; i++) {
+		struct stack_entry *e = &t->slots[i];
+		for (uint32_t k = 0; e->frames && k < e->n; k++) {
+			uint32_t fi = e->frames[k];
+			if (map[fi] < 0) {
+				int64_t ni = profile_frame(&nf, &a->frames.frames[fi]);
+				if (ni < 0)
+					goto fail;
+				map[fi] = (int32_t)ni;
+			}
+		}
+	}
+	/* nothing can fail from here: rewrite every stack at once */
+	for (size_t i = 0; i < t->cap; i++)
+		for (uint32_t k = 0; t->slots[i].frames && k < t->slots[i].n; k++)
+			t->slots[i].frames[k] = (uint32_t)map[t->slots[i].frames[k]];
+	profile_free(&a->frames);
+	a->frames = nf;
+	free(map);
+	/* window indices were keyed by the old frame numbers */
+	if (a->remap)
+		memset(a->remap, 0, a->remap_cap * sizeof(*a->remap));
+	return 0;
+fail:
+	profile_free(&nf);
+	free(map);
+	return -1;
+}
+
+/* The table without the stacks unused for keep + 1 sweeps.  In two steps:
+ * the kernel forgets a stack unused for keep sweeps, and we drop it one
+ * sweep later if it stayed unused, so a sample the kernel counted just before
+ * the first step (not drained yet) still finds it. */
+static long drop_idle(struct aggregator *a, uint32_t keep, agg_forget_fn forget, void *ctx)
+{
+	struct agg_stacks *t = a->stacks;
+	size_t cap = t->cap ? t->cap : 1024;
+	while (cap > 1024 && t->used * 8 < cap)
+		cap /= 2; /* shrink as the table empties */
+	struct stack_entry *ns = calloc(cap, sizeof(*ns));
+	if (!ns)
+		return -1;
+	long dropped = 0;
+	size_t used = 0;
+	for (size_t i = 0; i < t->cap; i++) {
+		struct stack_entry *e = &t->slots[i];
+		if (!e->frames)
+			continue;
+		uint64_t age = t->sweep - e->sweep;
+		/* the kernel's hashes have bit 63 clear: it must send the stack
+		 * again should it come back */
+		if (age >= keep && forget && !(e->hash >> 63))
+			forget(ctx, e->hash);
+		if (age > keep) {
+			free(e->frames);
+			dropped++;
+			continue;
+		}
+		size_t j = e->hash & (cap - 1);
+		while (ns[j].frames)
+			j = (j + 1) & (cap - 1);
+		ns[j] = *e;
+		used++;
+	}
+	free(t->slots);
+	t->slots = ns;
+	t->cap = cap;
+	t->used = used;
+	return dropped;
+}
+
+static void forget_thread_names(struct aggregator *a)
+{
+	for (struct agg_proc *p = a->procs; p; p = p->next) {
+		free(p->threads);
+		p->threads = NULL;
+		p->nthreads = p->threads_cap = 0;
+	}
+}
+
+long agg_sweep(struct aggregator *a, uint32_t keep, agg_forget_fn forget, void *ctx)
+{
+	a->stacks->sweep++; /* a stack last used before now is a sweep older */
+	long dropped = drop_idle(a, keep ? keep : 1, forget, ctx);
+	if (dropped < 0)
+		return -1;
+	a->stats.stacks_forgotten += (uint64_t)dropped;
+	/* threads come and go: names are read again when next seen */
+	forget_thread_names(a);
+	if (dropped && compact_frames(a))
+		return -1; /* the old table stays, still right, only larger */
+	return dropped;
+}
+
+size_t agg_stack_count(const struct aggregator *a)
+{
+	return a->stacks ? a->stacks->used : 0;
 }
 
 /* --- lifecycle -------------------------------------------------------------- */

@@ -31,10 +31,11 @@ const char *agg_mode_name(enum agg_mode m);
 const char *agg_mode_value_type(enum agg_mode m);
 
 struct agg_stats {
-	uint64_t stacks;	/* distinct stacks received */
-	uint64_t unknown_stack; /* samples whose stack never arrived (dropped) */
-	uint64_t unknown_code;	/* Python frames whose code object could not be read */
-	uint64_t short_records; /* malformed records from the ring buffer (never expected) */
+	uint64_t stacks;	   /* distinct stacks received */
+	uint64_t unknown_stack;	   /* samples whose stack never arrived (dropped) */
+	uint64_t unknown_code;	   /* Python frames whose code object could not be read */
+	uint64_t short_records;	   /* malformed records from the ring buffer (never expected) */
+	uint64_t stacks_forgotten; /* stacks dropped by agg_sweep() */
 };
 
 struct aggregator {
@@ -78,6 +79,20 @@ const char *agg_thread_name(struct aggregator *a, uint32_t pid, uint32_t tid);
 
 /* Samples at rate_hz from now on (the current window too). */
 void agg_set_rate(struct aggregator *a, uint32_t rate_hz);
+
+/* Long runs: stacks no longer seen are forgotten.  Every agg_count() of a
+ * stack, its record arriving again, or agg_touch() (a thread still off CPU
+ * in it) keeps it for `keep` more sweeps.  Then agg_sweep() calls
+ * forget(ctx, hash) for it if the kernel sent it (so that it sends it again
+ * if it recurs), and one sweep later, still unused, frees it; it forgets the
+ * thread names, and rebuilds the frame table with the frames still used
+ * (agg_stack_frames() indices change).  Returns how many stacks it forgot,
+ * -1 when out of memory (then nothing is lost). */
+typedef void (*agg_forget_fn)(void *ctx, uint64_t hash);
+void agg_touch(struct aggregator *a, uint64_t hash);
+long agg_sweep(struct aggregator *a, uint32_t keep, agg_forget_fn forget, void *ctx);
+/* Stacks known now. */
+size_t agg_stack_count(const struct aggregator *a);
 
 /* Hands over the samples gathered so far (caller owns and frees it with
  * profile_free + free) and starts a new window.  NULL on ENOMEM. */

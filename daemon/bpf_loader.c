@@ -378,7 +378,21 @@ int bpfs_add_process(struct bpf_session *s, const struct pyprocess *pp)
 int bpfs_remove_process(struct bpf_session *s, pid_t pid)
 {
 	uint32_t key = (uint32_t)pid;
-	return bpf_map_delete_elem(bpf_map__fd(s->skel->maps.procs), &key);
+	int ret = bpf_map_delete_elem(bpf_map__fd(s->skel->maps.procs), &key);
+	/* pids are reused and the maps are bounded: a long run must not fill
+	 * them with processes long gone */
+	bpf_map_delete_elem(bpf_map__fd(s->skel->maps.gil_stats), &key);
+	int hfd = bpf_map__fd(s->skel->maps.gil_hist);
+	for (uint64_t b = 0; b < GIL_HIST_BUCKETS; b++) {
+		uint64_t hk = ((uint64_t)key << 8) | b;
+		bpf_map_delete_elem(hfd, &hk);
+	}
+	return ret;
+}
+
+void bpfs_forget_stack(struct bpf_session *s, uint64_t hash)
+{
+	bpf_map_delete_elem(bpf_map__fd(s->skel->maps.known_stacks), &hash);
 }
 
 int bpfs_epoll_fd(struct bpf_session *s)

@@ -67,7 +67,10 @@ void bpfs_stop(struct bpf_session *s);
 void bpfs_close(struct bpf_session *s);
 
 int bpfs_add_process(struct bpf_session *s, const struct pyprocess *pp);
+/* Stops profiling pid and frees what the kernel kept of it (GIL counters). */
 int bpfs_remove_process(struct bpf_session *s, pid_t pid);
+/* The kernel sends stack hash again when it next sees it. */
+void bpfs_forget_stack(struct bpf_session *s, uint64_t hash);
 
 /* A descriptor that polls readable when stacks or events wait. */
 int bpfs_epoll_fd(struct bpf_session *s);

@@ -144,6 +144,35 @@ static bool offcpu_stacks_wanted(const struct daemon *d)
 	return false;
 }
 
+/* Seconds between sweeps of idle stacks: a stack is forgotten between
+ * stack_idle_s and stack_idle_s + this after it was last seen. */
+static uint32_t sweep_interval_s(const struct daemon *d)
+{
+	/* at least 2 s: counts are drained within a second */
+	uint32_t s = d->cfg.stack_idle_s / 4;
+	return s < 2 ? 2 : s > 60 ? 60 : s;
+}
+
+/* Long runs: forget the stacks no longer seen, so memory stays bounded. */
+static void sweep_stacks(struct daemon *d, uint64_t now)
+{
+	uint32_t every = sweep_interval_s(d);
+	if (now - d->last_sweep < (uint64_t)every * 1000000000ULL)
+		return;
+	/* a running report names its waits by stack hash when it ends */
+	for (const struct capture *c = d->captures; c; c = c->next)
+		if (!c->done && c->kind == CAPTURE_REPORT)
+			return;
+	d->last_sweep = now;
+	uint32_t keep = (d->cfg.stack_idle_s + every - 1) / every;
+	long n = recorder_sweep(&d->rec, keep);
+	if (n < 0)
+		log_warn("out of memory while forgetting idle stacks");
+	else if (n)
+		log_debug("forgot %ld stacks not seen for %u s, %zu left", n, d->cfg.stack_idle_s,
+			  agg_stack_count(&d->rec.agg));
+}
+
 static void update_cpu(struct daemon *d)
 {
 	double cpu;
@@ -333,7 +362,7 @@ int daemon_run(struct daemon *d, volatile int *stop, volatile int *reload_req)
 {
 	int ret = 1;
 	pthread_mutex_init(&d->lock, NULL);
-	d->start_mono = monotonic_ns();
+	d->start_mono = d->last_sweep = monotonic_ns();
 	d->start_real = realtime_ns();
 	d->window_start_mono = d->start_mono;
 	d->window_start_real = d->start_real;
@@ -364,6 +393,7 @@ int daemon_run(struct daemon *d, volatile int *stop, volatile int *reload_req)
 		if (r == 1)
 			take_tick(d);
 		uint64_t now = monotonic_ns();
+		sweep_stacks(d, now);
 		if (now - d->window_start_mono >= (uint64_t)d->cfg.window_s * 1000000000ULL) {
 			window_flush(d, realtime_ns());
 			discovery_reap(d);

@@ -139,6 +139,8 @@ struct daemon {
 	bool closing; /* servers are stopping: no new captures */
 	struct daemon_counters ctr;
 
+	uint64_t last_sweep; /* when idle stacks were last forgotten */
+
 	/* daemon CPU over the last window */
 	double cpu_pct;
 	uint64_t cpu_last_ns, cpu_last_mono;

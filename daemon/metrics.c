@@ -66,6 +66,12 @@ static void bpf_metrics(struct daemon *d, FILE *out)
 	head(out, "pybpf_dropped_events_total", "counter",
 	     "Exec/exit events dropped (events ring buffer full).");
 	fprintf(out, "pybpf_dropped_events_total %llu\n", (unsigned long long)st[STAT_DROP_EVENTS]);
+	head(out, "pybpf_stacks", "gauge", "Distinct stacks the daemon knows now.");
+	fprintf(out, "pybpf_stacks %zu\n", agg_stack_count(&d->rec.agg));
+	head(out, "pybpf_stacks_forgotten_total", "counter",
+	     "Stacks forgotten after stack_idle_s without a sample.");
+	fprintf(out, "pybpf_stacks_forgotten_total %llu\n",
+		(unsigned long long)d->rec.agg.stats.stacks_forgotten);
 	head(out, "pybpf_stack_flags_total", "counter",
 	     "Samples kept with a flagged stack, by flag.");
 	fprintf(out, "pybpf_stack_flags_total{flag=\"truncated\"} %llu\n",

@@ -117,6 +117,26 @@ void recorder_remove_pid(struct recorder *r, pid_t pid)
 	agg_forget_process(&r->agg, pid);
 }
 
+static int touch_pending(void *ctx, uint32_t tid, uint32_t pid, uint64_t start_ns, uint64_t hash,
+			 uint8_t reason, uint8_t holds_gil)
+{
+	(void)tid, (void)pid, (void)start_ns, (void)reason, (void)holds_gil;
+	agg_touch(ctx, hash);
+	return 0;
+}
+
+static void forget_stack(void *ctx, uint64_t hash)
+{
+	bpfs_forget_stack(ctx, hash);
+}
+
+long recorder_sweep(struct recorder *r, uint32_t keep)
+{
+	/* a thread asleep for long counts its stack when it wakes */
+	bpfs_pending_offcpu(r->bpf, touch_pending, &r->agg);
+	return agg_sweep(&r->agg, keep, forget_stack, r->bpf);
+}
+
 int recorder_step(struct recorder *r, int timeout_ms)
 {
 	if (bpfs_poll(r->bpf, timeout_ms))

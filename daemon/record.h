@@ -37,6 +37,11 @@ int recorder_add_pid(struct recorder *r, const struct pyprocess *pp, char *err, 
 /* Stops profiling pid and forgets what was known of it. */
 void recorder_remove_pid(struct recorder *r, pid_t pid);
 
+/* Forgets the stacks not seen in the last `keep` sweeps (those of threads
+ * still off CPU stay); the kernel sends them again if they recur.  Returns
+ * how many, -1 when out of memory. */
+long recorder_sweep(struct recorder *r, uint32_t keep);
+
 /* Waits up to timeout_ms for new stacks; drains counts once a second.
  * Returns 1 when it drained, 0 when not, -1 on error. */
 int recorder_step(struct recorder *r, int timeout_ms);

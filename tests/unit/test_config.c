@@ -268,15 +268,25 @@ static void print_round_trip(void **state)
 	config_print(&a, f);
 	fclose(f);
 	/* every key, in "key = value" lines */
-	const char *keys[] = {"rate_hz",	"window_s",
-			      "offcpu",		"service_rule",
-			      "socket",		"socket_group",
-			      "spool",		"spool_dir",
-			      "spool_max_mb",	"push",
-			      "push_url",	"push_labels",
-			      "push_queue_dir", "push_queue_max_mb",
-			      "push_timeout_s", "push_backoff_max_s",
-			      "pull",		"pull_listen",
+	const char *keys[] = {"rate_hz",
+			      "window_s",
+			      "offcpu",
+			      "stack_idle_s",
+			      "service_rule",
+			      "socket",
+			      "socket_group",
+			      "spool",
+			      "spool_dir",
+			      "spool_max_mb",
+			      "push",
+			      "push_url",
+			      "push_labels",
+			      "push_queue_dir",
+			      "push_queue_max_mb",
+			      "push_timeout_s",
+			      "push_backoff_max_s",
+			      "pull",
+			      "pull_listen",
 			      "log_level"};
 	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
 		char want[64];
