@@ -13,3 +13,6 @@ python3 bench_offcpu.py
 echo
 echo "== the daemon's CPU and memory, 1, 10 and 50 busy processes"
 python3 bench_daemon.py
+echo
+echo "== the daemon on a long run: stacks that never repeat"
+python3 bench_longrun.py
