@@ -4,9 +4,10 @@ share (of one core, from /proc/PID/stat over MEASURE seconds after a warm-up)
 and its resident memory (VmRSS at the end, VmHWM peak)."""
 import os
 import subprocess
-import sys
 import tempfile
 import time
+
+from benchlib import cpu_seconds, status_kb
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 BUILD = os.environ.get("PYBPF_BUILD_DIR", os.path.join(HERE, "..", "build"))
@@ -14,21 +15,6 @@ PY = os.environ.get("PYBPF_BENCH_PYTHON", "/usr/bin/python3.11")
 MEASURE = float(os.environ.get("PYBPF_BENCH_SECONDS", "30"))
 COUNTS = [int(x) for x in os.environ.get("PYBPF_BENCH_PROCS", "1,10,50").split(",")]
 BUSY = os.path.join(HERE, "..", "tests", "workloads", "busy.py")
-TICK = os.sysconf("SC_CLK_TCK")
-
-
-def cpu_seconds(pid):
-    with open(f"/proc/{pid}/stat") as f:
-        fields = f.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / TICK
-
-
-def status_kb(pid, key):
-    with open(f"/proc/{pid}/status") as f:
-        for line in f:
-            if line.startswith(key + ":"):
-                return int(line.split()[1])
-    return 0
 
 
 def run(n):

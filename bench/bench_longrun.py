@@ -5,24 +5,17 @@ every INTERVAL seconds the stacks the daemon knows, those it forgot, and its
 resident memory: bounded in the first run, growing in the second."""
 import os
 import subprocess
-import sys
 import tempfile
 import time
 import urllib.request
+
+from benchlib import status_kb
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 BUILD = os.environ.get("PYBPF_BUILD_DIR", os.path.join(HERE, "..", "build"))
 PY = os.environ.get("PYBPF_BENCH_PYTHON", "/usr/bin/python3.11")
 DURATION = float(os.environ.get("PYBPF_BENCH_SECONDS", "90"))
 INTERVAL = 15
-
-
-def status_kb(pid, key):
-    with open(f"/proc/{pid}/status") as f:
-        for line in f:
-            if line.startswith(key + ":"):
-                return int(line.split()[1])
-    return 0
 
 
 def metric(port, name):
