@@ -1,5 +1,7 @@
-/* pybpf_shared.h - structs and constants shared by the BPF programs and the
- * userspace daemon.  Only fixed-width kernel types; no pointers. */
+/* pybpf_shared.h - the contract between the BPF programs (bpf/) and
+ * userspace (daemon/): every type, key encoding, flag and counter that
+ * crosses the boundary, defined once.  Only fixed-width kernel types; no
+ * pointers. */
 #ifndef PYBPF_SHARED_H
 #define PYBPF_SHARED_H
 
@@ -11,9 +13,16 @@
 #define PYBPF_MAX_NATIVE    127	 /* user and kernel ips per stack (PERF_MAX_STACK_DEPTH) */
 #define PYBPF_MAX_THREADS   4096 /* thread states walked to find one thread */
 #define PYBPF_MAX_LAYOUTS   32
+#define PYBPF_MAX_PROCS	    4096 /* registered processes (map procs) */
+#define PYBPF_BUF	    128	 /* bytes of a frame / code object / tstate read at once */
+
+/* How long the BPF side trusts "this thread has no PyThreadState". */
+#define PYBPF_NEGATIVE_TTL_NS 1000000000ULL
+
+/* --- process events (ring buffer events_rb) -------------------------------- */
 
 /* An exec or an exit of a process (thread-group leader), for the daemon's
- * discovery (events_rb). */
+ * discovery. */
 enum pybpf_proc_event_kind {
 	PYBPF_EV_EXEC = 1,
 	PYBPF_EV_EXIT = 2,
@@ -24,7 +33,8 @@ struct pybpf_proc_event {
 	__u32 kind;
 	char comm[16];
 };
-#define PYBPF_BUF 128 /* bytes of a frame / code object / tstate read at once */
+
+/* --- the layout of one CPython version (map layouts) ------------------------ */
 
 /* Flags of a layout record (struct py_layout.flags). */
 enum py_layout_flags {
@@ -37,11 +47,13 @@ enum py_layout_flags {
 #define PYL_NO_FIELD 0xffff
 #define PYL_NO_OWNER 0xff
 
-/* Where things are in one CPython minor version.  Offsets in bytes.  The
- * userspace table (daemon/pylayout.c) has one of these per version. */
+/* What the BPF programs (and the shared unwinding steps, include/pyunwind.h)
+ * read of one CPython minor version.  Offsets in bytes.  Userspace keeps a
+ * table of these inside a larger record (daemon/python/pylayout.h) and
+ * derives fr_read, co_read and co_tag from the other offsets
+ * (pylayout_derive), never by hand. */
 struct py_layout {
-	__u32 version; /* (major << 8) | minor */
-	__u32 flags;   /* enum py_layout_flags */
+	__u32 flags; /* enum py_layout_flags */
 
 	/* _PyRuntimeState */
 	__u16 rt_interp_head; /* interpreters.head */
@@ -50,8 +62,6 @@ struct py_layout {
 	__u16 interp_tstate_head; /* threads.head */
 	/* PyThreadState */
 	__u16 ts_next;
-	__u16 ts_native_tid;  /* native_thread_id: tid in the process's pid namespace
-			       * (3.11+), else PYL_NO_FIELD */
 	__u16 ts_thread_id;   /* pthread_t: matched against the task's fs base */
 	__u16 ts_frame;	      /* cframe (PYL_TSTATE_VIA_CFRAME) or current frame */
 	__u16 cframe_current; /* _PyCFrame.current_frame */
@@ -61,36 +71,20 @@ struct py_layout {
 	__u16 fr_instr;	   /* prev_instr / instr_ptr (pointer) or f_lasti (int) */
 	__u16 fr_owner;	   /* owner (char), PYL_NO_FIELD if none */
 	__u16 fr_is_entry; /* is_entry (bool, 3.11), PYL_NO_FIELD if none */
-	__u16 fr_read;	   /* bytes to read to cover every frame field */
+	__u16 fr_read;	   /* derived: bytes covering every frame field above */
 	__u8 owner_cstack; /* owner of C-stack shim frames to skip, PYL_NO_OWNER */
-	__u8 owner_entry;  /* an owner that marks an entry frame, PYL_NO_OWNER */
+	__u8 pad0;
 	/* PyCodeObject */
-	__u16 co_read;	   /* bytes to read from the start: covers ob_type and the tag */
-	__u16 co_tag;	   /* start of 5 immutable ints (argcount .. firstlineno) */
-	__u16 co_code;	   /* first instruction (co_code_adaptive) */
-	__u16 co_filename; /* the rest is read by userspace only */
-	__u16 co_name;
-	__u16 co_qualname; /* PYL_NO_FIELD before 3.11 */
-	__u16 co_firstlineno;
-	__u16 co_linetable; /* co_linetable, or co_lnotab */
-	__u16 co_flags;
-	/* objects */
+	__u16 co_read; /* derived: bytes covering ob_type and the tag */
+	__u16 co_tag;  /* derived: start of 5 immutable ints (argcount .. firstlineno) */
+	__u16 co_code; /* first instruction (co_code_adaptive) */
 	__u16 ob_type;
-	__u16 var_size;	    /* PyVarObject.ob_size */
-	__u16 bytes_sval;   /* PyBytesObject.ob_sval */
-	__u16 ascii_state;  /* PyASCIIObject.state */
-	__u16 ascii_length; /* PyASCIIObject.length */
-	__u16 ascii_data;   /* sizeof(PyASCIIObject): compact ASCII data */
-	__u16 compact_data; /* sizeof(PyCompactUnicodeObject): compact non-ASCII data */
 	/* the GIL (struct _gil_runtime_state) */
-	__u16 rt_gil;	      /* _PyRuntime.ceval.gil, embedded (<= 3.11), else PYL_NO_FIELD */
-	__u16 interp_gil_ptr; /* interp->ceval.gil, a pointer (3.12+), else PYL_NO_FIELD */
 	__u16 gil_locked;
 	__u16 gil_last_holder;
-	__u16 gil_switch_number;
 	__u16 gil_cond;	 /* the condition variable waiters sleep on */
 	__u16 gil_mutex; /* the mutex guarding it */
-	__u16 pad;
+	__u16 pad1;
 };
 
 /* One registered Python process (map procs, key tgid). */
@@ -99,8 +93,10 @@ struct py_proc {
 	__u64 code_type_addr; /* &PyCode_Type, 0 if unknown (no check) */
 	__u64 gil_addr;	      /* the main interpreter's struct _gil_runtime_state, 0 unknown */
 	__u32 layout_idx;
-	__u32 flags;
+	__u32 pad;
 };
+
+/* --- what a sample is ------------------------------------------------------ */
 
 /* What a sample measures (pybpf_count_key.kind). */
 enum sample_kind {
@@ -122,24 +118,6 @@ enum offcpu_reason {
 	REASON__COUNT,
 };
 
-/* Per-process GIL counters (map gil_stats, key tgid). */
-struct gil_stats {
-	__s64 waiters;		 /* threads waiting for the GIL right now */
-	__u64 wait_max_ns;	 /* longest GIL wait (an episode of waits until acquired) */
-	__u64 held_samples;	 /* CPU samples whose thread held the GIL */
-	__u64 contended_samples; /* ... while at least one other thread waited */
-};
-
-#define GIL_HIST_BUCKETS 128 /* 4 per power of two, from 1 ns */
-
-/* Per-thread GIL state (map gil_threads, key tid). */
-struct gil_thread {
-	__u64 episode_start; /* first GIL wait of the current episode, 0 if none */
-	__u64 last_wake;     /* last switch-in after a GIL wait */
-	__u64 acquisitions;  /* contended acquisitions: episodes that ended */
-	__u64 wait_ns;	     /* sum of episode lengths */
-};
-
 /* One Python frame as captured. */
 struct py_frame {
 	__u64 code;  /* PyCodeObject address */
@@ -156,8 +134,15 @@ enum stack_flags {
 	STACK_NO_FRAME = 1 << 4,     /* Python thread with no current frame (idle) */
 };
 
-/* A stack seen for the first time, sent once through the ring buffer; later
- * samples refer to it by hash.  Variable length: py[] holds npy entries. */
+/* Stack hashes: the BPF side names each stack it sends by a hash with bit 63
+ * clear; userspace names the stacks it builds itself (threads found asleep)
+ * with bit 63 set, so the two can never collide and only kernel stacks are
+ * ever "forgotten" in the kernel's known_stacks map. */
+#define PYBPF_HASH_USER_BIT (1ULL << 63)
+
+/* A stack seen for the first time, sent once through the ring buffer
+ * (stacks_rb); later samples refer to it by hash.  Variable length: py[]
+ * holds npy entries. */
 struct pybpf_stack {
 	__u64 hash;
 	__u32 pid;
@@ -175,7 +160,7 @@ struct pybpf_stack {
 
 /* Key of the in-kernel sample counts (map counts). */
 struct pybpf_count_key {
-	__u64 hash; /* pybpf_stack.hash */
+	__u64 hash; /* pybpf_stack.hash; 0 for off-CPU time counted without a stack */
 	__u32 pid;
 	__u32 tid;
 	__u32 gen;	/* userspace flips it to drain one generation while the other fills */
@@ -191,23 +176,76 @@ struct pybpf_count {
 	__u64 ns;    /* off-CPU: nanoseconds; CPU: 0 (count x period) */
 };
 
-/* Counters (percpu array stats), reported to the user by name. */
-enum pybpf_stat {
-	STAT_SAMPLES = 0,  /* samples of registered processes */
-	STAT_RECORDED,	   /* samples counted into the counts map */
-	STAT_NO_TSTATE,	   /* recorded, but the thread has no Python thread state */
-	STAT_TRUNCATED,	   /* recorded, Python stack deeper than the limit */
-	STAT_PY_FAULT,	   /* recorded, frame chain read fault midway */
-	STAT_NEW_STACKS,   /* stacks sent to userspace */
-	STAT_DROP_RINGBUF, /* dropped: ring buffer full */
-	STAT_DROP_COUNTS,  /* dropped: counts map full */
-	STAT_TSTATE_FAULT, /* recorded, but the thread list could not be read */
-	STAT_DROP_RUNTIME, /* dropped: no layout or scratch for the sample (never expected) */
-	STAT_SWITCHES,	   /* context switches of registered threads seen */
-	STAT_DROP_OFFCPU,  /* dropped: an off-CPU interval whose start was not kept */
-	STAT_PROC_EVENTS,  /* exec/exit events sent to userspace */
-	STAT_DROP_EVENTS,  /* dropped: exec/exit event, events ring buffer full */
-	STAT__COUNT,
+/* A thread that left the CPU (map offcpu, key tid): when, with which stack
+ * and why.  Written by the BPF side at a switch-out, or by userspace for a
+ * thread found asleep when tracking began (seeded). */
+struct offcpu_start {
+	__u64 ts; /* bpf_ktime_get_ns() = CLOCK_MONOTONIC */
+	__u64 hash;
+	__u32 pid;
+	__u8 reason;
+	__u8 holds_gil;
+	__u8 waiters;
+	__u8 seeded; /* written by userspace: not counted in the GIL waiters */
 };
+
+/* --- the GIL ------------------------------------------------------------------ */
+
+/* Per-process GIL counters (map gil_stats, key tgid). */
+struct gil_stats {
+	__s64 waiters;		 /* threads waiting for the GIL right now */
+	__u64 wait_max_ns;	 /* longest GIL wait (an episode of waits until acquired) */
+	__u64 held_samples;	 /* CPU samples whose thread held the GIL */
+	__u64 contended_samples; /* ... while at least one other thread waited */
+};
+
+#define GIL_HIST_BUCKETS 128 /* 4 per power of two, from 1 ns */
+
+/* Key of map gil_hist: GIL wait episodes of process pid, by length bucket. */
+static inline __attribute__((always_inline)) __u64 gil_hist_key(__u32 pid, __u32 bucket)
+{
+	return ((__u64)pid << 8) | (bucket & 0xff);
+}
+
+/* Per-thread GIL state (map gil_threads, key tid). */
+struct gil_thread {
+	__u64 episode_start; /* first GIL wait of the current episode, 0 if none */
+	__u64 last_wake;     /* last switch-in after a GIL wait */
+	__u64 acquisitions;  /* contended acquisitions: episodes that ended */
+	__u64 wait_ns;	     /* sum of episode lengths */
+};
+
+/* --- counters (percpu array stats) ------------------------------------------ */
+
+/* Every counter the BPF side keeps: X(id, name, kind).  kind says what
+ * userspace makes of it: STATK_INFO a plain count; STATK_DROP a sample (or
+ * off-CPU interval) that was lost; STATK_EVENT_DROP a process event that was
+ * lost.  The CLI summary, `pybpfctl status` and /metrics all derive
+ * "dropped" from this list (daemon/sampling/recorder.c: recorder_drops). */
+#define PYBPF_STATS(X)                                                                             \
+	X(STAT_SAMPLES, "sampled", STATK_INFO)		   /* samples of registered processes */   \
+	X(STAT_RECORDED, "recorded", STATK_INFO)	   /* counted into the counts map */       \
+	X(STAT_NO_TSTATE, "no_python_thread", STATK_INFO)  /* recorded, no thread state */         \
+	X(STAT_TRUNCATED, "truncated", STATK_INFO)	   /* recorded, deeper than the limit */   \
+	X(STAT_PY_FAULT, "python_read_fault", STATK_INFO)  /* recorded, chain read fault */        \
+	X(STAT_NEW_STACKS, "new_stacks", STATK_INFO)	   /* stacks sent to userspace */          \
+	X(STAT_DROP_RINGBUF, "ringbuf_full", STATK_DROP)   /* lost: ring buffer full */            \
+	X(STAT_DROP_COUNTS, "counts_map_full", STATK_DROP) /* lost: counts map full */             \
+	X(STAT_TSTATE_FAULT, "thread_list_read_fault", STATK_INFO) /* recorded, list fault */      \
+	X(STAT_DROP_RUNTIME, "internal", STATK_DROP)	 /* lost: no layout or scratch (never) */  \
+	X(STAT_SWITCHES, "context_switches", STATK_INFO) /* switches of registered threads */      \
+	X(STAT_DROP_OFFCPU, "offcpu_start_lost", STATK_DROP) /* lost: off-CPU start not kept */    \
+	X(STAT_PROC_EVENTS, "process_events", STATK_INFO)    /* exec/exit events sent */           \
+	X(STAT_DROP_EVENTS, "process_events_lost", STATK_EVENT_DROP) /* events ring full */
+
+enum pybpf_stat_kind {
+	STATK_INFO = 0,
+	STATK_DROP = 1,
+	STATK_EVENT_DROP = 2,
+};
+
+#define PYBPF_STAT_ENUM(id, name, kind) id,
+enum pybpf_stat { PYBPF_STATS(PYBPF_STAT_ENUM) STAT__COUNT };
+#undef PYBPF_STAT_ENUM
 
 #endif

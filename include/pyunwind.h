@@ -1,5 +1,5 @@
 /* pyunwind.h - the CPython unwinding steps, shared by the BPF program
- * (bpf/profile.bpf.c) and userspace (daemon/dump.c).
+ * (bpf/walk.bpf.h, bpf/tstate.bpf.h) and userspace (daemon/python/unwind.c).
  *
  * Before including, define:
  *   static __always_inline long pyu_read(void *rctx, void *dst, __u32 len, __u64 addr);
@@ -141,8 +141,6 @@ PYU_INLINE long pyu_frame(const struct py_layout *L, void *rctx, __u64 addr, __u
 			out->skip = out->boundary = 1;
 			return PYU_OK;
 		}
-		if (owner == L->owner_entry)
-			out->entry = 1;
 	}
 	if (L->fr_is_entry != PYL_NO_FIELD && pyu_u8(fbuf, L->fr_is_entry))
 		out->entry = 1;

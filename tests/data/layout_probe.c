@@ -1,8 +1,8 @@
 /* layout_probe.c - prints, for the CPython whose headers it is compiled
- * against, the C initializer of that version's struct py_layout record
- * (daemon/pylayout.c) and, for 3.13+, of its struct py_debug_map, computed
+ * against, the C initializer of that version's struct pylayout record
+ * (daemon/python/pylayout.c) and, for 3.13+, of its struct py_debug_map, computed
  * with offsetof()/sizeof() from the interpreter's own headers.  The output
- * is meant to be pasted into daemon/pylayout.c (or diffed against it).
+ * is meant to be pasted into daemon/python/pylayout.c (or diffed against it).
  *
  * Build it against the headers of one version: the include directory of the
  * version, the directory of its x86_64 pyconfig.h, and (for a Debian root
@@ -118,20 +118,21 @@ typedef _PyInterpreterFrame frame_t;
 #define MAX(a, b)	  ((a) > (b) ? (a) : (b))
 #define ROUND8(n)	  (((n) + 7) / 8 * 8)
 
+static const char *indent = "\t\t";
+
 static void sym(const char *name, const char *value)
 {
-	printf("\t\t.%s = %s,\n", name, value);
+	printf("%s.%s = %s,\n", indent, name, value);
 }
 
-#define F(name, value)	   printf("\t\t.%s = %zu,\n", #name, (size_t)(value))
-#define FC(name, value, c) printf("\t\t.%s = %zu, /* %s */\n", #name, (size_t)(value), c)
+#define F(name, value)	   printf("%s.%s = %zu,\n", indent, #name, (size_t)(value))
+#define FC(name, value, c) printf("%s.%s = %zu, /* %s */\n", indent, #name, (size_t)(value), c)
 
-static void layout(void)
+/* What the BPF side reads: struct py_layout, the record's .bpf. */
+static void layout_bpf(void)
 {
-	size_t fr_read, co_read;
-
-	printf("\t{\n\t\t/* CPython %s: offsetof() against its headers */\n", PY_VERSION);
-	printf("\t\t.version = PY_VERSION_KEY(%d, %d),\n", PY_MAJOR_VERSION, PY_MINOR_VERSION);
+	indent = "\t\t\t";
+	printf("\t\t.bpf = {\n");
 #if PY_MINOR_VERSION == 9
 	sym("flags", "PYL_FRAME_OBJECTS | PYL_LASTI_BYTES");
 #elif PY_MINOR_VERSION == 10
@@ -143,8 +144,6 @@ static void layout(void)
 #else
 	sym("flags", "PYL_CODE_TAGGED");
 #endif
-
-	/* runtime, interpreter, thread */
 	F(rt_interp_head, offsetof(_PyRuntimeState, interpreters.head));
 	F(interp_next, offsetof(PyInterpreterState, next));
 #if PY_MINOR_VERSION <= 10
@@ -153,11 +152,6 @@ static void layout(void)
 	FC(interp_tstate_head, offsetof(PyInterpreterState, threads.head), "threads.head");
 #endif
 	F(ts_next, offsetof(PyThreadState, next));
-#if PY_MINOR_VERSION <= 10
-	sym("ts_native_tid", "PYL_NO_FIELD");
-#else
-	F(ts_native_tid, offsetof(PyThreadState, native_thread_id));
-#endif
 	F(ts_thread_id, offsetof(PyThreadState, thread_id));
 #if PY_MINOR_VERSION <= 10
 	FC(ts_frame, offsetof(PyThreadState, frame), "frame (PyFrameObject *)");
@@ -169,10 +163,6 @@ static void layout(void)
 	FC(ts_frame, offsetof(PyThreadState, current_frame), "current_frame");
 	sym("cframe_current", "PYL_NO_FIELD");
 #endif
-
-	/* frame */
-	fr_read = MAX(END(frame_t, FR_CODE), END(frame_t, FR_PREVIOUS));
-	fr_read = MAX(fr_read, END(frame_t, FR_INSTR));
 	FC(fr_code, offsetof(frame_t, FR_CODE), PY_MINOR_VERSION >= 13 ? "f_executable" : "f_code");
 	FC(fr_previous, offsetof(frame_t, FR_PREVIOUS),
 	   PY_MINOR_VERSION <= 10 ? "f_back" : "previous");
@@ -184,15 +174,12 @@ static void layout(void)
 	sym("fr_owner", "PYL_NO_FIELD");
 #else
 	F(fr_owner, offsetof(frame_t, owner));
-	fr_read = MAX(fr_read, END(frame_t, owner));
 #endif
 #if PY_MINOR_VERSION == 11
 	F(fr_is_entry, offsetof(frame_t, is_entry));
-	fr_read = MAX(fr_read, END(frame_t, is_entry));
 #else
 	sym("fr_is_entry", "PYL_NO_FIELD");
 #endif
-	F(fr_read, ROUND8(fr_read));
 #if PY_MINOR_VERSION <= 11
 	sym("owner_cstack", "PYL_NO_OWNER");
 #elif PY_MINOR_VERSION <= 13
@@ -200,18 +187,48 @@ static void layout(void)
 #else
 	FC(owner_cstack, FRAME_OWNED_BY_INTERPRETER, "FRAME_OWNED_BY_INTERPRETER");
 #endif
-	sym("owner_entry", "PYL_NO_OWNER");
-
-	/* code object */
-	co_read = MAX(END(PyObject, ob_type), offsetof(PyCodeObject, TAG_FIRST) + 20);
-	F(co_read, ROUND8(co_read));
-	FC(co_tag, offsetof(PyCodeObject, TAG_FIRST),
-	   PY_MINOR_VERSION <= 10 ? "co_kwonlyargcount .. co_firstlineno"
-				  : "co_argcount .. co_firstlineno");
 #if PY_MINOR_VERSION <= 10
 	sym("co_code", "PYL_NO_FIELD");
 #else
 	FC(co_code, offsetof(PyCodeObject, co_code_adaptive), "co_code_adaptive");
+#endif
+	F(ob_type, offsetof(PyObject, ob_type));
+	F(gil_locked, offsetof(struct _gil_runtime_state, locked));
+	F(gil_last_holder, offsetof(struct _gil_runtime_state, last_holder));
+	F(gil_cond, offsetof(struct _gil_runtime_state, cond));
+	F(gil_mutex, offsetof(struct _gil_runtime_state, mutex));
+	printf("\t\t},\n");
+	indent = "\t\t";
+}
+
+/* What pylayout_derive() must compute from the offsets above. */
+static void derived(void)
+{
+	size_t fr = MAX(END(frame_t, FR_CODE), END(frame_t, FR_PREVIOUS));
+	fr = MAX(fr, END(frame_t, FR_INSTR));
+#if PY_MINOR_VERSION >= 11
+	fr = MAX(fr, END(frame_t, owner));
+#endif
+#if PY_MINOR_VERSION == 11
+	fr = MAX(fr, END(frame_t, is_entry));
+#endif
+	size_t co = MAX(END(PyObject, ob_type), offsetof(PyCodeObject, TAG_FIRST) + 20);
+	printf("\t\t/* derived: fr_read %zu, co_read %zu, co_tag %zu (%s) */\n", (size_t)ROUND8(fr),
+	       (size_t)ROUND8(co), offsetof(PyCodeObject, TAG_FIRST),
+	       PY_MINOR_VERSION <= 10 ? "co_kwonlyargcount .. co_firstlineno"
+				      : "co_argcount .. co_firstlineno");
+}
+
+static void layout(void)
+{
+	printf("\t{\n\t\t/* CPython %s: offsetof() against its headers */\n", PY_VERSION);
+	printf("\t\t.version = PY_VERSION_KEY(%d, %d),\n", PY_MAJOR_VERSION, PY_MINOR_VERSION);
+	layout_bpf();
+	derived();
+#if PY_MINOR_VERSION <= 10
+	sym("ts_native_tid", "PYL_NO_FIELD");
+#else
+	F(ts_native_tid, offsetof(PyThreadState, native_thread_id));
 #endif
 	F(co_filename, offsetof(PyCodeObject, co_filename));
 	F(co_name, offsetof(PyCodeObject, co_name));
@@ -227,17 +244,12 @@ static void layout(void)
 	F(co_linetable, offsetof(PyCodeObject, co_linetable));
 #endif
 	F(co_flags, offsetof(PyCodeObject, co_flags));
-
-	/* objects */
-	F(ob_type, offsetof(PyObject, ob_type));
 	F(var_size, offsetof(PyVarObject, ob_size));
 	F(bytes_sval, offsetof(PyBytesObject, ob_sval));
 	F(ascii_state, offsetof(PyASCIIObject, state));
 	F(ascii_length, offsetof(PyASCIIObject, length));
 	FC(ascii_data, sizeof(PyASCIIObject), "sizeof(PyASCIIObject)");
 	FC(compact_data, sizeof(PyCompactUnicodeObject), "sizeof(PyCompactUnicodeObject)");
-
-	/* the GIL */
 #if PY_MINOR_VERSION <= 11
 	FC(rt_gil, offsetof(_PyRuntimeState, ceval.gil), "_PyRuntime.ceval.gil");
 	sym("interp_gil_ptr", "PYL_NO_FIELD");
@@ -245,11 +257,7 @@ static void layout(void)
 	sym("rt_gil", "PYL_NO_FIELD");
 	FC(interp_gil_ptr, offsetof(PyInterpreterState, ceval.gil), "interp->ceval.gil");
 #endif
-	F(gil_locked, offsetof(struct _gil_runtime_state, locked));
-	F(gil_last_holder, offsetof(struct _gil_runtime_state, last_holder));
 	F(gil_switch_number, offsetof(struct _gil_runtime_state, switch_number));
-	F(gil_cond, offsetof(struct _gil_runtime_state, cond));
-	F(gil_mutex, offsetof(struct _gil_runtime_state, mutex));
 	printf("\t},\n");
 }
 
@@ -300,7 +308,7 @@ static void debug_map(void)
 
 int main(void)
 {
-	printf("/* struct py_layout */\n");
+	printf("/* struct pylayout */\n");
 	layout();
 #if PY_MINOR_VERSION >= 13
 	printf("/* struct py_debug_map */\n");

@@ -209,7 +209,7 @@ class Daemon:
     """A pybpfd started with a temporary configuration: its own socket, spool,
     queue and pull port under a fresh directory."""
 
-    def __init__(self, conf=None, args=(), workdir=None):
+    def __init__(self, conf=None, args=(), workdir=None, env=None):
         import time
         self.dir = workdir or tmpdir()
         os.chmod(self.dir, 0o755)
@@ -228,7 +228,9 @@ class Daemon:
         self.log = open(self.log_path, "a")
         cmd = [PYBPFD, "-c", self.conf_path] + list(args)
         print("$ " + " ".join(cmd), flush=True)
-        self.proc = subprocess.Popen(cmd, stdout=self.log, stderr=self.log)
+        e = dict(os.environ)
+        e.update(env or {})
+        self.proc = subprocess.Popen(cmd, stdout=self.log, stderr=self.log, env=e)
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:

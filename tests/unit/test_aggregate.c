@@ -12,7 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "aggregate.h"
+#include "sampling/aggregate.h"
 
 struct forgotten {
 	uint64_t hash[16];

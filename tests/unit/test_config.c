@@ -12,8 +12,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "config.h"
-#include "log.h"
+#include "service/config.h"
+#include "sys/log.h"
 
 /* A temporary file holding text; the caller unlinks path. */
 static void write_tmp(char *path, size_t len, const char *text)
@@ -223,6 +223,8 @@ static void overrides(void **state)
 	assert_string_equal(err, "rate_hz: '0' is out of range (1-10000)");
 	assert_int_equal(config_set(&c, "rate_hz", "99999999999999999999999", err, sizeof(err)),
 			 -1);
+	assert_non_null(strstr(err, "is out of range"));
+	assert_int_equal(config_set(&c, "rate_hz", "12abc", err, sizeof(err)), -1);
 	assert_non_null(strstr(err, "is not a number"));
 	assert_int_equal(config_set(&c, "rat_hz", "5", err, sizeof(err)), -1);
 	assert_string_equal(err, "unknown key 'rat_hz'");

@@ -14,7 +14,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "control_proto.h"
+#include "control/proto.h"
 
 static void pair(int sv[2])
 {

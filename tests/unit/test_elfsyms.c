@@ -16,7 +16,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "elfsyms.h"
+#include "native/elfsyms.h"
 
 #define PYTHON_EXE "/usr/bin/python3.11"
 #define LIBPYTHON  "/usr/lib/x86_64-linux-gnu/libpython3.11.so.1.0"

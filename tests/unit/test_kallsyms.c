@@ -11,7 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "kallsyms.h"
+#include "native/kallsyms.h"
 
 /* Unsorted, with data, bss, read-only and absolute symbols to ignore, and a
  * module symbol. */

@@ -5,7 +5,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include "linetable.h"
+#include "python/linetable.h"
 
 struct lt_vector {
 	const char *name;

@@ -11,8 +11,8 @@
 #include <string.h>
 #include <zlib.h>
 
-#include "export.h"
-#include "profile.h"
+#include "export/export.h"
+#include "profile/profile.h"
 #include "profile.pb-c.h"
 
 typedef Perftools__Profiles__Profile pb_profile;

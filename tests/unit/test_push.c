@@ -28,7 +28,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "push.h"
+#include "service/push.h"
 
 /* ---- the server -------------------------------------------------------------- */
 

@@ -9,8 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "profile.h"
-#include "top.h"
+#include "profile/profile.h"
+#include "report/top.h"
 
 static uint32_t frame(struct profile *p, enum prof_frame_kind kind, const char *name)
 {

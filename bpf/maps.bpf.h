@@ -1,0 +1,132 @@
+/* maps.bpf.h - the BPF side's state: the switches userspace flips, every map
+ * (types from include/pybpf_shared.h), and the drop counters. */
+#ifndef PYBPF_MAPS_BPF_H
+#define PYBPF_MAPS_BPF_H
+
+#include "pybpf_shared.h"
+
+/* Flipped by userspace; samples count into the current generation. */
+volatile __u32 gen;
+/* Cleared by the daemon while nobody asks for off-CPU stacks: switch-outs
+ * then count time by reason without capturing (and sending) the stack. */
+volatile __u32 offcpu_stacks = 1;
+/* Set by userspace: only then does on_switch do anything. */
+volatile __u32 offcpu_enabled;
+/* Set by the daemon: report execs and exits in events_rb. */
+volatile __u32 proc_events_enabled;
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, PYBPF_MAX_PROCS);
+	__type(key, __u32); /* tgid */
+	__type(value, struct py_proc);
+} procs SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, PYBPF_MAX_LAYOUTS);
+	__type(key, __u32);
+	__type(value, struct py_layout);
+} layouts SEC(".maps");
+
+struct tstate_entry {
+	__u64 tstate;  /* 0: the thread has none (until expires) */
+	__u64 expires; /* for negative entries */
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 65536);
+	__type(key, __u32); /* tid */
+	__type(value, struct tstate_entry);
+} tstates SEC(".maps");
+
+struct scratch {
+	struct pybpf_stack rec;
+	/* slack past PYBPF_BUF: the compiler may fold a checked offset into a
+	 * pointer before a later, tighter check */
+	__u8 fbuf[PYBPF_BUF + 64];
+	__u8 cbuf[PYBPF_BUF + 64];
+};
+
+/* Slot 0 for on_sample, slot 1 for on_switch. */
+#define SCRATCH_SAMPLE 0
+#define SCRATCH_SWITCH 1
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 2);
+	__type(key, __u32);
+	__type(value, struct scratch);
+} scratch SEC(".maps");
+
+/* Stack hashes userspace already has. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 65536);
+	__type(key, __u64);
+	__type(value, __u8);
+} known_stacks SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 65536);
+	__type(key, struct pybpf_count_key);
+	__type(value, struct pybpf_count);
+} counts SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 65536);
+	__type(key, __u32); /* tid */
+	__type(value, struct offcpu_start);
+} offcpu SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, PYBPF_MAX_PROCS);
+	__type(key, __u32); /* tgid */
+	__type(value, struct gil_stats);
+} gil_stats SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH); /* threads end unannounced */
+	__uint(max_entries, 65536);
+	__type(key, __u32); /* tid */
+	__type(value, struct gil_thread);
+} gil_threads SEC(".maps");
+
+/* GIL wait episodes by length: key gil_hist_key(tgid, bucket). */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, PYBPF_MAX_PROCS * 16);
+	__type(key, __u64);
+	__type(value, __u64);
+} gil_hist SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 8 << 20);
+} stacks_rb SEC(".maps");
+
+/* Execs and exits, for the daemon's discovery (proc_events_enabled). */
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 256 << 10);
+} events_rb SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, STAT__COUNT);
+	__type(key, __u32);
+	__type(value, __u64);
+} stats SEC(".maps");
+
+static __always_inline void stat_inc(__u32 which)
+{
+	__u64 *v = bpf_map_lookup_elem(&stats, &which);
+	if (v)
+		*v += 1;
+}
+
+#endif

@@ -1,0 +1,142 @@
+/* offcpu.bpf.h - threads off CPU: at a switch-out, why the thread blocks
+ * (the syscall it sits in and its arguments: include/offcpu_reason.h) and
+ * its stack; at its switch-in, the time away, counted by stack and reason.
+ * A wait on the GIL's own condition variable or mutex is a GIL wait. */
+#ifndef PYBPF_OFFCPU_BPF_H
+#define PYBPF_OFFCPU_BPF_H
+
+#include "capture.bpf.h"
+#include "gil.bpf.h"
+#include "maps.bpf.h"
+#include "offcpu_reason.h"
+
+#define S_IFMT	 00170000
+#define S_IFSOCK 0140000
+#define S_IFREG	 0100000
+#define S_IFBLK	 0060000
+
+/* What the file descriptor fd of the current task is. */
+static __always_inline __u8 fd_reason(struct task_struct *task, __s64 fd)
+{
+	struct file **fds = BPF_CORE_READ(task, files, fdt, fd);
+	unsigned int max = BPF_CORE_READ(task, files, fdt, max_fds);
+	struct file *f = NULL;
+	if (fd < 0 || fd >= max || !fds)
+		return REASON_OTHER;
+	if (bpf_probe_read_kernel(&f, sizeof(f), &fds[fd]) || !f)
+		return REASON_OTHER;
+	umode_t mode = BPF_CORE_READ(f, f_inode, i_mode) & S_IFMT;
+	if (mode == S_IFSOCK)
+		return REASON_SOCKET;
+	if (mode == S_IFREG || mode == S_IFBLK)
+		return REASON_FILE;
+	return REASON_OTHER;
+}
+
+/* Why the current task, leaving the CPU in state, blocks. */
+static __always_inline __u8 offcpu_reason(struct task_struct *task, long state,
+					  const struct py_proc *proc, __u32 layout_idx)
+{
+	if (state == 0)
+		return REASON_RUNQUEUE; /* preempted while runnable */
+	struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(task);
+	if (!regs)
+		return REASON_OTHER;
+	long nr = BPF_CORE_READ(regs, orig_ax);
+	__u64 a0 = BPF_CORE_READ(regs, di);
+	int r = pybpf_syscall_reason(nr, a0);
+	if (r == SYSCALL_BY_FUTEX) {
+		const struct py_layout *L = bpf_map_lookup_elem(&layouts, &layout_idx);
+		return L && pybpf_futex_is_gil(L, proc->gil_addr, a0) ? REASON_GIL : REASON_LOCK;
+	}
+	if (r == SYSCALL_BY_FD)
+		return fd_reason(task, (__s64)a0);
+	if (r == SYSCALL_BY_POLL) {
+		int fd = -1;
+		if (!a0 || BPF_CORE_READ(regs, si) == 0)
+			return REASON_SLEEP; /* poll on nothing: a sleep */
+		bpf_probe_read_user(&fd, sizeof(fd), (const void *)a0);
+		return fd_reason(task, fd);
+	}
+	return (__u8)r;
+}
+
+/* The GIL side of a switch-out: waiters, episodes. */
+static __always_inline void gil_on_switch_out(const struct py_proc *proc, __u32 pid, __u32 tid,
+					      struct offcpu_start *st)
+{
+	if (!proc->gil_addr)
+		return;
+	struct gil_stats *gs = gil_stats_of(pid);
+	struct gil_thread *gt = gil_thread_of(tid);
+	if (gs)
+		st->waiters = cap_waiters(gs->waiters);
+	if (gt && gt->episode_start && (st->reason != REASON_GIL || st->holds_gil))
+		gil_episode_end(pid, gt); /* it got the GIL since its last wake-up */
+	if (gt && st->reason == REASON_GIL && !gt->episode_start)
+		gt->episode_start = st->ts;
+	if (gs && st->reason == REASON_GIL)
+		__sync_fetch_and_add(&gs->waiters, 1);
+}
+
+/* prev leaves the CPU: remember when, where and why. */
+static __always_inline void switch_out(void *ctx, struct task_struct *prev)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	__u32 pid = id >> 32, tid = (__u32)id;
+	const struct py_proc *proc = bpf_map_lookup_elem(&procs, &pid);
+	struct capture c;
+	if (!proc || !pid)
+		return;
+	stat_inc(STAT_SWITCHES);
+	long state = BPF_CORE_READ(prev, __state);
+	__u8 reason = offcpu_reason(prev, state, proc, proc->layout_idx);
+	if (offcpu_stacks) {
+		if (capture_stack(ctx, SCRATCH_SWITCH, pid, tid, proc, &c))
+			return;
+	} else {
+		const struct py_layout *L = bpf_map_lookup_elem(&layouts, &proc->layout_idx);
+		__u64 ts = 0;
+		c.hash = 0; /* time by reason only */
+		c.tstate = L && !find_tstate(L, proc, tid, &ts) ? ts : 0;
+	}
+	struct offcpu_start st = {
+		.ts = bpf_ktime_get_ns(), .hash = c.hash, .pid = pid, .reason = reason};
+	st.holds_gil = holds_gil(proc, proc->layout_idx, c.tstate);
+	gil_on_switch_out(proc, pid, tid, &st);
+	if (bpf_map_update_elem(&offcpu, &tid, &st, BPF_ANY))
+		stat_inc(STAT_DROP_OFFCPU);
+}
+
+/* next comes back on the CPU: count the time it was away. */
+static __always_inline void switch_in(struct task_struct *next)
+{
+	__u32 tid = BPF_CORE_READ(next, pid);
+	struct offcpu_start *st = bpf_map_lookup_elem(&offcpu, &tid);
+	if (!st)
+		return;
+	__u64 now = bpf_ktime_get_ns();
+	struct pybpf_count_key key = {.hash = st->hash,
+				      .pid = st->pid,
+				      .tid = tid,
+				      .gen = gen,
+				      .kind = KIND_OFFCPU,
+				      .reason = st->reason,
+				      .holds_gil = st->holds_gil,
+				      .waiters = st->waiters};
+	__u64 ns = now > st->ts ? now - st->ts : 0;
+	if (st->reason == REASON_GIL && !st->seeded) {
+		__u32 pid = st->pid;
+		struct gil_stats *gs = bpf_map_lookup_elem(&gil_stats, &pid);
+		struct gil_thread *gt = bpf_map_lookup_elem(&gil_threads, &tid);
+		if (gs)
+			__sync_fetch_and_add(&gs->waiters, -1);
+		if (gt)
+			gt->last_wake = now;
+	}
+	bpf_map_delete_elem(&offcpu, &tid);
+	if (count_add(&key, ns))
+		stat_inc(STAT_DROP_COUNTS);
+}
+
+#endif

@@ -1,0 +1,115 @@
+/* output.c - what pybpfctl prints besides the reports themselves: progress
+ * lines and the record summary, the same for a local run and one through
+ * pybpfd. */
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli/cli.h"
+#include "sys/textesc.h"
+
+void progress_init(struct progress *p, bool quiet)
+{
+	p->quiet = quiet;
+	p->tty = isatty(STDERR_FILENO);
+	p->start = monotonic_ns();
+	p->last = 0;
+}
+
+void progress_show(struct progress *p, const char *label, const char *text, bool final)
+{
+	uint64_t now = monotonic_ns();
+	uint64_t every = p->tty ? 500000000ULL : 5000000000ULL;
+	if (p->quiet || (!final && now - (p->last ? p->last : p->start) < every))
+		return;
+	p->last = now;
+	fprintf(stderr, "%s[pybpf] %s %.1fs  %s%s", p->tty ? "\r" : "", label,
+		(double)(now - p->start) / 1e9, text, p->tty && !final ? "   " : "\n");
+}
+
+void progress_recorder(struct progress *p, struct recorder *r, const char *label, bool final)
+{
+	struct recorder_stats st;
+	char text[128];
+	if (p->quiet || recorder_stats(r, &st))
+		return;
+	snprintf(text, sizeof(text), "%llu samples  %llu dropped",
+		 (unsigned long long)st.bpf[STAT_RECORDED],
+		 (unsigned long long)recorder_dropped(&st));
+	progress_show(p, label, text, final);
+}
+
+void warn_layout(const struct pyprocess *pp)
+{
+	if (pp->layout_note[0])
+		fprintf(stderr, "pybpfctl: pid %d, CPython %u.%u.%u: %s\n", (int)pp->pid, pp->major,
+			pp->minor, pp->micro, pp->layout_note);
+}
+
+static uint64_t total_dropped(const struct record_summary *s)
+{
+	uint64_t n = 0;
+	for (size_t i = 0; i < s->ndrops; i++)
+		n += s->drops[i].n;
+	return n;
+}
+
+static void summary_json(const struct record_summary *s)
+{
+	printf("{\"pid\": %d, \"python\": ", (int)s->pid);
+	json_write_string(stdout, s->python);
+	printf(", \"output\": ");
+	json_write_string(stdout, s->output);
+	printf(", \"format\": \"%s\", \"mode\": \"%s\", \"rate_hz\": %u, \"duration_s\": %.3f, "
+	       "\"samples\": %llu, \"via\": \"%s\", \"dropped\": %llu, \"drops\": {",
+	       s->format, s->mode, s->rate_hz, s->duration_s, (unsigned long long)s->samples,
+	       s->via, (unsigned long long)total_dropped(s));
+	for (size_t i = 0; i < s->ndrops; i++)
+		printf("%s\"%s\": %llu", i ? ", " : "", s->drops[i].reason,
+		       (unsigned long long)s->drops[i].n);
+	printf("}");
+	for (size_t i = 0; i < s->ndrops; i++)
+		printf(", \"dropped_%s\": %llu", s->drops[i].reason,
+		       (unsigned long long)s->drops[i].n);
+	printf(", \"unknown_code\": %llu", (unsigned long long)s->unknown_code);
+	if (s->st) {
+		for (int i = 0; i < STAT__COUNT; i++)
+			if (bpfs_stat_kind(i) == STATK_INFO)
+				printf(", \"%s\": %llu", bpfs_stat_name(i),
+				       (unsigned long long)s->st->bpf[i]);
+		printf(", \"bpf_run_ns\": %llu, \"bpf_run_count\": %llu",
+		       (unsigned long long)s->st->bpf_run_ns,
+		       (unsigned long long)s->st->bpf_run_cnt);
+	}
+	printf("}\n");
+}
+
+void print_record_summary(const struct record_summary *s, bool json, bool quiet)
+{
+	if (json) {
+		summary_json(s);
+		return;
+	}
+	if (quiet)
+		return;
+	fprintf(stderr,
+		"[pybpf] wrote %s (%s): %llu samples of pid %d (CPython %s) in %.1fs at %u Hz%s\n",
+		s->output, s->format, (unsigned long long)s->samples, (int)s->pid, s->python,
+		s->duration_s, s->rate_hz, strcmp(s->via, "pybpfd") ? "" : ", recorded by pybpfd");
+	uint64_t dropped = total_dropped(s);
+	uint64_t truncated = s->st ? s->st->bpf[STAT_TRUNCATED] : 0;
+	uint64_t faults = s->st ? s->st->bpf[STAT_PY_FAULT] : 0;
+	if (!dropped && !truncated && !faults && !s->unknown_code)
+		return;
+	fprintf(stderr, "[pybpf] dropped %llu", (unsigned long long)dropped);
+	for (size_t i = 0, shown = 0; i < s->ndrops; i++)
+		if (s->drops[i].n)
+			fprintf(stderr, "%s%s %llu", shown++ ? ", " : " (", s->drops[i].reason,
+				(unsigned long long)s->drops[i].n);
+	if (dropped)
+		fputc(')', stderr);
+	fprintf(stderr,
+		"; truncated stacks %llu; Python read faults %llu; unknown code objects %llu\n",
+		(unsigned long long)truncated, (unsigned long long)faults,
+		(unsigned long long)s->unknown_code);
+}

@@ -1,0 +1,279 @@
+/* pybpfctl_top.c - `pybpfctl top`: a live table of the functions on CPU,
+ * refreshed every interval, from pybpfd or from BPF loaded here. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <getopt.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include "cli/cli.h"
+#include "native/elfcache.h"
+#include "report/top.h"
+#include "sys/parse.h"
+#include "sys/textesc.h"
+
+struct top_opts {
+	pid_t pid;
+	double interval;
+	bool once, json;
+};
+
+struct term {
+	bool raw;
+	struct termios saved;
+};
+
+static void term_raw(struct term *t)
+{
+	struct termios raw;
+	if (!isatty(STDIN_FILENO) || tcgetattr(STDIN_FILENO, &t->saved))
+		return;
+	raw = t->saved;
+	raw.c_lflag &= ~(tcflag_t)(ICANON | ECHO);
+	raw.c_cc[VMIN] = 0;
+	raw.c_cc[VTIME] = 0;
+	t->raw = tcsetattr(STDIN_FILENO, TCSANOW, &raw) == 0;
+}
+
+static void term_restore(struct term *t)
+{
+	if (t->raw)
+		tcsetattr(STDIN_FILENO, TCSANOW, &t->saved);
+}
+
+/* True when the user pressed q (or stdin ended, or Ctrl-C). */
+static bool quit_pressed(bool tty_in)
+{
+	char c;
+	if (stop_requested)
+		return true;
+	if (!tty_in)
+		return false;
+	while (read(STDIN_FILENO, &c, 1) == 1)
+		if (c == 'q' || c == 'Q')
+			return true;
+	return false;
+}
+
+static void show(const struct top_opts *o, const struct top_row *rows, size_t n, uint64_t samples,
+		 double seconds, const char *source)
+{
+	if (o->json) {
+		printf("{\"samples\": %llu, \"seconds\": %.3f, \"source\": \"%s\", \"rows\": [",
+		       (unsigned long long)samples, seconds, source);
+		for (size_t i = 0; i < n; i++) {
+			printf("%s{\"function\": ", i ? ", " : "");
+			json_write_string(stdout, rows[i].function);
+			printf(", \"file\": ");
+			json_write_string(stdout, rows[i].file);
+			printf(", \"line\": %lld, \"self\": %llu, \"total\": %llu}",
+			       (long long)rows[i].line, (unsigned long long)rows[i].self,
+			       (unsigned long long)rows[i].total);
+		}
+		printf("]}\n");
+		fflush(stdout);
+		return;
+	}
+	struct winsize ws = {0};
+	bool tty = isatty(STDOUT_FILENO);
+	int width = 200, height = 40;
+	if (tty && ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col) {
+		width = ws.ws_col;
+		height = ws.ws_row;
+	}
+	if (tty && !o->once)
+		printf("\033[H\033[2J");
+	if (o->pid)
+		printf("pybpfctl top: pid %d (%s)%s\n", (int)o->pid, source,
+		       o->once ? "" : ", q quits");
+	else
+		printf("pybpfctl top: every Python process you may see (%s)%s\n", source,
+		       o->once ? "" : ", q quits");
+	size_t rows_fit = height > 8 ? (size_t)(height - 6) : 10;
+	top_print(rows, n, samples, seconds, o->once ? n : rows_fit, width, stdout);
+	fflush(stdout);
+}
+
+/* One interval from the daemon: 0, -1 on error, 1 when the user quit. */
+static int remote_once(const struct top_opts *o, bool tty_in)
+{
+	int fd = daemon_connect();
+	if (fd < 0) {
+		fprintf(stderr, "pybpfctl: pybpfd went away (%s)\n", ctl_path);
+		return -1;
+	}
+	Pybpf__Control__Request rq = PYBPF__CONTROL__REQUEST__INIT;
+	Pybpf__Control__TopRequest tr = PYBPF__CONTROL__TOP_REQUEST__INIT;
+	tr.pid = (uint32_t)o->pid;
+	tr.interval_s = o->interval;
+	rq.cmd_case = PYBPF__CONTROL__REQUEST__CMD_TOP;
+	rq.top = &tr;
+	if (ctl_send(fd, &rq)) {
+		close(fd);
+		return -1;
+	}
+	for (;;) {
+		struct pollfd p = {.fd = fd, .events = POLLIN};
+		if (poll(&p, 1, 100) > 0)
+			break;
+		if (quit_pressed(tty_in)) {
+			close(fd); /* cancels */
+			return 1;
+		}
+	}
+	Pybpf__Control__Response *r = ctl_read_response(fd);
+	close(fd);
+	if (!r || r->code || !r->top) {
+		fprintf(stderr, "pybpfctl: %s\n",
+			r && r->error && r->error[0] ? r->error : "no answer from pybpfd");
+		if (r)
+			pybpf__control__response__free_unpacked(r, NULL);
+		return -1;
+	}
+	const Pybpf__Control__TopReply *t = r->top;
+	struct top_row *rows = calloc(t->n_rows + 1, sizeof(*rows));
+	if (!rows) {
+		pybpf__control__response__free_unpacked(r, NULL);
+		return -1;
+	}
+	for (size_t i = 0; i < t->n_rows; i++)
+		rows[i] = (struct top_row){t->rows[i]->function, t->rows[i]->file, t->rows[i]->line,
+					   t->rows[i]->self, t->rows[i]->total};
+	show(o, rows, t->n_rows, t->samples, t->seconds, "pybpfd");
+	free(rows);
+	pybpf__control__response__free_unpacked(r, NULL);
+	return 0;
+}
+
+/* Without a daemon: sample the process here. */
+static int local_top(const struct top_opts *o, bool tty_in)
+{
+	struct recorder r;
+	struct pyprocess pp;
+	char err[512] = "";
+	int ret = 1;
+	if (!o->pid) {
+		fprintf(stderr, "pybpfctl top: without pybpfd, --pid PID is required\n");
+		return EXIT_USAGE;
+	}
+	struct elfcache *elves = elfcache_new();
+	enum pyprocess_result pr =
+		elves ? pyprocess_inspect(o->pid, elves, &pp, err, sizeof(err)) : PYPROC_ERROR;
+	elfcache_free(elves);
+	if (pr != PYPROC_OK) {
+		fprintf(stderr, "pybpfctl: %s\n", err[0] ? err : "out of memory");
+		return 1;
+	}
+	if (recorder_open(&r, 99, AGG_MODE_CPU, err, sizeof(err)) ||
+	    recorder_add_pid(&r, &pp, err, sizeof(err))) {
+		fprintf(stderr, "pybpfctl: %s\n", err);
+		return 1;
+	}
+	for (;;) {
+		uint64_t start = monotonic_ns();
+		uint64_t end = start + (uint64_t)(o->interval * 1e9);
+		bool quit = false;
+		while (monotonic_ns() < end && !(quit = quit_pressed(tty_in)))
+			if (recorder_step(&r, 100) < 0)
+				goto out;
+		if (quit)
+			break;
+		struct profile *p = agg_take(&r.agg);
+		struct top_table t;
+		if (!p || top_compute(p, &t)) {
+			fprintf(stderr, "pybpfctl: out of memory\n");
+			goto out;
+		}
+		show(o, t.rows, t.n, t.samples, (double)(monotonic_ns() - start) / 1e9, "local");
+		top_free(&t);
+		profile_free(p);
+		free(p);
+		if (o->once)
+			break;
+		if (kill(o->pid, 0) && errno == ESRCH) {
+			fprintf(stderr, "pybpfctl: pid %d exited\n", (int)o->pid);
+			break;
+		}
+	}
+	ret = 0;
+out:
+	recorder_close(&r);
+	return ret;
+}
+
+int cmd_top(int argc, char **argv)
+{
+	enum { OPT_JSON = 256, OPT_ONCE };
+	static const struct option opts[] = {
+		{"pid", required_argument, NULL, 'p'}, {"interval", required_argument, NULL, 'i'},
+		{"once", no_argument, NULL, OPT_ONCE}, {"json", no_argument, NULL, OPT_JSON},
+		{"help", no_argument, NULL, 'h'},      {NULL, 0, NULL, 0},
+	};
+	struct top_opts o = {.interval = 1};
+	int c;
+	while ((c = getopt_long(argc, argv, "p:i:h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'p':
+			if (parse_pid(optarg, &o.pid))
+				return EXIT_USAGE;
+			break;
+		case 'i':
+			if (parse_seconds(optarg, 60, &o.interval))
+				return EXIT_USAGE;
+			break;
+		case OPT_ONCE:
+			o.once = true;
+			break;
+		case OPT_JSON:
+			o.json = true;
+			break;
+		case 'h':
+			printf("usage: pybpfctl top [--pid PID] [--interval SECS] [--once] "
+			       "[--json]\n"
+			       "\n"
+			       "A live table of the Python functions on CPU, by own (self) and "
+			       "total\n"
+			       "share of the samples of the last interval, like py-spy top.  "
+			       "Without\n"
+			       "--pid: every Python process pybpfd profiles that you may see.  q "
+			       "quits.\n"
+			       "\n"
+			       "options:\n"
+			       "  -p, --pid PID          one process\n"
+			       "  -i, --interval SECS    refresh period (default 1, at most 60)\n"
+			       "      --once             one table, then exit\n"
+			       "      --json             a JSON object per interval (with --once: "
+			       "one)\n"
+			       "  -h, --help             this text\n");
+			return 0;
+		default:
+			return EXIT_USAGE;
+		}
+	}
+	struct term t = {0};
+	bool tty_in = !o.once && isatty(STDIN_FILENO);
+	if (tty_in)
+		term_raw(&t);
+	int fd = daemon_connect();
+	int ret = 0;
+	if (fd < 0) {
+		ret = local_top(&o, tty_in);
+	} else {
+		close(fd);
+		for (;;) {
+			int r = remote_once(&o, tty_in);
+			if (r < 0)
+				ret = 1;
+			if (r != 0 || o.once || quit_pressed(tty_in))
+				break;
+		}
+	}
+	term_restore(&t);
+	return ret;
+}

@@ -1,0 +1,78 @@
+/* kallsyms.c - kernel symbols from /proc/kallsyms. */
+#include "native/kallsyms.h"
+
+#include <errno.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "sys/sorted.h"
+
+static int cmp_ksym(const void *a, const void *b)
+{
+	const struct ksym *x = a, *y = b;
+	return x->addr < y->addr ? -1 : x->addr > y->addr;
+}
+
+static int push(struct kallsyms *ks, size_t *cap, uint64_t addr, const char *name)
+{
+	if (ks->n == *cap) {
+		*cap = *cap ? *cap * 2 : 65536;
+		struct ksym *ns = realloc(ks->syms, *cap * sizeof(*ns));
+		if (!ns)
+			return -1;
+		ks->syms = ns;
+	}
+	char *copy = strdup(name);
+	if (!copy)
+		return -1;
+	ks->syms[ks->n++] = (struct ksym){addr, copy};
+	return 0;
+}
+
+int kallsyms_load(struct kallsyms *ks, const char *path)
+{
+	char line[1024], name[512], type;
+	unsigned long long addr;
+	size_t cap = 0;
+
+	memset(ks, 0, sizeof(*ks));
+	FILE *f = fopen(path, "re");
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f)) {
+		if (sscanf(line, "%llx %c %511s", &addr, &type, name) != 3 || !addr)
+			continue;
+		if (type != 't' && type != 'T' && type != 'w' && type != 'W')
+			continue;
+		if (push(ks, &cap, addr, name)) {
+			fclose(f);
+			kallsyms_free(ks);
+			return -1;
+		}
+	}
+	fclose(f);
+	if (!ks->n) {
+		errno = EPERM;
+		return -1;
+	}
+	if (ks->n)
+		qsort(ks->syms, ks->n, sizeof(*ks->syms), cmp_ksym);
+	return 0;
+}
+
+void kallsyms_free(struct kallsyms *ks)
+{
+	for (size_t i = 0; i < ks->n; i++)
+		free(ks->syms[i].name);
+	free(ks->syms);
+	memset(ks, 0, sizeof(*ks));
+}
+
+const struct ksym *kallsyms_find(const struct kallsyms *ks, uint64_t addr)
+{
+	size_t lo = count_at_or_below(ks->syms, ks->n, sizeof(*ks->syms),
+				      offsetof(struct ksym, addr), addr);
+	return lo ? &ks->syms[lo - 1] : NULL;
+}

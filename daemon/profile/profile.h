@@ -1,0 +1,107 @@
+/* profile.h - the in-memory profile every exporter reads.
+ *
+ * A profile is a table of unique frames and a list of samples; each sample is
+ * a stack of frame indices, leaf first, with a count.  Strings are interned in
+ * the profile and live as long as it does.
+ */
+#ifndef PYBPF_PROFILE_H
+#define PYBPF_PROFILE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+enum prof_frame_kind {
+	PROF_FRAME_PYTHON = 0,
+	PROF_FRAME_NATIVE = 1,
+	PROF_FRAME_KERNEL = 2,
+	PROF_FRAME_SPECIAL = 3, /* "[truncated]", "[unknown]", thread roots */
+};
+
+struct prof_frame {
+	enum prof_frame_kind kind;
+	const char *name;   /* interned, never NULL */
+	const char *file;   /* interned, "" when unknown */
+	const char *module; /* native: mapped object path; else "" */
+	int64_t start_line; /* python: co_firstlineno; else 0 */
+	int64_t line;	    /* python: line of the sampled instruction */
+	uint64_t address;   /* native/kernel: instruction pointer; python: 0 */
+};
+
+struct prof_sample {
+	uint32_t *frames; /* indices into profile.frames, leaf first */
+	uint32_t nframes;
+	uint64_t count; /* number of samples */
+	uint64_t value; /* the weighted value (ns), see profile.value_type */
+	uint32_t pid;
+	uint32_t tid;
+	const char *thread_name; /* interned */
+	const char *reason;	 /* interned, "" when none (cpu mode) */
+};
+
+/* Who a pid is, for labels: its pid in its own pid namespace, its cgroup
+ * and its root directory when it is not the host's. */
+struct prof_process {
+	uint32_t pid;
+	uint32_t ns_pid;
+	const char *cgroup; /* interned, "" when unknown */
+	const char *root;   /* interned, "" for the host's root */
+};
+
+struct prof_strtab;
+struct prof_frametab;
+
+struct profile {
+	struct prof_frame *frames;
+	size_t nframes, frames_cap;
+	struct prof_sample *samples;
+	size_t nsamples, samples_cap;
+	struct prof_process *procs;
+	size_t nprocs, procs_cap;
+	struct prof_strtab *strings;
+	struct prof_frametab *frame_index;
+
+	/* What the second value of every sample measures, e.g. "cpu". */
+	const char *value_type; /* interned */
+	const char *value_unit; /* interned, "nanoseconds" */
+	uint64_t period_ns;	/* nanoseconds per sample (1e9 / rate) */
+	uint32_t rate_hz;
+	uint64_t start_ns;    /* wall clock, ns since the epoch */
+	uint64_t duration_ns; /* length of the recording */
+	uint64_t total_count; /* sum of sample counts */
+};
+
+int profile_init(struct profile *p, uint32_t rate_hz);
+void profile_free(struct profile *p);
+
+/* Interns s (copied); returns a pointer valid for the profile's lifetime. */
+const char *profile_str(struct profile *p, const char *s);
+
+/* Adds f (strings are interned here) unless an equal frame exists; returns its
+ * index or -1 on allocation failure. */
+int64_t profile_frame(struct profile *p, const struct prof_frame *f);
+
+/* Adds a sample; frames are indices, leaf first (copied).  Samples with equal
+ * stacks, pid, tid, thread name and reason are merged.  Returns 0 or -1. */
+int profile_add(struct profile *p, const uint32_t *frames, uint32_t nframes, uint64_t count,
+		uint64_t value, uint32_t pid, uint32_t tid, const char *thread_name,
+		const char *reason);
+
+/* Records (or replaces) what is known of pid.  Returns 0 or -1. */
+int profile_set_process(struct profile *p, uint32_t pid, uint32_t ns_pid, const char *cgroup,
+			const char *root);
+/* What is known of pid, or NULL. */
+const struct prof_process *profile_process(const struct profile *p, uint32_t pid);
+
+/* Which samples profile_merge() copies: true to keep s; *reason may be
+ * replaced by an interned-or-static string (e.g. "" for a cpu profile). */
+typedef bool (*prof_keep_fn)(void *ctx, const struct prof_sample *s, const char **reason);
+/* Adds the samples of src that keep accepts (all when keep is NULL) to dst,
+ * with their frames and process records.  Returns 0 or -1 (ENOMEM). */
+int profile_merge(struct profile *dst, const struct profile *src, prof_keep_fn keep, void *ctx);
+
+/* "qualname (file:line)" for Python, "name" for native, "name_[k]" for kernel
+ * frames: the text flamegraph formats show.  Writes into buf, returns buf. */
+const char *profile_frame_label(const struct prof_frame *f, char *buf, size_t len);
+
+#endif

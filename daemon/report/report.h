@@ -1,0 +1,61 @@
+/* report.h - the GIL and off-CPU reports of `pybpfctl gil` and `pybpfctl io`,
+ * from what a recording gathered: the same code for a recording made here
+ * and one the daemon made (whose BPF counters run since it started, hence
+ * the baseline). */
+#ifndef PYBPF_REPORT_H
+#define PYBPF_REPORT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "sampling/aggregate.h"
+#include "sampling/bpf_loader.h"
+
+/* The BPF GIL counters of one process when a measurement starts. */
+struct report_baseline {
+	struct gil_stats gil;
+	uint64_t hist[GIL_HIST_BUCKETS];
+	struct report_thread_base {
+		uint32_t tid;
+		struct gil_thread g;
+	} * threads;
+	size_t nthreads;
+	uint64_t switches; /* the GIL's switch_number */
+	bool have_switches;
+};
+
+/* Reads the counters of pp's process and threads now.  0 or -1 (ENOMEM). */
+int report_baseline_take(struct report_baseline *b, struct bpf_session *bpf,
+			 const struct pyprocess *pp);
+void report_baseline_free(struct report_baseline *b);
+
+struct report_input {
+	struct aggregator *agg;	       /* thread names, stack frames, rate */
+	const struct waitstats *waits; /* what the recording gathered */
+	struct bpf_session *bpf;       /* per-thread GIL counters */
+	const struct report_baseline *base;
+	const struct pyprocess *pp;
+	double seconds;	   /* length of the recording */
+	uint64_t switches; /* GIL switch_number delta over the recording */
+	bool have_switches;
+	struct gil_stats gil; /* the BPF GIL counters over the recording */
+	uint64_t hist[GIL_HIST_BUCKETS];
+};
+
+/* The figures of pp's process from base until now (base's counters
+ * subtracted from the live ones). */
+void report_collect(struct report_input *in, struct aggregator *agg, const struct waitstats *waits,
+		    struct bpf_session *bpf, const struct pyprocess *pp,
+		    const struct report_baseline *base, double seconds);
+/* The GIL counters of one thread over the recording. */
+void report_thread_gil(const struct report_input *in, uint32_t tid, struct gil_thread *out);
+
+void report_gil(const struct report_input *in, bool json, FILE *out);
+void report_io(const struct report_input *in, bool json, FILE *out);
+
+/* The p-quantile of a GIL wait histogram (4 buckets per power of two of
+ * nanoseconds), as the lower edge of its bucket, in ns. */
+double report_percentile_ns(const uint64_t *hist, double q);
+
+#endif

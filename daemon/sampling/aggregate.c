@@ -1,0 +1,534 @@
+/* aggregate.c - new stacks and counts from BPF into symbolized samples. */
+#include "sampling/aggregate.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "native/elfcache.h"
+#include "native/natsym.h"
+#include "python/symbols.h"
+#include "sampling/merge.h"
+#include "sys/procfs.h"
+
+#define AGG_MAX_FRAMES (PYBPF_MAX_PY_FRAMES + 2 * PYBPF_MAX_NATIVE + 4)
+
+struct thread_name {
+	uint32_t tid;
+	char name[20];
+};
+
+struct agg_proc {
+	struct agg_proc *next;
+	pid_t pid;
+	pid_t ns_pid;
+	char cgroup[256];
+	char root[PATH_MAX];
+	struct pysym_cache *syms;
+	struct natsym_proc nat;
+	struct thread_name *threads;
+	size_t nthreads, threads_cap;
+};
+
+struct native {
+	struct natsym sym;
+	uint64_t ip;
+};
+
+/* The working buffers of one stack, the aggregator's own. */
+struct agg_scratch {
+	uint32_t idx[AGG_MAX_FRAMES]; /* the stack being built: frame indices */
+	uint32_t n;
+	int err;
+	struct native nat[PYBPF_MAX_NATIVE];
+	const char *names[PYBPF_MAX_NATIVE];
+	struct merge_ref merged[PYBPF_MAX_PY_FRAMES + PYBPF_MAX_NATIVE];
+	uint32_t window[AGG_MAX_FRAMES]; /* a stack in window frame indices */
+};
+
+/* --- processes ------------------------------------------------------------ */
+
+static struct agg_proc *proc_find(struct aggregator *a, pid_t pid)
+{
+	for (struct agg_proc *p = a->procs; p; p = p->next)
+		if (p->pid == pid)
+			return p;
+	return NULL;
+}
+
+static void proc_free(struct agg_proc *p)
+{
+	pysym_cache_free(p->syms);
+	natsym_close(&p->nat);
+	free(p->threads);
+	free(p);
+}
+
+int agg_add_process(struct aggregator *a, const struct pyprocess *pp)
+{
+	if (proc_find(a, pp->pid))
+		return 0;
+	struct agg_proc *p = calloc(1, sizeof(*p));
+	if (!p)
+		return -1;
+	p->pid = pp->pid;
+	p->ns_pid = pp->ns_pid;
+	snprintf(p->cgroup, sizeof(p->cgroup), "%s", pp->cgroup);
+	snprintf(p->root, sizeof(p->root), "%s", pp->root);
+	p->syms = pysym_cache_new(pp->pid, &pp->layout, pp->minor);
+	if (!p->syms || natsym_open(&p->nat, pp->pid, a->elves)) {
+		proc_free(p);
+		return -1;
+	}
+	p->next = a->procs;
+	a->procs = p;
+	return 0;
+}
+
+void agg_forget_process(struct aggregator *a, pid_t pid)
+{
+	for (struct agg_proc **pp = &a->procs; *pp; pp = &(*pp)->next) {
+		if ((*pp)->pid != pid)
+			continue;
+		struct agg_proc *dead = *pp;
+		*pp = dead->next;
+		proc_free(dead);
+		return;
+	}
+}
+
+static const char *thread_name(struct agg_proc *p, uint32_t tid)
+{
+	for (size_t i = 0; i < p->nthreads; i++)
+		if (p->threads[i].tid == tid)
+			return p->threads[i].name;
+	if (p->nthreads == p->threads_cap) {
+		size_t ncap = p->threads_cap ? p->threads_cap * 2 : 16;
+		struct thread_name *nt = realloc(p->threads, ncap * sizeof(*nt));
+		if (!nt)
+			return "";
+		p->threads = nt;
+		p->threads_cap = ncap;
+	}
+	struct thread_name *t = &p->threads[p->nthreads++];
+	t->tid = tid;
+	procfs_comm(p->pid, tid, t->name, sizeof(t->name));
+	if (!t->name[0])
+		snprintf(t->name, sizeof(t->name), "tid %u", tid);
+	return t->name;
+}
+
+/* --- building a stack's frames -------------------------------------------- */
+
+static void push(struct aggregator *a, const struct prof_frame *f)
+{
+	struct agg_scratch *s = a->scratch;
+	if (s->n >= AGG_MAX_FRAMES)
+		return;
+	int64_t i = profile_frame(&a->frames, f);
+	if (i < 0) {
+		s->err = -1;
+		return;
+	}
+	s->idx[s->n++] = (uint32_t)i;
+}
+
+static void push_special(struct aggregator *a, const char *name)
+{
+	struct prof_frame f = {.kind = PROF_FRAME_SPECIAL, .name = name};
+	push(a, &f);
+}
+
+static void push_kernel(struct aggregator *a, uint64_t ip)
+{
+	const struct ksym *k = a->have_ksyms ? kallsyms_find(&a->ksyms, ip) : NULL;
+	char buf[32];
+	snprintf(buf, sizeof(buf), "0x%llx", (unsigned long long)ip);
+	struct prof_frame f = {
+		.kind = PROF_FRAME_KERNEL,
+		.name = k ? k->name : buf,
+		.module = "[kernel.kallsyms]",
+		.address = ip,
+	};
+	push(a, &f);
+}
+
+static void push_python(struct aggregator *a, struct agg_proc *p, const struct py_frame *pf)
+{
+	const struct pysym *s = pysym_get(p->syms, pf->code, pf->tag);
+	if (!s) {
+		a->stats.unknown_code++;
+		push_special(a, "[unknown Python frame]");
+		return;
+	}
+	struct prof_frame f = {
+		.kind = PROF_FRAME_PYTHON,
+		.name = s->qualname,
+		.file = s->filename,
+		.start_line = s->firstlineno,
+		.line = pysym_line(p->syms, s, pf->instr),
+	};
+	push(a, &f);
+}
+
+static void push_native(struct aggregator *a, const struct native *n)
+{
+	/* unnamed code (stripped binaries) is named by its object, so it
+	 * merges in flamegraphs; the address stays in the frame */
+	char buf[PATH_MAX];
+	const char *base = strrchr(n->sym.module, '/');
+	snprintf(buf, sizeof(buf), "[%s]", base ? base + 1 : n->sym.module);
+	struct prof_frame f = {
+		.kind = PROF_FRAME_NATIVE,
+		.name = n->sym.name ? n->sym.name : buf,
+		.module = n->sym.module,
+		.address = n->ip,
+	};
+	push(a, &f);
+}
+
+static bool is_entry(const void *ctx, uint32_t i)
+{
+	const struct pybpf_stack *r = ctx;
+	return (r->entry[i / 64] >> (i % 64)) & 1;
+}
+
+/* The native user frames that resolve (the rest is a native unwind gone
+ * astray), with their names interned.  Returns how many. */
+static uint32_t resolve_user(struct aggregator *a, struct agg_proc *p, const struct pybpf_stack *r)
+{
+	struct agg_scratch *s = a->scratch;
+	uint32_t nn = 0;
+	for (uint32_t i = 0; i < r->nuser && i < PYBPF_MAX_NATIVE; i++) {
+		struct native *n = &s->nat[nn];
+		/* return addresses point after the call: look up ip - 1 */
+		uint64_t ip = i ? r->user[i] - 1 : r->user[i];
+		if (natsym_resolve(&p->nat, ip, &n->sym))
+			break; /* not in an executable mapping */
+		/* the next resolve may re-read the maps: keep our own copies */
+		n->sym.module = profile_str(&a->frames, n->sym.module);
+		n->sym.name = n->sym.name ? profile_str(&a->frames, n->sym.name) : NULL;
+		if (!n->sym.module) {
+			s->err = -1;
+			return 0;
+		}
+		n->ip = r->user[i];
+		s->names[nn++] = n->sym.name;
+	}
+	return nn;
+}
+
+/* User frames leaf first, each eval-loop frame replaced by the run of Python
+ * frames it executes (merge.h). */
+static void push_user(struct aggregator *a, struct agg_proc *p, const struct pybpf_stack *r)
+{
+	struct agg_scratch *s = a->scratch;
+	uint32_t nn = resolve_user(a, p, r);
+	size_t m = merge_stack(s->names, nn, r->npy, is_entry, r, s->merged,
+			       sizeof(s->merged) / sizeof(s->merged[0]));
+	for (size_t i = 0; i < m && !s->err; i++) {
+		if (s->merged[i].kind == MERGE_PYTHON)
+			push_python(a, p, &r->py[s->merged[i].idx]);
+		else
+			push_native(a, &s->nat[s->merged[i].idx]);
+	}
+}
+
+static bool record_ok(const struct pybpf_stack *r, size_t len)
+{
+	size_t need = offsetof(struct pybpf_stack, py);
+	return len >= need && r->npy <= PYBPF_MAX_PY_FRAMES &&
+	       len >= need + r->npy * sizeof(struct py_frame) && r->nkern <= PYBPF_MAX_NATIVE &&
+	       r->nuser <= PYBPF_MAX_NATIVE;
+}
+
+int agg_stack(struct aggregator *a, const void *data, size_t len)
+{
+	const struct pybpf_stack *r = data;
+	struct agg_scratch *s = a->scratch;
+
+	if (!record_ok(r, len))
+		return -1;
+	struct stack_entry *known = stacks_find(&a->stacks, r->hash);
+	if (known) {
+		stacks_touch(&a->stacks, known); /* sent again: it is in use */
+		return 0;
+	}
+	struct agg_proc *p = proc_find(a, (pid_t)r->pid);
+	if (!p)
+		return 0; /* a process forgotten meanwhile */
+	s->n = 0;
+	s->err = 0;
+	for (uint32_t i = 0; i < r->nkern; i++)
+		push_kernel(a, r->kern[i]);
+	push_user(a, p, r);
+	if (r->flags & STACK_PY_TRUNCATED)
+		push_special(a, "[truncated: more Python frames than captured]");
+	if (r->flags & (STACK_PY_FAULT | STACK_BAD_CODE))
+		push_special(a, "[Python stack unreadable]");
+	if (s->err)
+		return -1;
+	a->stats.stacks++;
+	return stacks_insert(&a->stacks, r->hash, r->pid, s->idx, s->n);
+}
+
+int agg_add_stack(struct aggregator *a, uint32_t pid, const struct prof_frame *frames, size_t n,
+		  uint64_t *hash)
+{
+	struct agg_scratch *s = a->scratch;
+	uint64_t h = 0x75736572ULL ^ pid;
+	s->n = 0;
+	s->err = 0;
+	for (size_t i = 0; i < n; i++) {
+		push(a, &frames[i]);
+		h = (h ^ (s->n ? s->idx[s->n - 1] : 0)) * 0x100000001b3ULL;
+	}
+	h |= PYBPF_HASH_USER_BIT; /* never a kernel hash: see pybpf_shared.h */
+	if (s->err)
+		return -1;
+	*hash = h;
+	struct stack_entry *e = stacks_find(&a->stacks, h);
+	if (!e)
+		return stacks_insert(&a->stacks, h, pid, s->idx, s->n);
+	stacks_touch(&a->stacks, e);
+	return 0;
+}
+
+/* --- modes -------------------------------------------------------------------- */
+
+static const char *const mode_names[] = {
+	[AGG_MODE_CPU] = "cpu",
+	[AGG_MODE_WALL] = "wall",
+	[AGG_MODE_OFFCPU] = "offcpu",
+	[AGG_MODE_GIL] = "gil",
+};
+
+/* The sample type each mode's profile carries. */
+static const char *const mode_value_types[] = {
+	[AGG_MODE_CPU] = "cpu",
+	[AGG_MODE_WALL] = "wall",
+	[AGG_MODE_OFFCPU] = "off_cpu",
+	[AGG_MODE_GIL] = "gil_wait",
+};
+
+int agg_mode_parse(const char *s)
+{
+	for (size_t i = 0; s && i < sizeof(mode_names) / sizeof(mode_names[0]); i++)
+		if (strcmp(s, mode_names[i]) == 0)
+			return (int)i;
+	return -1;
+}
+
+const char *agg_mode_name(enum agg_mode m)
+{
+	return mode_names[m];
+}
+
+const char *agg_mode_value_type(enum agg_mode m)
+{
+	return mode_value_types[m];
+}
+
+bool agg_mode_wants(enum agg_mode m, uint8_t kind, uint8_t reason)
+{
+	switch (m) {
+	case AGG_MODE_CPU:
+		return kind == KIND_CPU;
+	case AGG_MODE_WALL:
+		return true;
+	case AGG_MODE_OFFCPU:
+		return kind == KIND_OFFCPU;
+	case AGG_MODE_GIL:
+		return kind == KIND_OFFCPU && reason == REASON_GIL;
+	}
+	return false;
+}
+
+/* --- counts into the window ----------------------------------------------- */
+
+static int64_t window_frame(struct aggregator *a, uint32_t fi)
+{
+	if (fi >= a->remap_cap) {
+		size_t ncap = a->frames.nframes + 1024;
+		uint32_t *nr = realloc(a->remap, ncap * sizeof(*nr));
+		if (!nr)
+			return -1;
+		memset(nr + a->remap_cap, 0, (ncap - a->remap_cap) * sizeof(*nr));
+		a->remap = nr;
+		a->remap_cap = ncap;
+	}
+	if (a->remap[fi])
+		return a->remap[fi] - 1;
+	int64_t wi = profile_frame(a->window, &a->frames.frames[fi]);
+	if (wi >= 0)
+		a->remap[fi] = (uint32_t)wi + 1;
+	return wi;
+}
+
+void agg_set_rate(struct aggregator *a, uint32_t rate_hz)
+{
+	a->rate_hz = rate_hz;
+	a->window->rate_hz = rate_hz;
+	a->window->period_ns = 1000000000ULL / rate_hz;
+}
+
+int agg_stack_frames(struct aggregator *a, uint64_t hash, const uint32_t **frames, uint32_t *n)
+{
+	struct stack_entry *s = stacks_find(&a->stacks, hash);
+	if (!s)
+		return -1;
+	*frames = s->frames;
+	*n = s->n;
+	return 0;
+}
+
+const char *agg_thread_name(struct aggregator *a, uint32_t pid, uint32_t tid)
+{
+	struct agg_proc *p = proc_find(a, (pid_t)pid);
+	return p ? thread_name(p, tid) : "";
+}
+
+int agg_count(struct aggregator *a, const struct pybpf_count_key *key,
+	      const struct pybpf_count *val)
+{
+	uint32_t *wf = a->scratch->window;
+	struct stack_entry *s = stacks_find(&a->stacks, key->hash);
+	struct agg_proc *p = proc_find(a, (pid_t)key->pid);
+	if (!key->hash && key->kind == KIND_OFFCPU && p)
+		return waitstats_add(&a->waits, key, val); /* time without a stack */
+	if (!s || !p) {
+		a->stats.unknown_stack += val->count;
+		return 0;
+	}
+	stacks_touch(&a->stacks, s);
+	if (waitstats_add(&a->waits, key, val))
+		return -1;
+	if (!agg_mode_wants(a->mode, key->kind, key->reason))
+		return 0;
+	if (!profile_process(a->window, key->pid) &&
+	    profile_set_process(a->window, key->pid, (uint32_t)p->ns_pid, p->cgroup, p->root))
+		return -1;
+	for (uint32_t i = 0; i < s->n; i++) {
+		int64_t wi = window_frame(a, s->frames[i]);
+		if (wi < 0)
+			return -1;
+		wf[i] = (uint32_t)wi;
+	}
+	uint64_t value = key->kind == KIND_CPU ? val->count * a->window->period_ns : val->ns;
+	const char *reason = a->mode == AGG_MODE_CPU ? "" : waitstats_reason_name(key->reason);
+	return profile_add(a->window, wf, s->n, val->count, value, key->pid, key->tid,
+			   thread_name(p, key->tid), reason);
+}
+
+/* --- forgetting what is no longer seen -------------------------------------- */
+
+void agg_touch(struct aggregator *a, uint64_t hash)
+{
+	struct stack_entry *s = stacks_find(&a->stacks, hash);
+	if (s)
+		stacks_touch(&a->stacks, s);
+}
+
+static void forget_thread_names(struct aggregator *a)
+{
+	for (struct agg_proc *p = a->procs; p; p = p->next) {
+		free(p->threads);
+		p->threads = NULL;
+		p->nthreads = p->threads_cap = 0;
+	}
+}
+
+long agg_sweep(struct aggregator *a, uint32_t keep, stacks_forget_fn forget, void *ctx)
+{
+	long dropped = stacks_sweep(&a->stacks, keep ? keep : 1, forget, ctx);
+	if (dropped < 0)
+		return -1;
+	a->stats.stacks_forgotten += (uint64_t)dropped;
+	/* threads come and go: names are read again when next seen */
+	forget_thread_names(a);
+	if (!dropped)
+		return 0;
+	if (stacks_compact_frames(&a->stacks, &a->frames, a->rate_hz))
+		return -1; /* the old table stays, still right, only larger */
+	/* window indices were keyed by the old frame numbers */
+	if (a->remap)
+		memset(a->remap, 0, a->remap_cap * sizeof(*a->remap));
+	return dropped;
+}
+
+size_t agg_stack_count(const struct aggregator *a)
+{
+	return a->stacks.n;
+}
+
+/* --- lifecycle -------------------------------------------------------------- */
+
+static struct profile *new_window(uint32_t rate_hz, enum agg_mode mode)
+{
+	struct profile *w = calloc(1, sizeof(*w));
+	if (!w || profile_init(w, rate_hz)) {
+		free(w);
+		return NULL;
+	}
+	w->value_type = profile_str(w, mode_value_types[mode]);
+	if (!w->value_type) {
+		profile_free(w);
+		free(w);
+		return NULL;
+	}
+	return w;
+}
+
+int agg_init(struct aggregator *a, uint32_t rate_hz, enum agg_mode mode)
+{
+	memset(a, 0, sizeof(*a));
+	a->rate_hz = rate_hz;
+	a->mode = mode;
+	a->window = new_window(rate_hz, mode);
+	a->scratch = calloc(1, sizeof(*a->scratch));
+	a->elves = elfcache_new();
+	if (!a->window || !a->scratch || !a->elves || stacks_init(&a->stacks) ||
+	    profile_init(&a->frames, rate_hz)) {
+		agg_free(a);
+		return -1;
+	}
+	a->have_ksyms = kallsyms_load(&a->ksyms, "/proc/kallsyms") == 0;
+	return 0;
+}
+
+void agg_free(struct aggregator *a)
+{
+	while (a->procs) {
+		struct agg_proc *p = a->procs;
+		a->procs = p->next;
+		proc_free(p);
+	}
+	stacks_free(&a->stacks);
+	if (a->window) {
+		profile_free(a->window);
+		free(a->window);
+	}
+	if (a->frames.strings)
+		profile_free(&a->frames);
+	kallsyms_free(&a->ksyms);
+	waitstats_free(&a->waits);
+	elfcache_free(a->elves);
+	free(a->scratch);
+	free(a->remap);
+	memset(a, 0, sizeof(*a));
+}
+
+struct profile *agg_take(struct aggregator *a)
+{
+	struct profile *fresh = new_window(a->rate_hz, a->mode);
+	if (!fresh)
+		return NULL;
+	struct profile *done = a->window;
+	a->window = fresh;
+	if (a->remap)
+		memset(a->remap, 0, a->remap_cap * sizeof(*a->remap));
+	return done;
+}

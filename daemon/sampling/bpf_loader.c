@@ -1,0 +1,459 @@
+/* bpf_loader.c - the BPF side's lifecycle and maps, seen from userspace.
+ * The types of every map are in include/pybpf_shared.h. */
+#define _GNU_SOURCE
+#include "sampling/bpf_loader.h"
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <errno.h>
+#include <linux/perf_event.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "profile.skel.h"
+#include "sys/clock.h"
+
+#define MAX_CPUS 1024
+
+struct bpf_session {
+	struct profile_bpf *skel;
+	struct bpf_link *links[MAX_CPUS];
+	int nlinks;
+	struct bpf_link *switch_link;
+	struct bpf_link *exec_link, *exit_link;
+	struct ring_buffer *rb;
+	uint32_t gen;
+	struct py_layout layouts[PYBPF_MAX_LAYOUTS]; /* uploaded to the layouts map */
+	uint32_t nlayouts;
+};
+
+#define STAT_NAME(id, name, kind) [id] = name,
+static const char *const stat_names[STAT__COUNT] = {PYBPF_STATS(STAT_NAME)};
+#undef STAT_NAME
+#define STAT_KIND(id, name, kind) [id] = kind,
+static const unsigned char stat_kinds[STAT__COUNT] = {PYBPF_STATS(STAT_KIND)};
+#undef STAT_KIND
+
+const char *bpfs_stat_name(int stat)
+{
+	return stat >= 0 && stat < STAT__COUNT ? stat_names[stat] : "?";
+}
+
+enum pybpf_stat_kind bpfs_stat_kind(int stat)
+{
+	return stat >= 0 && stat < STAT__COUNT ? (enum pybpf_stat_kind)stat_kinds[stat]
+					       : STATK_INFO;
+}
+
+static void set_err(char *err, size_t len, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+static void set_err(char *err, size_t len, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(err, len, fmt, ap);
+	va_end(ap);
+}
+
+static int silent_print(enum libbpf_print_level level, const char *fmt, va_list ap)
+{
+	if (level == LIBBPF_WARN && getenv("PYBPF_DEBUG_BPF"))
+		return vfprintf(stderr, fmt, ap);
+	if (level != LIBBPF_DEBUG && getenv("PYBPF_DEBUG_BPF"))
+		return vfprintf(stderr, fmt, ap);
+	return 0;
+}
+
+static int preflight(char *err, size_t errlen)
+{
+	/* PYBPF_KERNEL_BTF: where to look for the kernel's BTF (for tests) */
+	const char *btf = getenv("PYBPF_KERNEL_BTF");
+	if (!btf)
+		btf = "/sys/kernel/btf/vmlinux";
+	if (access(btf, R_OK) != 0) {
+		set_err(err, errlen,
+			"this kernel has no BTF (%s is missing): pybpf needs a kernel built with "
+			"CONFIG_DEBUG_INFO_BTF=y (5.10 or later)",
+			btf);
+		return -1;
+	}
+	return 0;
+}
+
+static void explain_load_error(int e, char *err, size_t errlen)
+{
+	if (e == EPERM || (e == EACCES && geteuid() != 0))
+		set_err(err, errlen,
+			"not allowed to load BPF programs (%s): run as root, or grant "
+			"CAP_BPF, CAP_PERFMON and CAP_SYS_PTRACE (e.g. sudo pybpfctl ...)",
+			strerror(e));
+	else
+		set_err(err, errlen,
+			"loading the BPF programs failed: %s%s (set PYBPF_DEBUG_BPF=1 for the "
+			"verifier log)",
+			strerror(e), e == EACCES ? ": the kernel's verifier rejected them" : "");
+}
+
+/* The slot of the layouts map holding L, uploading it on first use: each
+ * distinct layout (a table record, or one corrected by a process's own debug
+ * offsets) takes one slot. */
+static int layout_slot(struct bpf_session *s, const struct py_layout *L, uint32_t *slot)
+{
+	for (uint32_t i = 0; i < s->nlayouts; i++) {
+		if (memcmp(&s->layouts[i], L, sizeof(*L)) == 0) {
+			*slot = i;
+			return 0;
+		}
+	}
+	if (s->nlayouts == PYBPF_MAX_LAYOUTS) {
+		errno = ENOSPC;
+		return -1;
+	}
+	uint32_t key = s->nlayouts;
+	if (bpf_map_update_elem(bpf_map__fd(s->skel->maps.layouts), &key, L, BPF_ANY))
+		return -1;
+	s->layouts[s->nlayouts++] = *L;
+	*slot = key;
+	return 0;
+}
+
+static int attach_cpus(struct bpf_session *s, uint32_t rate_hz, char *err, size_t errlen)
+{
+	int ncpus = libbpf_num_possible_cpus();
+	if (ncpus <= 0 || ncpus > MAX_CPUS)
+		ncpus = ncpus <= 0 ? 1 : MAX_CPUS;
+	struct perf_event_attr attr = {
+		.type = PERF_TYPE_SOFTWARE,
+		.size = sizeof(attr),
+		.config = PERF_COUNT_SW_CPU_CLOCK,
+		.sample_period = 1000000000ULL / rate_hz, /* ns of CPU time */
+	};
+	for (int cpu = 0; cpu < ncpus; cpu++) {
+		int fd = (int)syscall(__NR_perf_event_open, &attr, -1, cpu, -1,
+				      PERF_FLAG_FD_CLOEXEC);
+		if (fd < 0) {
+			if (errno == ENODEV)
+				continue; /* possible but offline CPU */
+			set_err(err, errlen, "perf_event_open on CPU %d failed: %s%s", cpu,
+				strerror(errno),
+				errno == EACCES || errno == EPERM
+					? " (run as root or grant CAP_PERFMON)"
+					: "");
+			return -1;
+		}
+		struct bpf_link *l = bpf_program__attach_perf_event(s->skel->progs.on_sample, fd);
+		if (!l) {
+			int e = errno;
+			close(fd);
+			set_err(err, errlen, "attaching to CPU %d failed: %s", cpu, strerror(e));
+			return -1;
+		}
+		s->links[s->nlinks++] = l;
+	}
+	return 0;
+}
+
+struct bpf_session *bpfs_open(uint32_t rate_hz, bpfs_stack_fn on_stack, void *ctx, char *err,
+			      size_t errlen)
+{
+	libbpf_set_print(silent_print);
+	if (preflight(err, errlen))
+		return NULL;
+	if (rate_hz == 0 || rate_hz > 10000) {
+		set_err(err, errlen, "rate %u Hz is out of range (1-10000)", rate_hz);
+		return NULL;
+	}
+	struct bpf_session *s = calloc(1, sizeof(*s));
+	if (!s)
+		return NULL;
+	s->skel = profile_bpf__open();
+	if (!s->skel) {
+		explain_load_error(errno, err, errlen);
+		goto fail;
+	}
+	if (profile_bpf__load(s->skel)) {
+		explain_load_error(errno, err, errlen);
+		goto fail;
+	}
+	s->rb = ring_buffer__new(bpf_map__fd(s->skel->maps.stacks_rb),
+				 (ring_buffer_sample_fn)on_stack, ctx, NULL);
+	if (!s->rb) {
+		set_err(err, errlen, "opening the ring buffer failed: %s", strerror(errno));
+		goto fail;
+	}
+	if (attach_cpus(s, rate_hz, err, errlen))
+		goto fail;
+	return s;
+fail:
+	bpfs_close(s);
+	return NULL;
+}
+
+void bpfs_stop(struct bpf_session *s)
+{
+	for (int i = 0; i < s->nlinks; i++)
+		bpf_link__destroy(s->links[i]);
+	s->nlinks = 0;
+	bpf_link__destroy(s->switch_link);
+	s->switch_link = NULL;
+	bpf_link__destroy(s->exec_link);
+	bpf_link__destroy(s->exit_link);
+	s->exec_link = s->exit_link = NULL;
+}
+
+int bpfs_set_rate(struct bpf_session *s, uint32_t rate_hz, char *err, size_t errlen)
+{
+	if (rate_hz == 0 || rate_hz > 10000) {
+		set_err(err, errlen, "rate %u Hz is out of range (1-10000)", rate_hz);
+		return -1;
+	}
+	for (int i = 0; i < s->nlinks; i++)
+		bpf_link__destroy(s->links[i]);
+	s->nlinks = 0;
+	return attach_cpus(s, rate_hz, err, errlen);
+}
+
+void bpfs_set_offcpu_stacks(struct bpf_session *s, int on)
+{
+	s->skel->data->offcpu_stacks = on ? 1 : 0;
+}
+
+int bpfs_enable_proc_events(struct bpf_session *s, bpfs_event_fn on_event, void *ctx)
+{
+	if (s->exec_link)
+		return 0;
+	if (ring_buffer__add(s->rb, bpf_map__fd(s->skel->maps.events_rb),
+			     (ring_buffer_sample_fn)on_event, ctx))
+		return -1;
+	s->exec_link = bpf_program__attach(s->skel->progs.on_exec);
+	s->exit_link = bpf_program__attach(s->skel->progs.on_exit);
+	if (!s->exec_link || !s->exit_link)
+		return -1;
+	s->skel->bss->proc_events_enabled = 1;
+	return 0;
+}
+
+int bpfs_enable_offcpu(struct bpf_session *s)
+{
+	if (s->switch_link)
+		return 0;
+	s->switch_link = bpf_program__attach(s->skel->progs.on_switch);
+	if (!s->switch_link)
+		return -1;
+	s->skel->bss->offcpu_enabled = 1;
+	return 0;
+}
+
+int bpfs_gil_stats(struct bpf_session *s, pid_t pid, struct gil_stats *out,
+		   uint64_t hist[GIL_HIST_BUCKETS])
+{
+	uint32_t key = (uint32_t)pid;
+	memset(out, 0, sizeof(*out));
+	bpf_map_lookup_elem(bpf_map__fd(s->skel->maps.gil_stats), &key, out);
+	int fd = bpf_map__fd(s->skel->maps.gil_hist);
+	for (uint32_t b = 0; b < GIL_HIST_BUCKETS; b++) {
+		uint64_t k = gil_hist_key((uint32_t)pid, b);
+		hist[b] = 0;
+		bpf_map_lookup_elem(fd, &k, &hist[b]);
+	}
+	return 0;
+}
+
+int bpfs_gil_thread(struct bpf_session *s, uint32_t tid, struct gil_thread *out)
+{
+	memset(out, 0, sizeof(*out));
+	return bpf_map_lookup_elem(bpf_map__fd(s->skel->maps.gil_threads), &tid, out);
+}
+
+#define RESYNC_PIDS 64
+
+int bpfs_resync_gil_waiters(struct bpf_session *s)
+{
+	int ofd = bpf_map__fd(s->skel->maps.offcpu), gfd = bpf_map__fd(s->skel->maps.gil_stats);
+	uint32_t pids[RESYNC_PIDS], key, *prev = NULL;
+	int64_t waiting[RESYNC_PIDS];
+	size_t n = 0;
+	struct offcpu_start v;
+
+	/* every registered process with GIL counters */
+	while (n < RESYNC_PIDS && bpf_map_get_next_key(gfd, prev, &key) == 0) {
+		pids[n] = key;
+		waiting[n++] = 0;
+		prev = &pids[n - 1];
+	}
+	prev = NULL;
+	while (bpf_map_get_next_key(ofd, prev, &key) == 0) {
+		if (bpf_map_lookup_elem(ofd, &key, &v) == 0 && v.reason == REASON_GIL && !v.seeded)
+			for (size_t i = 0; i < n; i++)
+				waiting[i] += pids[i] == v.pid;
+		prev = &key;
+	}
+	for (size_t i = 0; i < n; i++) {
+		struct gil_stats g;
+		if (bpf_map_lookup_elem(gfd, &pids[i], &g) || g.waiters == waiting[i])
+			continue;
+		g.waiters = waiting[i];
+		bpf_map_update_elem(gfd, &pids[i], &g, BPF_EXIST);
+	}
+	return 0;
+}
+
+int bpfs_seed_offcpu(struct bpf_session *s, uint32_t tid, uint32_t pid, uint64_t hash,
+		     uint8_t reason)
+{
+	struct offcpu_start v = {
+		.ts = monotonic_ns(), /* the clock of bpf_ktime_get_ns() */
+		.hash = hash,
+		.pid = pid,
+		.reason = reason,
+		.seeded = 1,
+	};
+	return bpf_map_update_elem(bpf_map__fd(s->skel->maps.offcpu), &tid, &v, BPF_NOEXIST);
+}
+
+int bpfs_pending_offcpu(struct bpf_session *s, bpfs_pending_fn fn, void *ctx)
+{
+	int fd = bpf_map__fd(s->skel->maps.offcpu);
+	uint32_t key, *prev = NULL;
+	struct offcpu_start v;
+	while (bpf_map_get_next_key(fd, prev, &key) == 0) {
+		if (bpf_map_lookup_elem(fd, &key, &v) == 0 &&
+		    fn(ctx, key, v.pid, v.ts, v.hash, v.reason, v.holds_gil))
+			return -1;
+		prev = &key;
+	}
+	return 0;
+}
+
+void bpfs_close(struct bpf_session *s)
+{
+	if (!s)
+		return;
+	bpfs_stop(s);
+	ring_buffer__free(s->rb);
+	profile_bpf__destroy(s->skel);
+	free(s);
+}
+
+int bpfs_add_process(struct bpf_session *s, const struct pyprocess *pp)
+{
+	uint32_t pid = (uint32_t)pp->pid;
+	struct py_proc v = {
+		.runtime_addr = pp->runtime_addr,
+		.code_type_addr = pp->code_type_addr,
+		.gil_addr = pp->gil_addr,
+	};
+	if (layout_slot(s, &pp->layout.bpf, &v.layout_idx))
+		return -1;
+	return bpf_map_update_elem(bpf_map__fd(s->skel->maps.procs), &pid, &v, BPF_ANY);
+}
+
+int bpfs_remove_process(struct bpf_session *s, pid_t pid)
+{
+	uint32_t key = (uint32_t)pid;
+	int ret = bpf_map_delete_elem(bpf_map__fd(s->skel->maps.procs), &key);
+	/* pids are reused and the maps are bounded: a long run must not fill
+	 * them with processes long gone */
+	bpf_map_delete_elem(bpf_map__fd(s->skel->maps.gil_stats), &key);
+	int hfd = bpf_map__fd(s->skel->maps.gil_hist);
+	for (uint32_t b = 0; b < GIL_HIST_BUCKETS; b++) {
+		uint64_t hk = gil_hist_key(key, b);
+		bpf_map_delete_elem(hfd, &hk);
+	}
+	return ret;
+}
+
+void bpfs_forget_stack(struct bpf_session *s, uint64_t hash)
+{
+	bpf_map_delete_elem(bpf_map__fd(s->skel->maps.known_stacks), &hash);
+}
+
+int bpfs_epoll_fd(struct bpf_session *s)
+{
+	return ring_buffer__epoll_fd(s->rb);
+}
+
+int bpfs_poll(struct bpf_session *s, int timeout_ms)
+{
+	int n = ring_buffer__poll(s->rb, timeout_ms);
+	return n < 0 && n != -EINTR ? n : 0;
+}
+
+/* Counts whose generation is older than keep_from. */
+static int drain_older(struct bpf_session *s, uint32_t keep_from, bpfs_count_fn on_count, void *ctx)
+{
+	int fd = bpf_map__fd(s->skel->maps.counts);
+	uint32_t max = bpf_map__max_entries(s->skel->maps.counts);
+	struct pybpf_count_key *keys = calloc(max, sizeof(*keys));
+	struct pybpf_count_key cur, next;
+	uint32_t n = 0;
+	int ret = 0;
+
+	if (!keys)
+		return -1;
+	void *prev = NULL;
+	while (n < max && bpf_map_get_next_key(fd, prev, &next) == 0) {
+		if ((int32_t)(next.gen - keep_from) < 0)
+			keys[n++] = next;
+		cur = next;
+		prev = &cur;
+	}
+	for (uint32_t i = 0; i < n; i++) {
+		struct pybpf_count v = {0, 0};
+		if (bpf_map_lookup_elem(fd, &keys[i], &v) || bpf_map_delete_elem(fd, &keys[i]))
+			continue;
+		if (v.count && on_count(ctx, &keys[i], &v))
+			ret = -1;
+	}
+	free(keys);
+	return ret;
+}
+
+int bpfs_drain(struct bpf_session *s, int final, bpfs_count_fn on_count, void *ctx)
+{
+	uint32_t filling = s->gen;
+	s->gen++;
+	s->skel->bss->gen = s->gen;
+	if (final)
+		usleep(2000); /* let samples in flight on other CPUs finish */
+	/* stacks are published before they are counted: read them first */
+	ring_buffer__consume(s->rb);
+	return drain_older(s, final ? s->gen : filling, on_count, ctx);
+}
+
+int bpfs_prog_runtime(struct bpf_session *s, uint64_t *run_ns, uint64_t *run_cnt)
+{
+	struct bpf_prog_info info;
+	uint32_t len = sizeof(info);
+	memset(&info, 0, sizeof(info));
+	if (bpf_obj_get_info_by_fd(bpf_program__fd(s->skel->progs.on_sample), &info, &len))
+		return -1;
+	*run_ns = info.run_time_ns;
+	*run_cnt = info.run_cnt;
+	return 0;
+}
+
+int bpfs_stats(struct bpf_session *s, uint64_t out[STAT__COUNT])
+{
+	int ncpus = libbpf_num_possible_cpus();
+	if (ncpus <= 0)
+		return -1;
+	uint64_t *vals = calloc((size_t)ncpus, sizeof(*vals));
+	if (!vals)
+		return -1;
+	int fd = bpf_map__fd(s->skel->maps.stats);
+	for (uint32_t k = 0; k < STAT__COUNT; k++) {
+		out[k] = 0;
+		if (bpf_map_lookup_elem(fd, &k, vals))
+			continue;
+		for (int c = 0; c < ncpus; c++)
+			out[k] += vals[c];
+	}
+	free(vals);
+	return 0;
+}

@@ -1,0 +1,92 @@
+/* bpf_loader.h - loads the BPF programs, attaches them to perf events on
+ * every CPU, registers processes and reads back stacks, counts and drops. */
+#ifndef PYBPF_BPF_LOADER_H
+#define PYBPF_BPF_LOADER_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "pybpf_shared.h"
+#include "python/pyprocess.h"
+
+struct bpf_session;
+
+/* Called for every new stack record. */
+typedef int (*bpfs_stack_fn)(void *ctx, const void *rec, size_t len);
+/* Called for every (stack, thread, kind, reason) count drained. */
+typedef int (*bpfs_count_fn)(void *ctx, const struct pybpf_count_key *key,
+			     const struct pybpf_count *val);
+
+/* Loads and attaches at rate_hz samples per second per CPU.  On failure
+ * returns NULL and err says why and what to do (privileges, BTF). */
+struct bpf_session *bpfs_open(uint32_t rate_hz, bpfs_stack_fn on_stack, void *ctx, char *err,
+			      size_t errlen);
+/* Starts tracking threads off CPU (sched_switch): off-CPU time, its reasons,
+ * GIL waits.  Costs a little on every context switch of a registered process. */
+int bpfs_enable_offcpu(struct bpf_session *s);
+
+/* The GIL counters of pid (zeroes when none), its wait-length histogram
+ * (GIL_HIST_BUCKETS buckets, 4 per power of two of nanoseconds) and, per
+ * thread, its GIL episodes. */
+int bpfs_gil_stats(struct bpf_session *s, pid_t pid, struct gil_stats *out,
+		   uint64_t hist[GIL_HIST_BUCKETS]);
+int bpfs_gil_thread(struct bpf_session *s, uint32_t tid, struct gil_thread *out);
+
+/* Tells the BPF side that tid (of pid) left the CPU now, blocked for reason
+ * with the stack hash: for threads already asleep when tracking starts. */
+int bpfs_seed_offcpu(struct bpf_session *s, uint32_t tid, uint32_t pid, uint64_t hash,
+		     uint8_t reason);
+
+/* Recounts each process's threads in GIL waits from the off-CPU map and
+ * corrects the in-kernel count (which the samples read for contention)
+ * when it has drifted from it. */
+int bpfs_resync_gil_waiters(struct bpf_session *s);
+
+/* Threads of pid still off CPU: their start records (for the end of a run). */
+typedef int (*bpfs_pending_fn)(void *ctx, uint32_t tid, uint32_t pid, uint64_t start_ns,
+			       uint64_t hash, uint8_t reason, uint8_t holds_gil);
+int bpfs_pending_offcpu(struct bpf_session *s, bpfs_pending_fn fn, void *ctx);
+
+/* Samples at rate_hz from now on (re-attaches the perf events). */
+int bpfs_set_rate(struct bpf_session *s, uint32_t rate_hz, char *err, size_t errlen);
+/* Whether off-CPU intervals carry their stack (default) or only their time
+ * and reason (cheaper: no unwinding, nothing sent). */
+void bpfs_set_offcpu_stacks(struct bpf_session *s, int on);
+
+/* Called for every exec (any process) and every exit of a registered
+ * process: rec is a struct pybpf_proc_event. */
+typedef int (*bpfs_event_fn)(void *ctx, const void *rec, size_t len);
+/* Starts reporting execs and exits (sched_process_exec/exit); the events
+ * arrive through bpfs_poll(). */
+int bpfs_enable_proc_events(struct bpf_session *s, bpfs_event_fn on_event, void *ctx);
+
+/* Stops sampling (detaches from the perf events); maps stay readable. */
+void bpfs_stop(struct bpf_session *s);
+void bpfs_close(struct bpf_session *s);
+
+int bpfs_add_process(struct bpf_session *s, const struct pyprocess *pp);
+/* Stops profiling pid and frees what the kernel kept of it (GIL counters). */
+int bpfs_remove_process(struct bpf_session *s, pid_t pid);
+/* The kernel sends stack hash again when it next sees it. */
+void bpfs_forget_stack(struct bpf_session *s, uint64_t hash);
+
+/* A descriptor that polls readable when stacks or events wait. */
+int bpfs_epoll_fd(struct bpf_session *s);
+/* Delivers new stacks; waits at most timeout_ms for the first. */
+int bpfs_poll(struct bpf_session *s, int timeout_ms);
+
+/* Moves the counts gathered so far to on_count.  Not final: the generation
+ * that was filling is left for the next drain.  Final: everything. */
+int bpfs_drain(struct bpf_session *s, int final, bpfs_count_fn on_count, void *ctx);
+
+/* Sums the per-CPU counters (enum pybpf_stat). */
+int bpfs_stats(struct bpf_session *s, uint64_t out[STAT__COUNT]);
+/* Time the sampling program ran and how often, from the kernel's BPF stats
+ * (non-zero only while sysctl kernel.bpf_stats_enabled is 1). */
+int bpfs_prog_runtime(struct bpf_session *s, uint64_t *run_ns, uint64_t *run_cnt);
+/* A counter's name and kind (PYBPF_STATS in include/pybpf_shared.h). */
+const char *bpfs_stat_name(int stat);
+enum pybpf_stat_kind bpfs_stat_kind(int stat);
+
+#endif

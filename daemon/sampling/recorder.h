@@ -1,0 +1,75 @@
+/* recorder.h - one profiling run: load BPF, follow target processes, gather
+ * samples until told to stop.  The pipeline pybpfctl runs without a daemon
+ * and the daemon runs for its windows. */
+#ifndef PYBPF_RECORDER_H
+#define PYBPF_RECORDER_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "sampling/aggregate.h"
+#include "sampling/bpf_loader.h"
+#include "sys/clock.h"
+
+struct recorder {
+	struct aggregator agg;
+	struct bpf_session *bpf;
+	uint64_t start_ns;   /* CLOCK_REALTIME at open */
+	uint64_t start_mono; /* CLOCK_MONOTONIC at open */
+	uint64_t last_drain;
+	uint64_t last_resync;
+	uint64_t resync_ns; /* how often the GIL waiter count is recounted (100 ms) */
+	/* also sees every drained count (the daemon's reports), or NULL */
+	bpfs_count_fn count_hook;
+	void *hook_ctx;
+};
+
+/* Opens the BPF side at rate_hz; err says why not.  Modes other than cpu
+ * also track threads off CPU. */
+int recorder_open(struct recorder *r, uint32_t rate_hz, enum agg_mode mode, char *err,
+		  size_t errlen);
+void recorder_close(struct recorder *r);
+
+/* Profiles pid from now on.  err says why not (not Python, unsupported...). */
+int recorder_add_pid(struct recorder *r, const struct pyprocess *pp, char *err, size_t errlen);
+
+/* Stops profiling pid and forgets what was known of it. */
+void recorder_remove_pid(struct recorder *r, pid_t pid);
+
+/* Forgets the stacks not seen in the last `keep` sweeps (those of threads
+ * still off CPU stay); the kernel sends them again if they recur.  Returns
+ * how many, -1 when out of memory. */
+long recorder_sweep(struct recorder *r, uint32_t keep);
+
+/* Waits up to timeout_ms for new stacks; drains counts once a second.
+ * Returns 1 when it drained, 0 when not, -1 on error. */
+int recorder_step(struct recorder *r, int timeout_ms);
+
+/* Stops sampling, drains everything and returns the profile since open (caller frees with
+ * profile_free + free). */
+struct profile *recorder_finish(struct recorder *r);
+
+/* BPF counters plus the userspace ones (unknown stacks, unknown code). */
+struct recorder_stats {
+	uint64_t bpf[STAT__COUNT];
+	struct agg_stats agg;
+	uint64_t bpf_run_ns, bpf_run_cnt; /* with kernel.bpf_stats_enabled=1 */
+};
+int recorder_stats(struct recorder *r, struct recorder_stats *out);
+
+/* Samples lost, by reason: every BPF counter of kind STATK_DROP
+ * (include/pybpf_shared.h) and the stacks that never reached userspace
+ * ("stack_lost").  The one definition of "dropped" that every summary,
+ * status and /metrics shows. */
+#define RECORDER_MAX_DROPS (STAT__COUNT + 1)
+struct recorder_drop {
+	const char *reason;
+	uint64_t n;
+};
+/* Fills out (at most RECORDER_MAX_DROPS) and returns how many reasons. */
+size_t recorder_drops(const struct recorder_stats *st, struct recorder_drop *out);
+/* Their sum. */
+uint64_t recorder_dropped(const struct recorder_stats *st);
+
+#endif

@@ -1,0 +1,266 @@
+/* ctl_server.c - the control socket's transport: listening, accepting,
+ * credentials, a thread per connection, framing of replies. */
+#define _GNU_SOURCE
+#include "service/ctl_server.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "sys/log.h"
+
+#define MAX_CLIENTS 64
+
+struct slot {
+	struct ctl_server *srv;
+	struct ctl_client cl;
+	pthread_t thread;
+	bool used, finished;
+};
+
+struct ctl_server {
+	struct daemon *d;
+	char path[108];
+	int fd;
+	int stop_pipe[2];
+	pthread_t thread;
+	pthread_mutex_t lock; /* the slots */
+	struct slot slots[MAX_CLIENTS];
+};
+
+void ctl_reply(struct ctl_client *c, Pybpf__Control__Response *r)
+{
+	if (ctl_write_msg(c->fd, &r->base))
+		log_debug("control: reply to pid %d lost: %s", (int)c->cred.pid, strerror(errno));
+}
+
+void ctl_reply_error(struct ctl_client *c, int code, const char *fmt, ...)
+{
+	va_list ap;
+	if (c->err_code)
+		return;
+	c->err_code = code ? code : EIO;
+	va_start(ap, fmt);
+	vsnprintf(c->err, sizeof(c->err), fmt, ap);
+	va_end(ap);
+}
+
+static void send_error(struct ctl_client *c)
+{
+	Pybpf__Control__Response r = PYBPF__CONTROL__RESPONSE__INIT;
+	r.code = c->err_code;
+	r.error = c->err;
+	ctl_reply(c, &r);
+}
+
+void ctl_reply_data(struct ctl_client *c, const void *data, size_t len)
+{
+	Pybpf__Control__Response r = PYBPF__CONTROL__RESPONSE__INIT;
+	r.data.data = (uint8_t *)data;
+	r.data.len = len;
+	ctl_reply(c, &r);
+}
+
+static void serve(struct ctl_client *cl)
+{
+	Pybpf__Control__Request *rq = ctl_read_request(cl->fd);
+	if (!rq) {
+		if (errno != ECONNRESET)
+			log_debug("control: bad request from pid %d: %s", (int)cl->cred.pid,
+				  strerror(errno));
+		return;
+	}
+	if (rq->version != CTL_PROTO_VERSION)
+		ctl_reply_error(cl, EPROTO, "protocol version %u; this pybpfd speaks %u",
+				rq->version, CTL_PROTO_VERSION);
+	else
+		ctl_handle(cl, rq);
+	if (cl->err_code)
+		send_error(cl);
+	pybpf__control__request__free_unpacked(rq, NULL);
+}
+
+static void *client_main(void *arg)
+{
+	struct slot *sl = arg;
+	serve(&sl->cl);
+	pthread_mutex_lock(&sl->srv->lock);
+	close(sl->cl.fd);
+	sl->cl.fd = -1;
+	sl->finished = true;
+	pthread_mutex_unlock(&sl->srv->lock);
+	return NULL;
+}
+
+/* Joins the threads of finished clients; returns a free slot or NULL. */
+static struct slot *free_slot(struct ctl_server *s)
+{
+	struct slot *slot = NULL;
+	pthread_mutex_lock(&s->lock);
+	for (int i = 0; i < MAX_CLIENTS; i++) {
+		struct slot *c = &s->slots[i];
+		if (c->used && c->finished) {
+			pthread_join(c->thread, NULL);
+			c->used = false;
+		}
+		if (!c->used && !slot)
+			slot = c;
+	}
+	pthread_mutex_unlock(&s->lock);
+	return slot;
+}
+
+static void accept_one(struct ctl_server *s)
+{
+	int fd = accept4(s->fd, NULL, NULL, SOCK_CLOEXEC);
+	if (fd < 0)
+		return;
+	struct slot *sl = free_slot(s);
+	socklen_t len = sizeof(struct ucred);
+	if (!sl) {
+		log_warn("control: %d clients already, one refused", MAX_CLIENTS);
+		close(fd);
+		return;
+	}
+	*sl = (struct slot){.srv = s, .cl = {.d = s->d, .fd = fd}, .used = true};
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &sl->cl.cred, &len)) {
+		close(fd);
+		sl->used = false;
+		return;
+	}
+	/* tests shrink the send buffer to show that a client that never reads
+	 * a large reply holds up only itself */
+	const char *sndbuf = getenv("PYBPFD_TEST_CTL_SNDBUF");
+	if (sndbuf) {
+		int v = atoi(sndbuf);
+		setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &v, sizeof(v));
+	}
+	if (pthread_create(&sl->thread, NULL, client_main, sl)) {
+		close(fd);
+		sl->used = false;
+	}
+}
+
+static void *accept_main(void *arg)
+{
+	struct ctl_server *s = arg;
+	for (;;) {
+		struct pollfd p[2] = {{.fd = s->fd, .events = POLLIN},
+				      {.fd = s->stop_pipe[0], .events = POLLIN}};
+		if (poll(p, 2, -1) < 0 && errno != EINTR)
+			break;
+		if (p[1].revents)
+			break;
+		if (p[0].revents & POLLIN)
+			accept_one(s);
+	}
+	return NULL;
+}
+
+static int make_socket(struct ctl_server *s, const char *group, char *err, size_t errlen)
+{
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	char dir[sizeof(s->path)];
+	snprintf(dir, sizeof(dir), "%s", s->path);
+	char *slash = strrchr(dir, '/');
+	if (slash && slash != dir) {
+		*slash = 0;
+		if (mkdir(dir, 0755) && errno != EEXIST) {
+			snprintf(err, errlen, "cannot create %s: %s", dir, strerror(errno));
+			return -1;
+		}
+	}
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", s->path);
+	s->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (s->fd < 0)
+		goto fail;
+	unlink(s->path); /* a stale socket of an earlier run */
+	mode_t old = umask(0117);
+	int r = bind(s->fd, (struct sockaddr *)&sa, sizeof(sa));
+	umask(old);
+	if (r || listen(s->fd, 16))
+		goto fail;
+	if (group && group[0]) {
+		struct group *g = getgrnam(group);
+		if (!g)
+			log_warn("control socket: no group '%s': only root may use %s (create it: "
+				 "addgroup --system %s)",
+				 group, s->path, group);
+		else if (chown(s->path, 0, g->gr_gid))
+			log_warn("control socket: chown to group %s: %s", group, strerror(errno));
+	}
+	if (chmod(s->path, 0660))
+		goto fail;
+	return 0;
+fail:
+	snprintf(err, errlen, "%s: %s", s->path, strerror(errno));
+	if (s->fd >= 0)
+		close(s->fd);
+	s->fd = -1;
+	return -1;
+}
+
+struct ctl_server *ctl_server_start(struct daemon *d, const char *path, const char *group,
+				    char *err, size_t errlen)
+{
+	struct ctl_server *s = calloc(1, sizeof(*s));
+	if (!s) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	s->d = d;
+	s->fd = -1;
+	snprintf(s->path, sizeof(s->path), "%s", path);
+	pthread_mutex_init(&s->lock, NULL);
+	if (make_socket(s, group, err, errlen))
+		goto fail;
+	if (pipe2(s->stop_pipe, O_CLOEXEC)) {
+		snprintf(err, errlen, "pipe: %s", strerror(errno));
+		goto fail;
+	}
+	if (pthread_create(&s->thread, NULL, accept_main, s)) {
+		snprintf(err, errlen, "cannot start a thread");
+		goto fail;
+	}
+	return s;
+fail:
+	if (s->fd >= 0) {
+		close(s->fd);
+		unlink(s->path);
+	}
+	free(s);
+	return NULL;
+}
+
+void ctl_server_stop(struct ctl_server *s)
+{
+	if (!s)
+		return;
+	if (write(s->stop_pipe[1], "x", 1) != 1)
+		log_warn("control: cannot wake the accept thread");
+	pthread_join(s->thread, NULL);
+	/* clients still reading a request or blocked in a reply: wake them */
+	pthread_mutex_lock(&s->lock);
+	for (int i = 0; i < MAX_CLIENTS; i++)
+		if (s->slots[i].used && !s->slots[i].finished && s->slots[i].cl.fd >= 0)
+			shutdown(s->slots[i].cl.fd, SHUT_RDWR);
+	pthread_mutex_unlock(&s->lock);
+	for (int i = 0; i < MAX_CLIENTS; i++)
+		if (s->slots[i].used)
+			pthread_join(s->slots[i].thread, NULL);
+	close(s->fd);
+	close(s->stop_pipe[0]);
+	close(s->stop_pipe[1]);
+	unlink(s->path);
+	pthread_mutex_destroy(&s->lock);
+	free(s);
+}

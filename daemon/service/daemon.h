@@ -1,0 +1,189 @@
+/* daemon.h - pybpfd's state: the one recorder every process is sampled by,
+ * the Python processes it follows, the per-service windows it exports, and
+ * the captures (pybpfctl requests, pull requests) fed from it.
+ *
+ * Threads and the lock: the sampler thread (sampler.c) owns the recorder and
+ * holds `lock` while it works; the control socket's client threads
+ * (ctl_server.c, ctl_handlers.c) and the HTTP threads (pull.c) take `lock`
+ * only to register a capture, wait for it (a condition variable, which
+ * releases it), or copy a snapshot (snapshot.c).  None of them encodes or
+ * sends while holding it: a slow client holds up only itself.  The push
+ * thread (push.c) has a lock of its own. */
+#ifndef PYBPF_DAEMON_H
+#define PYBPF_DAEMON_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <string.h>
+#include <sys/types.h>
+
+#include "pybpf_shared.h"
+#include "report/report.h"
+#include "report/waitstats.h"
+#include "sampling/recorder.h"
+#include "service/config.h"
+#include "service/discovery.h"
+#include "service/naming.h"
+#include "service/spool.h"
+#include "service/windows.h"
+
+struct pusher;
+struct http_pull;
+struct ctl_server;
+
+/* A Python process the daemon follows. */
+struct dproc {
+	pid_t pid;
+	uid_t uid;
+	struct pyprocess pp;
+	char service[SERVICE_NAME_MAX];
+	char command[128];  /* its command line, spaces for NULs, cut */
+	uint64_t samples;   /* on-CPU samples since it was found */
+	bool exited;	    /* flushed with the current window, then forgotten */
+	uint64_t exited_at; /* monotonic ns */
+};
+
+/* Everything counted per service, for /metrics. */
+struct svc_metrics {
+	char name[SERVICE_NAME_MAX];
+	uint64_t samples;
+	uint64_t gil_held_ns, gil_wait_ns;
+	uint64_t offcpu_ns[REASON__COUNT];
+};
+
+enum capture_kind {
+	CAPTURE_PROFILE, /* a profile of one mode (record, top, pull) */
+	CAPTURE_REPORT,	 /* wait statistics for the gil / io reports */
+};
+
+/* A request for what the sampler sees over a while. */
+struct capture {
+	enum capture_kind kind;
+	uint32_t *pids; /* NULL: every process the caller may see */
+	size_t npids;
+	int64_t uid;			/* -1: any; else only this uid's processes */
+	char service[SERVICE_NAME_MAX]; /* "" any */
+	enum agg_mode mode;
+	uint64_t start_mono, start_real, end_mono; /* end 0: until pids exit or stop */
+	bool stop;				   /* end at the next tick */
+	/* counts reach the daemon a drain late: take the ticks that cover
+	 * [start, end) rather than those that arrive in it */
+	bool aligned;
+	bool done;
+	struct profile *prof;	      /* CAPTURE_PROFILE */
+	struct waitstats waits;	      /* CAPTURE_REPORT */
+	struct report_baseline base;  /* CAPTURE_REPORT: counters at start */
+	struct recorder_stats stats0; /* the sampler's counters at start */
+	pthread_cond_t cond;
+	struct capture *next;
+};
+
+struct daemon_counters {
+	uint64_t windows; /* windows exported */
+	uint64_t pull_requests, pull_errors;
+	uint64_t ctl_refused;
+	uint64_t discover_errors; /* processes that could not be inspected */
+	uint64_t unsupported;	  /* Pythons of a version without a layout */
+	uint64_t processes_seen;  /* Python processes registered, ever */
+	uint64_t encode_errors;	  /* windows that could not be encoded */
+};
+
+struct daemon {
+	struct config cfg;
+	char config_path[256];
+	bool config_missing_ok;
+	char **overrides; /* "key=value" from the command line, reapplied on reload */
+	size_t noverrides;
+
+	struct recorder rec;
+	pthread_mutex_t lock;
+	uint64_t start_mono, start_real;
+
+	struct dproc *procs;
+	size_t nprocs, procs_cap;
+	struct pending_list pending; /* execs not yet known to be Python */
+
+	struct windows windows;
+	struct spool spool;
+
+	struct svc_metrics *metrics;
+	size_t nmetrics;
+	uint64_t samples_total;
+
+	/* the two last drains: a tick holds the counts sampled between them */
+	uint64_t drain_prev2, drain_prev1;
+
+	struct capture *captures;
+	bool closing; /* servers are stopping: no new captures */
+	struct daemon_counters ctr;
+
+	uint64_t last_sweep; /* when idle stacks were last forgotten */
+
+	/* daemon CPU over the last window */
+	double cpu_pct;
+	uint64_t cpu_last_ns, cpu_last_mono;
+
+	struct pusher *pusher;
+	struct http_pull *pull;
+	struct ctl_server *ctl;
+};
+
+/* Loads the configuration (file, then overrides).  err says why not. */
+int daemon_load_config(struct daemon *d, struct config *out, char *err, size_t errlen);
+
+/* Opens everything the configuration asks for and runs until *stop, then
+ * flushes the window and closes.  *reload asks for a configuration reload. */
+int daemon_run(struct daemon *d, volatile int *stop, volatile int *reload);
+
+/* --- lock held ------------------------------------------------------------------ */
+
+struct dproc *daemon_proc(struct daemon *d, pid_t pid);
+/* An on-CPU sample (the daemon's ticks carry on- and off-CPU samples). */
+static inline bool sample_on_cpu(const struct prof_sample *s)
+{
+	return !s->reason[0] || strcmp(s->reason, "cpu") == 0;
+}
+/* The service of pid, "unknown" for a process the daemon does not know. */
+const char *daemon_service_of(struct daemon *d, uint32_t pid);
+
+/* --- captures (capture.c), lock held --------------------------------------------- */
+
+/* A new capture: mode, pids (copied), duration (0: open).  NULL on ENOMEM. */
+struct capture *capture_new(enum capture_kind kind, enum agg_mode mode, const uint32_t *pids,
+			    size_t npids, int64_t uid, const char *service, double seconds,
+			    uint32_t rate_hz);
+/* Registers c (taking ownership) for the sampler to feed from its next tick;
+ * c->cond is signalled when done. */
+void capture_start(struct daemon *d, struct capture *c);
+/* Unlinks c from the daemon (done or not); then it is the caller's alone. */
+void capture_detach(struct daemon *d, struct capture *c);
+/* Frees a capture (detached, or detaches it). */
+void capture_free(struct daemon *d, struct capture *c);
+/* Waits (lock held) until c is done or deadline_mono passes; 0 when done. */
+int capture_wait(struct daemon *d, struct capture *c, uint64_t deadline_mono);
+/* Samples lost while c ran, by reason (every process of the daemon). */
+size_t capture_drops(struct daemon *d, const struct capture *c, struct recorder_drop *out,
+		     uint64_t *unknown_code);
+
+/* The sampler: feeds one tick, the counts sampled in [from, to) (monotonic
+ * ns), to the captures. */
+void capture_feed(struct daemon *d, const struct profile *tick, uint64_t from, uint64_t to);
+/* Count hook: drained counts for report captures. */
+int capture_count_hook(void *ctx, const struct pybpf_count_key *key, const struct pybpf_count *val);
+
+/* --- discovery (discovery.c), lock held ------------------------------------------ */
+
+void discovery_scan_all(struct daemon *d);
+int discovery_on_event(void *ctx, const void *rec, size_t len);
+void discovery_poll(struct daemon *d);
+/* Forgets the processes that exited (after their last window). */
+void discovery_reap(struct daemon *d);
+
+/* --- exports of a window (exports.c), lock held --------------------------------- */
+
+/* Flushes the windows: each service's profile to the spool and the push
+ * queue; a new window begins. */
+void daemon_flush_windows(struct daemon *d, uint64_t now_real);
+
+#endif

@@ -1,0 +1,261 @@
+/* discovery.c - which processes are Pythons to profile (discovery.h):
+ * the schedule of looks at new processes, and the daemon's side of it
+ * (registering, exits, forgetting). */
+#define _GNU_SOURCE
+#include "service/daemon.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "sys/log.h"
+#include "sys/procfs.h"
+
+#define MS 1000000ULL
+
+static const uint64_t retry_after[] = {5 * MS, 25 * MS, 70 * MS, 150 * MS, 300 * MS, 500 * MS};
+
+/* --- the schedule ---------------------------------------------------------------- */
+
+uint64_t pending_next_try(unsigned tries, uint64_t now)
+{
+	size_t n = sizeof(retry_after) / sizeof(retry_after[0]);
+	return now + retry_after[tries < n ? tries : n - 1];
+}
+
+int pending_add(struct pending_list *l, pid_t pid, uint64_t now)
+{
+	struct pending fresh = {pid, pending_next_try(0, now), now, 0};
+	for (size_t i = 0; i < l->n; i++)
+		if (l->p[i].pid == pid) {
+			l->p[i] = fresh;
+			return 0;
+		}
+	if (l->n == PENDING_MAX)
+		return -1;
+	if (l->n == l->cap) {
+		size_t ncap = l->cap ? l->cap * 2 : 64;
+		struct pending *np = realloc(l->p, ncap * sizeof(*np));
+		if (!np)
+			return -1;
+		l->p = np;
+		l->cap = ncap;
+	}
+	l->p[l->n++] = fresh;
+	return 0;
+}
+
+void pending_free(struct pending_list *l)
+{
+	free(l->p);
+	memset(l, 0, sizeof(*l));
+}
+
+enum discovery_verdict discovery_verdict(enum pyprocess_result r, uint64_t age)
+{
+	switch (r) {
+	case PYPROC_OK:
+		return DISCOVERY_REGISTER;
+	case PYPROC_NOT_PYTHON:
+		return age < DISCOVERY_NOT_PYTHON_FOR ? DISCOVERY_RETRY : DISCOVERY_GIVE_UP;
+	case PYPROC_NOT_READY:
+		return age < DISCOVERY_NOT_READY_FOR ? DISCOVERY_RETRY : DISCOVERY_GIVE_UP;
+	case PYPROC_UNSUPPORTED:
+	case PYPROC_ERROR:
+		break;
+	}
+	return DISCOVERY_GIVE_UP;
+}
+
+void pending_poll(struct pending_list *l, uint64_t now,
+		  enum discovery_verdict (*look)(void *ctx, pid_t pid, uint64_t age), void *ctx)
+{
+	for (size_t i = 0; i < l->n;) {
+		struct pending *p = &l->p[i];
+		if (p->next_try > now) {
+			i++;
+			continue;
+		}
+		if (look(ctx, p->pid, now - p->first_seen) != DISCOVERY_RETRY) {
+			*p = l->p[--l->n];
+			continue;
+		}
+		p->tries++;
+		p->next_try = pending_next_try(p->tries, now);
+		i++;
+	}
+}
+
+/* --- the daemon's processes -------------------------------------------------------- */
+
+struct dproc *daemon_proc(struct daemon *d, pid_t pid)
+{
+	for (size_t i = 0; i < d->nprocs; i++)
+		if (d->procs[i].pid == pid)
+			return &d->procs[i];
+	return NULL;
+}
+
+const char *daemon_service_of(struct daemon *d, uint32_t pid)
+{
+	struct dproc *p = daemon_proc(d, (pid_t)pid);
+	return p ? p->service : "unknown";
+}
+
+/* Registers an inspected Python with the recorder and the process table. */
+static int add_python(struct daemon *d, const struct pyprocess *pp)
+{
+	char err[512];
+	if (d->nprocs == d->procs_cap) {
+		size_t ncap = d->procs_cap ? d->procs_cap * 2 : 32;
+		struct dproc *np = realloc(d->procs, ncap * sizeof(*np));
+		if (!np)
+			return -1;
+		d->procs = np;
+		d->procs_cap = ncap;
+	}
+	if (recorder_add_pid(&d->rec, pp, err, sizeof(err))) {
+		log_warn("pid %d: not profiled: %s", (int)pp->pid, err);
+		d->ctr.discover_errors++;
+		return -1;
+	}
+	struct dproc *p = &d->procs[d->nprocs++];
+	memset(p, 0, sizeof(*p));
+	p->pid = pp->pid;
+	p->pp = *pp;
+	p->uid = procfs_uid(pp->pid);
+	service_name(pp->pid, d->cfg.service_rule, p->service, sizeof(p->service));
+	procfs_cmdline_text(pp->pid, p->command, sizeof(p->command));
+	d->ctr.processes_seen++;
+	log_info("pid %d: CPython %u.%u.%u (%s), service %s%s%s", (int)pp->pid, pp->major,
+		 pp->minor, pp->micro, pp->object, p->service, pp->root[0] ? ", root " : "",
+		 pp->root);
+	if (pp->layout_note[0])
+		log_info("pid %d: %s", (int)pp->pid, pp->layout_note);
+	return 0;
+}
+
+struct look_ctx {
+	struct daemon *d;
+	bool quiet; /* the start scan: most processes are not Python */
+};
+
+/* Inspects pid once, and registers it when it is a Python to profile. */
+static enum discovery_verdict look(void *ctx, pid_t pid, uint64_t age)
+{
+	struct look_ctx *l = ctx;
+	struct daemon *d = l->d;
+	struct pyprocess pp;
+	char err[512] = "";
+	if (daemon_proc(d, pid))
+		return DISCOVERY_REGISTER;
+	enum pyprocess_result r = pyprocess_inspect(pid, d->rec.agg.elves, &pp, err, sizeof(err));
+	enum discovery_verdict v = discovery_verdict(r, age);
+	if (v == DISCOVERY_REGISTER)
+		return add_python(d, &pp) == 0 ? DISCOVERY_REGISTER : DISCOVERY_GIVE_UP;
+	if (v == DISCOVERY_RETRY)
+		return v;
+	if (r == PYPROC_NOT_READY) {
+		log_warn("%s (gave up after %.0f s)", err, DISCOVERY_NOT_READY_FOR / 1e9);
+	} else if (r == PYPROC_UNSUPPORTED) {
+		d->ctr.unsupported++;
+		log_warn("%s", err);
+	} else if (r == PYPROC_ERROR && !l->quiet && kill(pid, 0) == 0) {
+		/* gone already is a short-lived program, not an error */
+		d->ctr.discover_errors++;
+		log_debug("%s", err);
+	}
+	return v;
+}
+
+void discovery_scan_all(struct daemon *d)
+{
+	struct look_ctx l = {d, true};
+	size_t n, found = 0;
+	uint32_t *pids = procfs_pids(&n);
+	if (!pids) {
+		log_err("cannot list /proc: %s", strerror(errno));
+		return;
+	}
+	for (size_t i = 0; i < n; i++) {
+		if ((pid_t)pids[i] == getpid())
+			continue;
+		/* running programs: not Python now means not Python */
+		found += look(&l, (pid_t)pids[i], DISCOVERY_NOT_READY_FOR) == DISCOVERY_REGISTER;
+	}
+	free(pids);
+	log_info("found %zu Python processes", found);
+}
+
+/* The process stopped being the Python we knew (exit, or exec of something
+ * else): stop sampling it; its window is flushed before it is forgotten. */
+static void proc_gone(struct daemon *d, pid_t pid)
+{
+	struct dproc *p = daemon_proc(d, pid);
+	if (!p || p->exited)
+		return;
+	p->exited = true;
+	p->exited_at = monotonic_ns();
+	bpfs_remove_process(d->rec.bpf, pid);
+	log_info("pid %d (%s) exited", (int)pid, p->service);
+}
+
+static void forget(struct daemon *d, pid_t pid)
+{
+	for (size_t i = 0; i < d->nprocs; i++) {
+		if (d->procs[i].pid != pid)
+			continue;
+		recorder_remove_pid(&d->rec, pid);
+		d->procs[i] = d->procs[--d->nprocs];
+		return;
+	}
+}
+
+int discovery_on_event(void *ctx, const void *rec, size_t len)
+{
+	struct daemon *d = ctx;
+	struct pybpf_proc_event ev;
+	if (len < sizeof(ev))
+		return 0;
+	memcpy(&ev, rec, sizeof(ev));
+	if ((pid_t)ev.pid == getpid())
+		return 0;
+	if (ev.kind == PYBPF_EV_EXIT) {
+		proc_gone(d, (pid_t)ev.pid);
+	} else if (ev.kind == PYBPF_EV_EXEC) {
+		/* a Python that exec'd another program: its samples so far stay in
+		 * the window, the new image is a new process to inspect */
+		if (daemon_proc(d, (pid_t)ev.pid)) {
+			proc_gone(d, (pid_t)ev.pid);
+			forget(d, (pid_t)ev.pid);
+		}
+		if (pending_add(&d->pending, (pid_t)ev.pid, monotonic_ns()))
+			d->ctr.discover_errors++;
+	}
+	return 0;
+}
+
+void discovery_poll(struct daemon *d)
+{
+	struct look_ctx l = {d, false};
+	pending_poll(&d->pending, monotonic_ns(), look, &l);
+}
+
+/* Counts are drained a generation late: an exited process's last samples
+ * arrive up to two drains (about 2 s) after its exit. */
+#define REAP_AFTER (3000 * MS)
+
+void discovery_reap(struct daemon *d)
+{
+	uint64_t now = monotonic_ns();
+	for (size_t i = 0; i < d->nprocs;) {
+		if (!d->procs[i].exited || now - d->procs[i].exited_at < REAP_AFTER) {
+			i++;
+			continue;
+		}
+		forget(d, d->procs[i].pid); /* moves the last entry to i */
+	}
+}

@@ -1,0 +1,140 @@
+/* metrics.c - /metrics: the daemon's figures (a snapshot) in Prometheus'
+ * text format. */
+#include <stdint.h>
+#include <string.h>
+
+#include "service/snapshot.h"
+#include "sys/procfs.h"
+
+static void head(FILE *out, const char *name, const char *type, const char *help)
+{
+	fprintf(out, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+}
+
+static void counter(FILE *out, const char *name, const char *help, uint64_t v)
+{
+	head(out, name, "counter", help);
+	fprintf(out, "%s %llu\n", name, (unsigned long long)v);
+}
+
+/* Label values are sanitised service names, pids and fixed words: nothing to
+ * escape but what a service name cannot hold anyway. */
+static void service_metrics(const struct daemon_snapshot *s, FILE *out)
+{
+	head(out, "pybpf_service_samples_total", "counter", "On-CPU samples per service.");
+	for (size_t i = 0; i < s->nservices; i++)
+		fprintf(out, "pybpf_service_samples_total{service=\"%s\"} %llu\n",
+			s->services[i].name, (unsigned long long)s->services[i].samples);
+	head(out, "pybpf_gil_held_seconds_total", "counter",
+	     "Thread-seconds spent holding the GIL, per service.");
+	for (size_t i = 0; i < s->nservices; i++)
+		fprintf(out, "pybpf_gil_held_seconds_total{service=\"%s\"} %.6f\n",
+			s->services[i].name, (double)s->services[i].gil_held_ns / 1e9);
+	head(out, "pybpf_gil_wait_seconds_total", "counter",
+	     "Thread-seconds spent waiting for the GIL, per service.");
+	for (size_t i = 0; i < s->nservices; i++)
+		fprintf(out, "pybpf_gil_wait_seconds_total{service=\"%s\"} %.6f\n",
+			s->services[i].name, (double)s->services[i].gil_wait_ns / 1e9);
+	head(out, "pybpf_offcpu_seconds_total", "counter",
+	     "Thread-seconds off CPU, per service and reason.");
+	for (size_t i = 0; i < s->nservices; i++)
+		for (unsigned r = 1; r < REASON__COUNT; r++)
+			fprintf(out,
+				"pybpf_offcpu_seconds_total{service=\"%s\",reason=\"%s\"} %.6f\n",
+				s->services[i].name, waitstats_reason_name(r),
+				(double)s->services[i].offcpu_ns[r] / 1e9);
+}
+
+static void sample_metrics(const struct daemon_snapshot *s, FILE *out)
+{
+	const uint64_t *st = s->st.bpf;
+	counter(out, "pybpf_samples_total",
+		"Samples recorded in the kernel (every process, on CPU).", st[STAT_RECORDED]);
+	counter(out, "pybpf_samples_delivered_total", "On-CPU samples that reached the profiles.",
+		s->samples_delivered);
+	head(out, "pybpf_dropped_samples_total", "counter", "Samples dropped, by reason.");
+	for (size_t i = 0; i < s->ndrops; i++)
+		fprintf(out, "pybpf_dropped_samples_total{reason=\"%s\"} %llu\n",
+			s->drops[i].reason, (unsigned long long)s->drops[i].n);
+	head(out, "pybpf_dropped_events_total", "counter", "Process events dropped, by reason.");
+	for (int i = 0; i < STAT__COUNT; i++)
+		if (bpfs_stat_kind(i) == STATK_EVENT_DROP)
+			fprintf(out, "pybpf_dropped_events_total{reason=\"%s\"} %llu\n",
+				bpfs_stat_name(i), (unsigned long long)st[i]);
+	head(out, "pybpf_stacks", "gauge", "Distinct stacks the daemon knows now.");
+	fprintf(out, "pybpf_stacks %zu\n", s->stacks);
+	counter(out, "pybpf_stacks_forgotten_total",
+		"Stacks forgotten after stack_idle_s without a sample.",
+		s->st.agg.stacks_forgotten);
+	head(out, "pybpf_stack_flags_total", "counter",
+	     "Samples kept with a flagged stack, by flag.");
+	fprintf(out, "pybpf_stack_flags_total{flag=\"truncated\"} %llu\n",
+		(unsigned long long)st[STAT_TRUNCATED]);
+	fprintf(out, "pybpf_stack_flags_total{flag=\"python_read_fault\"} %llu\n",
+		(unsigned long long)st[STAT_PY_FAULT]);
+	fprintf(out, "pybpf_stack_flags_total{flag=\"no_python_thread\"} %llu\n",
+		(unsigned long long)st[STAT_NO_TSTATE]);
+	fprintf(out, "pybpf_stack_flags_total{flag=\"unknown_code\"} %llu\n",
+		(unsigned long long)s->st.agg.unknown_code);
+}
+
+static void push_metrics(const struct daemon_snapshot *s, FILE *out)
+{
+	const struct push_stats *ps = &s->push;
+	head(out, "pybpf_push_windows_total", "counter",
+	     "Windows through the push queue, by result.");
+	fprintf(out, "pybpf_push_windows_total{result=\"queued\"} %llu\n",
+		(unsigned long long)ps->queued);
+	fprintf(out, "pybpf_push_windows_total{result=\"sent\"} %llu\n",
+		(unsigned long long)ps->sent);
+	fprintf(out, "pybpf_push_windows_total{result=\"dropped_queue_full\"} %llu\n",
+		(unsigned long long)ps->dropped_full);
+	fprintf(out, "pybpf_push_windows_total{result=\"rejected\"} %llu\n",
+		(unsigned long long)ps->rejected);
+	counter(out, "pybpf_push_failures_total", "Push attempts that failed (retried).",
+		ps->failed);
+	head(out, "pybpf_push_queue_bytes", "gauge", "Bytes waiting in the on-disk push queue.");
+	fprintf(out, "pybpf_push_queue_bytes %llu\n", (unsigned long long)ps->queue_bytes);
+}
+
+static void error_metrics(const struct daemon_snapshot *s, FILE *out)
+{
+	head(out, "pybpf_errors_total", "counter", "Errors, by kind.");
+	fprintf(out, "pybpf_errors_total{kind=\"discovery\"} %llu\n",
+		(unsigned long long)s->ctr.discover_errors);
+	fprintf(out, "pybpf_errors_total{kind=\"unsupported_python\"} %llu\n",
+		(unsigned long long)s->ctr.unsupported);
+	fprintf(out, "pybpf_errors_total{kind=\"spool\"} %llu\n",
+		(unsigned long long)s->spool.errors);
+	fprintf(out, "pybpf_errors_total{kind=\"encode\"} %llu\n",
+		(unsigned long long)s->ctr.encode_errors);
+	fprintf(out, "pybpf_errors_total{kind=\"pull\"} %llu\n",
+		(unsigned long long)s->ctr.pull_errors);
+	fprintf(out, "pybpf_errors_total{kind=\"control_refused\"} %llu\n",
+		(unsigned long long)s->ctr.ctl_refused);
+}
+
+void metrics_write(const struct daemon_snapshot *s, FILE *out)
+{
+	double cpu;
+	uint64_t rss;
+	procfs_self_usage(&cpu, &rss);
+	head(out, "pybpf_processes", "gauge", "Python processes being profiled.");
+	fprintf(out, "pybpf_processes %zu\n", s->processes);
+	counter(out, "pybpf_processes_seen_total", "Python processes found since start.",
+		s->ctr.processes_seen);
+	sample_metrics(s, out);
+	error_metrics(s, out);
+	counter(out, "pybpf_windows_total", "Service windows exported.", s->ctr.windows);
+	counter(out, "pybpf_spool_files_total", "Spool files written.", s->spool.written);
+	push_metrics(s, out);
+	service_metrics(s, out);
+	head(out, "pybpf_rate_hz", "gauge", "Samples per second per CPU.");
+	fprintf(out, "pybpf_rate_hz %u\n", s->rate_hz);
+	head(out, "pybpf_daemon_cpu_seconds_total", "counter", "The daemon's own CPU time.");
+	fprintf(out, "pybpf_daemon_cpu_seconds_total %.3f\n", cpu);
+	head(out, "pybpf_daemon_resident_bytes", "gauge", "The daemon's resident memory.");
+	fprintf(out, "pybpf_daemon_resident_bytes %llu\n", (unsigned long long)rss);
+	head(out, "pybpf_uptime_seconds", "gauge", "Seconds since the daemon started.");
+	fprintf(out, "pybpf_uptime_seconds %.3f\n", s->uptime_s);
+}
