@@ -110,7 +110,7 @@ static __always_inline int capture_stack(void *ctx, __u32 slot, __u32 pid, __u32
 	}
 	struct pybpf_stack *rec = &s->rec;
 	rec->pid = pid;
-	rec->flags = 0;
+	rec->flags = slot == SCRATCH_SWITCH ? STACK_SWITCH : 0;
 	rec->npy = 0;
 	for (int i = 0; i < PYBPF_MAX_PY_FRAMES / 64; i++)
 		rec->entry[i] = 0;

@@ -2,6 +2,7 @@
 #ifndef PYBPF_EVENTS_BPF_H
 #define PYBPF_EVENTS_BPF_H
 
+#include "gil.bpf.h"
 #include "maps.bpf.h"
 
 static __always_inline void proc_event(__u32 pid, __u32 kind)
@@ -16,6 +17,21 @@ static __always_inline void proc_event(__u32 pid, __u32 kind)
 	bpf_get_current_comm(e->comm, sizeof(e->comm));
 	bpf_ringbuf_submit(e, 0);
 	stat_inc(STAT_PROC_EVENTS);
+}
+
+/* The thread tid of pid exits. */
+static __always_inline void thread_exit(__u32 pid, __u32 tid)
+{
+	struct exited_thread e = {.pid = pid};
+	struct gil_thread *gt = bpf_map_lookup_elem(&gil_threads, &tid);
+	if (gt) {
+		gil_set_waiting(gt, 0);
+		bpf_map_delete_elem(&gil_threads, &tid);
+	}
+	bpf_map_delete_elem(&offcpu, &tid);
+	bpf_map_delete_elem(&tstates, &tid);
+	bpf_get_current_comm(e.comm, sizeof(e.comm));
+	bpf_map_update_elem(&exited_threads, &tid, &e, BPF_ANY);
 }
 
 #endif

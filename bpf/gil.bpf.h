@@ -57,9 +57,9 @@ static __always_inline void gil_episode_end(__u32 pid, struct gil_thread *gt)
 		st->wait_max_ns = len;
 }
 
-static __always_inline struct gil_thread *gil_thread_of(__u32 tid)
+static __always_inline struct gil_thread *gil_thread_of(__u32 pid, __u32 tid)
 {
-	struct gil_thread *gt = bpf_map_lookup_elem(&gil_threads, &tid), zero = {};
+	struct gil_thread *gt = bpf_map_lookup_elem(&gil_threads, &tid), zero = {.pid = pid};
 	if (gt)
 		return gt;
 	bpf_map_update_elem(&gil_threads, &tid, &zero, BPF_NOEXIST);
@@ -80,6 +80,18 @@ static __always_inline __u8 cap_waiters(__s64 w)
 	return w > 255 ? 255 : w > 0 ? (__u8)w : 0;
 }
 
+/* Sets the thread's waiting flag; the process's count moves with it. */
+static __always_inline void gil_set_waiting(struct gil_thread *gt, __u8 waiting)
+{
+	if (gt->waiting == waiting)
+		return;
+	gt->waiting = waiting;
+	__u32 pid = gt->pid;
+	struct gil_stats *st = bpf_map_lookup_elem(&gil_stats, &pid);
+	if (st)
+		__sync_fetch_and_add(&st->waiters, waiting ? 1 : -1);
+}
+
 /* A CPU sample of tid: holding?  contended?  a GIL wait episode over? */
 static __always_inline void gil_on_sample(const struct py_proc *proc, __u32 pid, __u32 tid,
 					  __u64 ts, struct pybpf_count_key *key)
@@ -96,8 +108,11 @@ static __always_inline void gil_on_sample(const struct py_proc *proc, __u32 pid,
 			__sync_fetch_and_add(&st->contended_samples, 1);
 	}
 	struct gil_thread *gt = key->holds_gil ? bpf_map_lookup_elem(&gil_threads, &tid) : NULL;
-	if (gt && gt->episode_start)
+	if (!gt)
+		return;
+	if (gt->episode_start)
 		gil_episode_end(pid, gt);
+	gil_set_waiting(gt, 0); /* on CPU holding it: whatever was missed */
 }
 
 #endif

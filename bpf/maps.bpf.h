@@ -89,12 +89,21 @@ struct {
 	__type(value, struct gil_stats);
 } gil_stats SEC(".maps");
 
+/* Deleted when the thread exits (on_exit), so a plain hash: an LRU could
+ * evict a thread whose waiting flag is set, and the count would drift. */
 struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH); /* threads end unannounced */
+	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, 65536);
 	__type(key, __u32); /* tid */
 	__type(value, struct gil_thread);
 } gil_threads SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 16384);
+	__type(key, __u32); /* tid */
+	__type(value, struct exited_thread);
+} exited_threads SEC(".maps");
 
 /* GIL wait episodes by length: key gil_hist_key(tgid, bucket). */
 struct {

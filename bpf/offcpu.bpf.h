@@ -37,18 +37,25 @@ static __always_inline __u8 fd_reason(struct task_struct *task, __s64 fd)
 static __always_inline __u8 offcpu_reason(struct task_struct *task, long state,
 					  const struct py_proc *proc, __u32 layout_idx)
 {
-	if (state == 0)
-		return REASON_RUNQUEUE; /* preempted while runnable */
 	struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(task);
 	if (!regs)
-		return REASON_OTHER;
+		return state == 0 ? REASON_RUNQUEUE : REASON_OTHER;
 	long nr = BPF_CORE_READ(regs, orig_ax);
 	__u64 a0 = BPF_CORE_READ(regs, di);
 	int r = pybpf_syscall_reason(nr, a0);
+	int gil_futex = 0;
 	if (r == SYSCALL_BY_FUTEX) {
 		const struct py_layout *L = bpf_map_lookup_elem(&layouts, &layout_idx);
-		return L && pybpf_futex_is_gil(L, proc->gil_addr, a0) ? REASON_GIL : REASON_LOCK;
+		gil_futex = L && pybpf_futex_is_gil(L, proc->gil_addr, a0);
 	}
+	/* preempted while runnable; but preempted on the way out of a futex
+	 * call on the GIL (handing it over, or just woken for it) is part of
+	 * the GIL hand-over: a busy host must not turn GIL waits into run
+	 * queue time */
+	if (state == 0)
+		return gil_futex ? REASON_GIL : REASON_RUNQUEUE;
+	if (r == SYSCALL_BY_FUTEX)
+		return gil_futex ? REASON_GIL : REASON_LOCK;
 	if (r == SYSCALL_BY_FD)
 		return fd_reason(task, (__s64)a0);
 	if (r == SYSCALL_BY_POLL) {
@@ -61,32 +68,41 @@ static __always_inline __u8 offcpu_reason(struct task_struct *task, long state,
 	return (__u8)r;
 }
 
-/* The GIL side of a switch-out: waiters, episodes. */
+/* The GIL side of a switch-out: episodes and the waiting flag.  A thread
+ * preempted in the middle of a GIL wait episode (woken, runnable, not
+ * holding it yet) is still waiting for the GIL: the whole span from asking
+ * for the GIL to holding it is GIL wait, whether the CPUs are busy or not. */
 static __always_inline void gil_on_switch_out(const struct py_proc *proc, __u32 pid, __u32 tid,
 					      struct offcpu_start *st)
 {
 	if (!proc->gil_addr)
 		return;
 	struct gil_stats *gs = gil_stats_of(pid);
-	struct gil_thread *gt = gil_thread_of(tid);
+	struct gil_thread *gt = gil_thread_of(pid, tid);
 	if (gs)
 		st->waiters = cap_waiters(gs->waiters);
-	if (gt && gt->episode_start && (st->reason != REASON_GIL || st->holds_gil))
+	if (!gt)
+		return;
+	if (st->reason == REASON_RUNQUEUE && gt->episode_start && !st->holds_gil)
+		st->reason = REASON_GIL;
+	if (gt->episode_start && (st->reason != REASON_GIL || st->holds_gil))
 		gil_episode_end(pid, gt); /* it got the GIL since its last wake-up */
-	if (gt && st->reason == REASON_GIL && !gt->episode_start)
+	if (st->reason == REASON_GIL && !gt->episode_start)
 		gt->episode_start = st->ts;
-	if (gs && st->reason == REASON_GIL)
-		__sync_fetch_and_add(&gs->waiters, 1);
+	gil_set_waiting(gt, st->reason == REASON_GIL);
 }
 
-/* prev leaves the CPU: remember when, where and why. */
+#define PF_EXITING 0x00000004
+
+/* prev leaves the CPU: remember when, where and why.  Not a thread that is
+ * exiting: its last switch-out never ends (it never runs again). */
 static __always_inline void switch_out(void *ctx, struct task_struct *prev)
 {
 	__u64 id = bpf_get_current_pid_tgid();
 	__u32 pid = id >> 32, tid = (__u32)id;
 	const struct py_proc *proc = bpf_map_lookup_elem(&procs, &pid);
 	struct capture c;
-	if (!proc || !pid)
+	if (!proc || !pid || (BPF_CORE_READ(prev, flags) & PF_EXITING))
 		return;
 	stat_inc(STAT_SWITCHES);
 	long state = BPF_CORE_READ(prev, __state);
@@ -125,14 +141,12 @@ static __always_inline void switch_in(struct task_struct *next)
 				      .holds_gil = st->holds_gil,
 				      .waiters = st->waiters};
 	__u64 ns = now > st->ts ? now - st->ts : 0;
-	if (st->reason == REASON_GIL && !st->seeded) {
-		__u32 pid = st->pid;
-		struct gil_stats *gs = bpf_map_lookup_elem(&gil_stats, &pid);
+	if (st->reason == REASON_GIL) {
 		struct gil_thread *gt = bpf_map_lookup_elem(&gil_threads, &tid);
-		if (gs)
-			__sync_fetch_and_add(&gs->waiters, -1);
-		if (gt)
+		if (gt) {
 			gt->last_wake = now;
+			gil_set_waiting(gt, 0);
+		}
 	}
 	bpf_map_delete_elem(&offcpu, &tid);
 	if (count_add(&key, ns))

@@ -61,16 +61,18 @@ int BPF_PROG(on_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm 
 	return 0;
 }
 
-/* A registered process ends (its leader exits). */
+/* A thread of a registered process ends: forget what was kept of it (its
+ * tid may be reused), keep its name for samples drained after it; when it
+ * is the leader, the process ends. */
 SEC("tp_btf/sched_process_exit")
 int BPF_PROG(on_exit, struct task_struct *p)
 {
 	__u64 id = bpf_get_current_pid_tgid();
-	__u32 pid = id >> 32;
-	if (!proc_events_enabled || pid != (__u32)id || !bpf_map_lookup_elem(&procs, &pid))
+	__u32 pid = id >> 32, tid = (__u32)id;
+	if (!bpf_map_lookup_elem(&procs, &pid))
 		return 0;
-	proc_event(pid, PYBPF_EV_EXIT);
-	/* its tid may be reused: forget the thread state cached for it */
-	bpf_map_delete_elem(&tstates, &pid);
+	thread_exit(pid, tid);
+	if (proc_events_enabled && pid == tid)
+		proc_event(pid, PYBPF_EV_EXIT);
 	return 0;
 }

@@ -85,12 +85,12 @@ static inline __attribute__((always_inline)) int pybpf_syscall_reason(long nr, _
 	}
 }
 
-/* Is the futex at addr one of the GIL's (its condition variable or mutex)? */
+/* Is the futex at addr one of the GIL's (its condition variables and
+ * mutexes: waiting to take it, or to hand it over)? */
 static inline __attribute__((always_inline)) int pybpf_futex_is_gil(const struct py_layout *L,
 								    __u64 gil, __u64 addr)
 {
-	return gil && ((addr >= gil + L->gil_cond && addr < gil + L->gil_cond + 48) ||
-		       (addr >= gil + L->gil_mutex && addr < gil + L->gil_mutex + 40));
+	return gil && addr >= gil + L->gil_futex_lo && addr < gil + L->gil_futex_hi;
 }
 
 #endif

@@ -82,8 +82,11 @@ struct py_layout {
 	/* the GIL (struct _gil_runtime_state) */
 	__u16 gil_locked;
 	__u16 gil_last_holder;
-	__u16 gil_cond;	 /* the condition variable waiters sleep on */
-	__u16 gil_mutex; /* the mutex guarding it */
+	/* the GIL's condition variables and mutexes, [lo, hi): cond and mutex
+	 * (take_gil waits there) and switch_cond and switch_mutex (drop_gil
+	 * waits there for another thread to take it) */
+	__u16 gil_futex_lo;
+	__u16 gil_futex_hi;
 	__u16 pad1;
 };
 
@@ -132,6 +135,8 @@ enum stack_flags {
 	STACK_PY_FAULT = 1 << 2,     /* a read of the frame chain failed midway */
 	STACK_BAD_CODE = 1 << 3,     /* a frame's code object failed validation */
 	STACK_NO_FRAME = 1 << 4,     /* Python thread with no current frame (idle) */
+	STACK_SWITCH = 1 << 5,	     /* taken at a switch-out: the kernel stack starts in the
+				      * tracing of sched_switch, above __schedule */
 };
 
 /* Stack hashes: the BPF side names each stack it sends by a hash with bit 63
@@ -178,7 +183,7 @@ struct pybpf_count {
 
 /* A thread that left the CPU (map offcpu, key tid): when, with which stack
  * and why.  Written by the BPF side at a switch-out, or by userspace for a
- * thread found asleep when tracking began (seeded). */
+ * thread found asleep when tracking began. */
 struct offcpu_start {
 	__u64 ts; /* bpf_ktime_get_ns() = CLOCK_MONOTONIC */
 	__u64 hash;
@@ -186,7 +191,7 @@ struct offcpu_start {
 	__u8 reason;
 	__u8 holds_gil;
 	__u8 waiters;
-	__u8 seeded; /* written by userspace: not counted in the GIL waiters */
+	__u8 pad;
 };
 
 /* --- the GIL ------------------------------------------------------------------ */
@@ -207,12 +212,26 @@ static inline __attribute__((always_inline)) __u64 gil_hist_key(__u32 pid, __u32
 	return ((__u64)pid << 8) | (bucket & 0xff);
 }
 
-/* Per-thread GIL state (map gil_threads, key tid). */
+/* Per-thread GIL state (map gil_threads, key tid).  gil_stats.waiters is
+ * the number of threads of the process whose `waiting` is set: a thread's
+ * flag is set and cleared only by that thread's own events (switch-out,
+ * switch-in, a sample holding the GIL, exit), each change moving the count
+ * by one, so the count cannot drift from the flags. */
 struct gil_thread {
 	__u64 episode_start; /* first GIL wait of the current episode, 0 if none */
 	__u64 last_wake;     /* last switch-in after a GIL wait */
 	__u64 acquisitions;  /* contended acquisitions: episodes that ended */
 	__u64 wait_ns;	     /* sum of episode lengths */
+	__u32 pid;	     /* its process (whose waiters count it is in) */
+	__u8 waiting;	     /* off CPU waiting for the GIL now */
+	__u8 pad[3];
+};
+
+/* A thread of a registered process that exited (map exited_threads, key
+ * tid): its last name, for samples drained after it is gone. */
+struct exited_thread {
+	__u32 pid;
+	char comm[16];
 };
 
 /* --- counters (percpu array stats) ------------------------------------------ */

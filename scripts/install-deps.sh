@@ -11,6 +11,7 @@ PACKAGES=(
 	golang-go procps util-linux debootstrap
 	libpython3-dev
 	debhelper dpkg-dev fakeroot man-db groff-base systemd
+	liblzma-dev libc6-dbg xz-utils binutils
 )
 
 missing=()

@@ -73,9 +73,9 @@ void progress_recorder(struct progress *p, struct recorder *r, const char *label
 /* What a recording gives, local or through the daemon. */
 struct record_summary {
 	pid_t pid;
-	const char *python; /* "3.11.2" */
-	const char *output;
-	const char *format;
+	const char *python;		   /* "3.11.2" */
+	const char *output[8], *format[8]; /* each file written, and its format */
+	size_t noutputs;
 	const char *mode;
 	unsigned rate_hz;
 	double duration_s;

@@ -11,23 +11,29 @@
 
 static void usage(FILE *out)
 {
-	fprintf(out, "usage: pybpfctl dump --pid PID [--json]\n"
+	fprintf(out, "usage: pybpfctl dump --pid PID [--json] [--nonblocking]\n"
 		     "\n"
 		     "Prints the current Python stack of every thread of a CPython process, with\n"
-		     "thread names, states and line numbers, innermost frame first.\n"
+		     "thread names, states and line numbers, innermost frame first.  A running\n"
+		     "thread whose stack changes faster than it can be read is held still for\n"
+		     "the moment of one read (as py-spy does); a stack that could not be read\n"
+		     "whole is marked incomplete (\"partial\" in --json).\n"
 		     "\n"
 		     "options:\n"
-		     "  -p, --pid PID   process to inspect\n"
-		     "      --json      machine-readable output\n"
-		     "  -h, --help      this text\n");
+		     "  -p, --pid PID     process to inspect\n"
+		     "      --json        machine-readable output\n"
+		     "      --nonblocking never hold a thread still: a stack that keeps changing\n"
+		     "                    may come out partial\n"
+		     "  -h, --help        this text\n");
 }
 
-static int dump_remote(int fd, pid_t pid, bool json)
+static int dump_remote(int fd, pid_t pid, bool json, bool nonblocking)
 {
 	Pybpf__Control__Request rq = PYBPF__CONTROL__REQUEST__INIT;
 	Pybpf__Control__DumpRequest dump = PYBPF__CONTROL__DUMP_REQUEST__INIT;
 	dump.pid = (uint32_t)pid;
 	dump.json = json;
+	dump.nonblocking = nonblocking;
 	rq.cmd_case = PYBPF__CONTROL__REQUEST__CMD_DUMP;
 	rq.dump = &dump;
 	Pybpf__Control__Response *r = daemon_call(fd, &rq, NULL);
@@ -35,7 +41,7 @@ static int dump_remote(int fd, pid_t pid, bool json)
 	return r ? print_response_data(r) : 1;
 }
 
-static int dump_local(pid_t pid, bool json)
+static int dump_local(pid_t pid, bool json, bool nonblocking)
 {
 	struct pyprocess pp;
 	struct dump d;
@@ -45,7 +51,7 @@ static int dump_local(pid_t pid, bool json)
 	if (!elves)
 		return 1;
 	if (pyprocess_inspect(pid, elves, &pp, err, sizeof(err)) != PYPROC_OK ||
-	    dump_process(&pp, &d, err, sizeof(err))) {
+	    dump_process(&pp, &d, nonblocking, err, sizeof(err))) {
 		fprintf(stderr, "pybpfctl: %s\n", err);
 		goto out;
 	}
@@ -62,15 +68,16 @@ out:
 
 int cmd_dump(int argc, char **argv)
 {
-	enum { OPT_JSON = 256 };
+	enum { OPT_JSON = 256, OPT_NONBLOCKING };
 	static const struct option opts[] = {
 		{"pid", required_argument, NULL, 'p'},
 		{"json", no_argument, NULL, OPT_JSON},
+		{"nonblocking", no_argument, NULL, OPT_NONBLOCKING},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
 	pid_t pid = 0;
-	bool json = false;
+	bool json = false, nonblocking = false;
 	int c;
 	while ((c = getopt_long(argc, argv, "p:h", opts, NULL)) != -1) {
 		switch (c) {
@@ -80,6 +87,9 @@ int cmd_dump(int argc, char **argv)
 			break;
 		case OPT_JSON:
 			json = true;
+			break;
+		case OPT_NONBLOCKING:
+			nonblocking = true;
 			break;
 		case 'h':
 			usage(stdout);
@@ -93,5 +103,6 @@ int cmd_dump(int argc, char **argv)
 		return EXIT_USAGE;
 	}
 	int fd = daemon_connect();
-	return fd >= 0 ? dump_remote(fd, pid, json) : dump_local(pid, json);
+	return fd >= 0 ? dump_remote(fd, pid, json, nonblocking)
+		       : dump_local(pid, json, nonblocking);
 }

@@ -59,11 +59,17 @@ static void summary_json(const struct record_summary *s)
 	printf("{\"pid\": %d, \"python\": ", (int)s->pid);
 	json_write_string(stdout, s->python);
 	printf(", \"output\": ");
-	json_write_string(stdout, s->output);
-	printf(", \"format\": \"%s\", \"mode\": \"%s\", \"rate_hz\": %u, \"duration_s\": %.3f, "
+	json_write_string(stdout, s->output[0]);
+	printf(", \"format\": \"%s\", \"outputs\": [", s->format[0]);
+	for (size_t i = 0; i < s->noutputs; i++) {
+		printf("%s{\"path\": ", i ? ", " : "");
+		json_write_string(stdout, s->output[i]);
+		printf(", \"format\": \"%s\"}", s->format[i]);
+	}
+	printf("], \"mode\": \"%s\", \"rate_hz\": %u, \"duration_s\": %.3f, "
 	       "\"samples\": %llu, \"via\": \"%s\", \"dropped\": %llu, \"drops\": {",
-	       s->format, s->mode, s->rate_hz, s->duration_s, (unsigned long long)s->samples,
-	       s->via, (unsigned long long)total_dropped(s));
+	       s->mode, s->rate_hz, s->duration_s, (unsigned long long)s->samples, s->via,
+	       (unsigned long long)total_dropped(s));
 	for (size_t i = 0; i < s->ndrops; i++)
 		printf("%s\"%s\": %llu", i ? ", " : "", s->drops[i].reason,
 		       (unsigned long long)s->drops[i].n);
@@ -92,10 +98,12 @@ void print_record_summary(const struct record_summary *s, bool json, bool quiet)
 	}
 	if (quiet)
 		return;
-	fprintf(stderr,
-		"[pybpf] wrote %s (%s): %llu samples of pid %d (CPython %s) in %.1fs at %u Hz%s\n",
-		s->output, s->format, (unsigned long long)s->samples, (int)s->pid, s->python,
-		s->duration_s, s->rate_hz, strcmp(s->via, "pybpfd") ? "" : ", recorded by pybpfd");
+	fprintf(stderr, "[pybpf] wrote ");
+	for (size_t i = 0; i < s->noutputs; i++)
+		fprintf(stderr, "%s%s (%s)", i ? ", " : "", s->output[i], s->format[i]);
+	fprintf(stderr, ": %llu samples of pid %d (CPython %s) in %.1fs at %u Hz%s\n",
+		(unsigned long long)s->samples, (int)s->pid, s->python, s->duration_s, s->rate_hz,
+		strcmp(s->via, "pybpfd") ? "" : ", recorded by pybpfd");
 	uint64_t dropped = total_dropped(s);
 	uint64_t truncated = s->st ? s->st->bpf[STAT_TRUNCATED] : 0;
 	uint64_t faults = s->st ? s->st->bpf[STAT_PY_FAULT] : 0;

@@ -12,19 +12,24 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "cli/command.h"
 #include "export/export.h"
 #include "native/elfcache.h"
 #include "sys/fileio.h"
 
 #define MAX_DURATION_S (86400.0 * 365)
 
+#define MAX_OUTPUTS 8
+
 struct record_opts {
 	pid_t pid;
 	int mode;
 	double duration;
 	unsigned long rate;
-	const char *output;
-	int format;
+	const char *output[MAX_OUTPUTS]; /* one capture, written in each */
+	int format[MAX_OUTPUTS];
+	size_t noutputs;
+	int forced_format; /* -f, or -1 */
 	bool quiet, json;
 	char **command;
 };
@@ -48,9 +53,11 @@ static void usage(FILE *out)
 		"                        every thread;  offcpu: time off CPU;  gil: time waiting\n"
 		"                        for the GIL.  Off-CPU samples carry a reason label\n"
 		"                        (gil, lock, socket, file, sleep, runqueue, other)\n"
-		"  -o, --output FILE     where to write the profile ('-' for stdout)\n"
+		"  -o, --output FILE     where to write the profile ('-' for stdout); given\n"
+		"                        several times, the one capture is written to each\n"
 		"  -f, --format FMT      pprof (gzip'd profile.proto), collapsed, svg or\n"
-		"                        speedscope (default: from FILE's extension, else pprof)\n"
+		"                        speedscope (default: from FILE's extension, else pprof;\n"
+		"                        with several -o, always from the extensions)\n"
 		"  -q, --quiet           no progress line\n"
 		"      --json            print a JSON summary on stdout at the end\n"
 		"  -h, --help            this text\n"
@@ -75,7 +82,7 @@ static int parse(int argc, char **argv, struct record_opts *o)
 		{NULL, 0, NULL, 0},
 	};
 	int c;
-	*o = (struct record_opts){.rate = 99, .format = -1};
+	*o = (struct record_opts){.rate = 99, .forced_format = -1};
 	while ((c = getopt_long(argc, argv, "+p:d:r:o:f:m:qh", opts, NULL)) != -1) {
 		switch (c) {
 		case 'm':
@@ -95,11 +102,15 @@ static int parse(int argc, char **argv, struct record_opts *o)
 				return -1;
 			break;
 		case 'o':
-			o->output = optarg;
+			if (o->noutputs == MAX_OUTPUTS) {
+				fprintf(stderr, "pybpfctl record: at most %d -o\n", MAX_OUTPUTS);
+				return -1;
+			}
+			o->output[o->noutputs++] = optarg;
 			break;
 		case 'f':
-			o->format = export_format_parse(optarg);
-			if (o->format < 0) {
+			o->forced_format = export_format_parse(optarg);
+			if (o->forced_format < 0) {
 				fprintf(stderr,
 					"pybpfctl: unknown format '%s' (pprof, collapsed, svg, "
 					"speedscope)\n",
@@ -122,73 +133,40 @@ static int parse(int argc, char **argv, struct record_opts *o)
 	}
 	if (optind < argc)
 		o->command = &argv[optind];
-	if (!o->output) {
+	if (!o->noutputs) {
 		fprintf(stderr, "pybpfctl record: -o FILE is required\n");
+		return -1;
+	}
+	if (o->noutputs > 1 && o->forced_format >= 0) {
+		fprintf(stderr, "pybpfctl record: with several -o, each file's extension says its "
+				"format (no -f)\n");
 		return -1;
 	}
 	if (!o->pid == !o->command) {
 		fprintf(stderr, "pybpfctl record: give either --pid PID or -- COMMAND\n");
 		return -1;
 	}
-	if (o->format < 0)
-		o->format = (int)export_format_from_path(o->output);
+	for (size_t i = 0; i < o->noutputs; i++)
+		o->format[i] = o->forced_format >= 0 ? o->forced_format
+						     : (int)export_format_from_path(o->output[i]);
 	return 0;
 }
 
-/* Forks COMMAND stopped before exec; *go releases it. */
-static pid_t spawn_held(char **argv, int *go)
+static bool process_gone(pid_t pid, struct command *child)
 {
-	int fds[2];
-	if (pipe2(fds, O_CLOEXEC))
-		return -1;
-	pid_t pid = fork();
-	if (pid < 0)
-		return -1;
-	if (pid == 0) {
-		char b;
-		close(fds[1]);
-		if (read(fds[0], &b, 1) != 1)
-			_exit(127);
-		execvp(argv[0], argv);
-		fprintf(stderr, "pybpfctl: cannot run %s: %s\n", argv[0], strerror(errno));
-		_exit(127);
-	}
-	close(fds[0]);
-	*go = fds[1];
-	return pid;
-}
-
-/* Starts o->command and lets it run; its pid, or -1 (said). */
-static pid_t start_command(struct record_opts *o)
-{
-	int go = -1;
-	pid_t child = spawn_held(o->command, &go);
-	if (child < 0) {
-		fprintf(stderr, "pybpfctl: cannot start %s: %s\n", o->command[0], strerror(errno));
-		return -1;
-	}
-	if (write(go, "g", 1) != 1 || close(go))
-		return -1;
-	o->pid = child;
-	return child;
-}
-
-static bool process_gone(pid_t pid, pid_t child, int *status)
-{
-	if (child > 0)
-		return waitpid(child, status, WNOHANG) == child;
+	if (child)
+		return command_gone(child);
 	return kill(pid, 0) != 0 && errno == ESRCH;
 }
 
 /* Waits until the launched command's interpreter is initialised. */
-static int wait_for_python(pid_t pid, struct elfcache *elves, struct pyprocess *pp, int *status,
-			   bool *exited)
+static int wait_for_python(struct command *child, struct elfcache *elves, struct pyprocess *pp)
 {
+	pid_t pid = child->pid;
 	char err[512] = "";
 	enum pyprocess_result r = PYPROC_NOT_PYTHON;
 	for (int i = 0; i < 1000 && !stop_requested; i++) { /* 10 s */
-		if (process_gone(pid, pid, status)) {
-			*exited = true;
+		if (command_gone(child)) {
 			fprintf(stderr, "pybpfctl: pid %d exited before its interpreter started\n",
 				(int)pid);
 			return -1;
@@ -205,7 +183,7 @@ static int wait_for_python(pid_t pid, struct elfcache *elves, struct pyprocess *
 }
 
 static int record_loop(const struct record_opts *o, struct recorder *r, struct progress *pr,
-		       pid_t child, int *status)
+		       struct command *child)
 {
 	uint64_t end = o->duration > 0 ? r->start_mono + (uint64_t)(o->duration * 1e9) : 0;
 	while (!stop_requested) {
@@ -216,10 +194,19 @@ static int record_loop(const struct record_opts *o, struct recorder *r, struct p
 		progress_recorder(pr, r, "recording", false);
 		if (end && monotonic_ns() >= end)
 			break;
-		if (process_gone(o->pid, child, status))
+		if (process_gone(o->pid, child))
 			break;
 	}
 	return 0;
+}
+
+static void summary_outputs(const struct record_opts *o, struct record_summary *s)
+{
+	for (size_t i = 0; i < o->noutputs; i++) {
+		s->output[i] = o->output[i];
+		s->format[i] = export_format_name((enum export_format)o->format[i]);
+	}
+	s->noutputs = o->noutputs;
 }
 
 static void local_summary(const struct record_opts *o, const struct recorder_stats *st,
@@ -230,8 +217,6 @@ static void local_summary(const struct record_opts *o, const struct recorder_sta
 	struct record_summary s = {
 		.pid = pp->pid,
 		.python = python,
-		.output = o->output,
-		.format = export_format_name((enum export_format)o->format),
 		.mode = agg_mode_name((enum agg_mode)o->mode),
 		.rate_hz = (unsigned)o->rate,
 		.duration_s = (double)p->duration_ns / 1e9,
@@ -241,12 +226,13 @@ static void local_summary(const struct record_opts *o, const struct recorder_sta
 		.st = st,
 	};
 	s.ndrops = recorder_drops(st, s.drops);
+	summary_outputs(o, &s);
 	print_record_summary(&s, o->json, o->quiet);
 }
 
 /* The recording itself, once the process is known. */
 static int record_local(struct record_opts *o, struct recorder *r, struct pyprocess *pp,
-			pid_t child, int *status)
+			struct command *child)
 {
 	char err[512] = "", title[256];
 	struct progress pr;
@@ -256,7 +242,7 @@ static int record_local(struct record_opts *o, struct recorder *r, struct pyproc
 		return 1;
 	}
 	progress_init(&pr, o->quiet);
-	if (record_loop(o, r, &pr, child, status))
+	if (record_loop(o, r, &pr, child))
 		return 1;
 	progress_recorder(&pr, r, "recording", true);
 	struct profile *p = recorder_finish(r);
@@ -266,27 +252,45 @@ static int record_local(struct record_opts *o, struct recorder *r, struct pyproc
 	}
 	snprintf(title, sizeof(title), "pybpf: pid %d, CPython %u.%u.%u, %u Hz", (int)o->pid,
 		 pp->major, pp->minor, pp->micro, p->rate_hz);
-	if (export_write_file(p, (enum export_format)o->format, o->output, title)) {
-		fprintf(stderr, "pybpfctl: writing %s failed: %s\n", o->output, strerror(errno));
-	} else {
+	ret = 0;
+	for (size_t i = 0; i < o->noutputs; i++)
+		if (export_write_file(p, (enum export_format)o->format[i], o->output[i], title)) {
+			fprintf(stderr, "pybpfctl: writing %s failed: %s\n", o->output[i],
+				strerror(errno));
+			ret = 1;
+		}
+	if (!ret) {
 		struct recorder_stats st;
 		recorder_stats(r, &st);
 		local_summary(o, &st, p, pp);
-		ret = 0;
 	}
 	profile_free(p);
 	free(p);
 	return ret;
 }
 
+/* pybpfctl's exit status: 1 when the profile was not written; else the
+ * command's own when it ended by itself (or on Ctrl-C), 0 when the recording
+ * ended first and stopped it. */
+static int finish_command(struct command *child, int ret)
+{
+	if (!child || child->pid <= 0)
+		return ret;
+	bool by_itself = command_gone(child);
+	if (!by_itself)
+		command_stop(child, stop_requested, false);
+	if (ret)
+		return ret;
+	return by_itself || stop_requested ? command_exit_code(child) : 0;
+}
+
 static int run_local(struct record_opts *o)
 {
 	struct recorder r;
 	struct pyprocess pp;
+	struct command cmd = {.pid = -1}, *child = NULL;
 	char err[512] = "";
-	int status = 0, ret = 1;
-	bool exited = false;
-	pid_t child = -1;
+	int ret = 1;
 	struct elfcache *elves = elfcache_new();
 
 	if (!elves)
@@ -305,21 +309,20 @@ static int run_local(struct record_opts *o)
 		return 1;
 	}
 	if (o->command) {
-		child = start_command(o);
-		if (child < 0 || wait_for_python(child, elves, &pp, &status, &exited))
+		if ((ret = command_start(&cmd, o->command)))
+			goto out;
+		ret = 1;
+		child = &cmd;
+		o->pid = cmd.pid;
+		if (wait_for_python(child, elves, &pp))
 			goto out;
 		warn_layout(&pp);
 	}
-	ret = record_local(o, &r, &pp, child, &status);
+	ret = record_local(o, &r, &pp, child);
 out:
-	if (child > 0 && !exited) {
-		if (ret != 0 || stop_requested)
-			kill(child, SIGTERM);
-		waitpid(child, &status, 0);
-	}
 	recorder_close(&r);
 	elfcache_free(elves);
-	return ret;
+	return finish_command(child, ret);
 }
 
 /* --- through pybpfd ----------------------------------------------------------- */
@@ -329,8 +332,6 @@ static void remote_summary(const struct record_opts *o, const Pybpf__Control__Re
 	struct record_summary s = {
 		.pid = o->pid,
 		.python = rs && rs->python ? rs->python : "",
-		.output = o->output,
-		.format = export_format_name((enum export_format)o->format),
 		.mode = agg_mode_name((enum agg_mode)o->mode),
 		.rate_hz = rs ? rs->rate_hz : 0,
 		.duration_s = rs ? rs->duration_s : 0,
@@ -341,6 +342,7 @@ static void remote_summary(const struct record_opts *o, const Pybpf__Control__Re
 		s.drops[s.ndrops++] =
 			(struct recorder_drop){rs->drops[i]->name, rs->drops[i]->value};
 	s.unknown_code = rs ? rs->unknown_code : 0;
+	summary_outputs(o, &s);
 	print_record_summary(&s, o->json, o->quiet);
 }
 
@@ -354,8 +356,13 @@ static int record_remote(int fd, const struct record_opts *o)
 	rec.pids = &pid;
 	rec.n_pids = 1;
 	rec.duration_s = o->duration;
+	char *formats[MAX_OUTPUTS];
+	for (size_t i = 0; i < o->noutputs; i++)
+		formats[i] = (char *)export_format_name((enum export_format)o->format[i]);
 	rec.mode = (char *)agg_mode_name((enum agg_mode)o->mode);
-	rec.format = (char *)export_format_name((enum export_format)o->format);
+	rec.format = formats[0];
+	rec.formats = formats;
+	rec.n_formats = o->noutputs;
 	rec.title = title;
 	rq.cmd_case = PYBPF__CONTROL__REQUEST__CMD_RECORD;
 	rq.record = &rec;
@@ -366,13 +373,23 @@ static int record_remote(int fd, const struct record_opts *o)
 	if (!r)
 		return 1;
 	int ret = 0;
-	struct iovec iov = {r->data.data, r->data.len};
-	if (output_write(o->output, 0644, &iov, 1)) {
-		fprintf(stderr, "pybpfctl: writing %s failed: %s\n", o->output, strerror(errno));
+	if (r->n_outputs != o->noutputs) {
+		fprintf(stderr,
+			"pybpfctl: pybpfd sent %zu profiles for %zu outputs (an older "
+			"pybpfd?)\n",
+			r->n_outputs, o->noutputs);
 		ret = 1;
-	} else {
-		remote_summary(o, r->summary);
 	}
+	for (size_t i = 0; !ret && i < o->noutputs; i++) {
+		struct iovec iov = {r->outputs[i].data, r->outputs[i].len};
+		if (output_write(o->output[i], 0644, &iov, 1)) {
+			fprintf(stderr, "pybpfctl: writing %s failed: %s\n", o->output[i],
+				strerror(errno));
+			ret = 1;
+		}
+	}
+	if (!ret)
+		remote_summary(o, r->summary);
 	pybpf__control__response__free_unpacked(r, NULL);
 	return ret;
 }
@@ -380,22 +397,17 @@ static int record_remote(int fd, const struct record_opts *o)
 /* pybpfd runs: it records; a COMMAND is started here and found by it. */
 static int run_remote(int fd, struct record_opts *o)
 {
-	pid_t child = -1;
-	int status = 0;
+	struct command cmd = {.pid = -1}, *child = NULL;
 	if (o->command) {
-		child = start_command(o);
-		if (child < 0) {
+		int r = command_start(&cmd, o->command);
+		if (r) {
 			close(fd);
-			return 1;
+			return r;
 		}
+		child = &cmd;
+		o->pid = cmd.pid;
 	}
-	int r = record_remote(fd, o);
-	if (child > 0) {
-		if (r != 0 || stop_requested)
-			kill(child, SIGTERM);
-		waitpid(child, &status, 0);
-	}
-	return r;
+	return finish_command(child, record_remote(fd, o));
 }
 
 int cmd_record(int argc, char **argv)

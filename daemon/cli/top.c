@@ -170,10 +170,11 @@ static int local_top(const struct top_opts *o, bool tty_in)
 		fprintf(stderr, "pybpfctl: %s\n", err[0] ? err : "out of memory");
 		return 1;
 	}
-	if (recorder_open(&r, 99, AGG_MODE_CPU, err, sizeof(err)) ||
-	    recorder_add_pid(&r, &pp, err, sizeof(err))) {
-		fprintf(stderr, "pybpfctl: %s\n", err);
-		return 1;
+	if (recorder_open(&r, 99, AGG_MODE_CPU, err, sizeof(err)))
+		goto fail;
+	if (recorder_add_pid(&r, &pp, err, sizeof(err))) {
+		recorder_close(&r);
+		goto fail;
 	}
 	for (;;) {
 		uint64_t start = monotonic_ns();
@@ -184,6 +185,9 @@ static int local_top(const struct top_opts *o, bool tty_in)
 				goto out;
 		if (quit)
 			break;
+		/* what the kernel holds of this interval, so the table covers all of it */
+		if (recorder_flush(&r) < 0)
+			goto out;
 		struct profile *p = agg_take(&r.agg);
 		struct top_table t;
 		if (!p || top_compute(p, &t)) {
@@ -205,6 +209,9 @@ static int local_top(const struct top_opts *o, bool tty_in)
 out:
 	recorder_close(&r);
 	return ret;
+fail:
+	fprintf(stderr, "pybpfctl: %s\n", err);
+	return 1;
 }
 
 int cmd_top(int argc, char **argv)

@@ -1,5 +1,7 @@
-/* export_collapsed.c - "root;...;leaf COUNT" lines, the folded format that
- * flamegraph.pl, inferno and speedscope read.
+/* collapsed.c - "root;...;leaf N" lines, the folded format that
+ * flamegraph.pl, inferno and speedscope read.  N is in the unit of
+ * profile_weight(): samples in a CPU profile, microseconds of time in a wall,
+ * off-CPU or GIL-wait one.
  *
  * Frames are shown by label; stacks whose labels are equal are merged into one
  * line whatever their pid, tid or reason.  Lines are sorted frame by frame in
@@ -42,7 +44,7 @@ static void write_stacks(const struct label_stacks *ls, FILE *out)
 		uint64_t count = 0;
 		size_t j = i;
 		for (; j < ls->nstacks && label_stack_cmp(&ls->stacks[i], &ls->stacks[j]) == 0; j++)
-			count += ls->stacks[j].count;
+			count += ls->stacks[j].weight;
 		write_stack(ls, &ls->stacks[i], count, out);
 		i = j;
 	}

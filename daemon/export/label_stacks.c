@@ -105,17 +105,18 @@ static int stacks(struct label_stacks *ls, const struct profile *p)
 		return -1;
 	for (size_t i = 0; i < p->nsamples; i++) {
 		const struct prof_sample *s = &p->samples[i];
-		if (!s->count)
+		uint64_t w = profile_weight(p, s);
+		if (!w)
 			continue;
 		struct label_stack *st = &ls->stacks[ls->nstacks++];
-		*st = (struct label_stack){ids, s->nframes ? s->nframes : 1, s->count};
+		*st = (struct label_stack){ids, s->nframes ? s->nframes : 1, w};
 		if (!s->nframes)
 			*ids++ = ls->frame_label[p->nframes];
 		for (uint32_t j = 0; j < s->nframes; j++) {
 			uint32_t f = s->frames[s->nframes - 1 - j];
 			*ids++ = ls->frame_label[f < p->nframes ? f : p->nframes];
 		}
-		ls->total += s->count;
+		ls->total += w;
 		if (st->n > ls->maxlen)
 			ls->maxlen = st->n;
 	}

@@ -13,17 +13,17 @@
 struct label_stack {
 	const uint32_t *ids; /* root first */
 	uint32_t n;
-	uint64_t count;
+	uint64_t weight; /* profile_weight(): samples, or microseconds */
 };
 
 struct label_stacks {
 	size_t nlabels;
 	const char **label;	    /* label id -> text */
 	uint32_t *label_frame;	    /* label id -> a frame with that label (nframes: "[unknown]") */
-	struct label_stack *stacks; /* samples with a count, sorted */
+	struct label_stack *stacks; /* samples with a weight, sorted */
 	size_t nstacks;
 	uint32_t maxlen; /* longest stack */
-	uint64_t total;	 /* sum of counts */
+	uint64_t total;	 /* sum of weights */
 	/* storage */
 	uint32_t *frame_label; /* frame index -> label id; slot nframes: "[unknown]" */
 	char **text;	       /* frame index -> cleaned label text */

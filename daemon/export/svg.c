@@ -251,7 +251,7 @@ static int layout(struct svg *g)
 			goto out;
 		for (uint32_t j = keep; j < s->n; j++)
 			open[j] = now;
-		now += s->count;
+		now += s->weight;
 		prev = s;
 	}
 	if (prev && close_frames(g, prev, 0, open, now))
@@ -290,6 +290,25 @@ static void write_color(FILE *out, const struct label *lb)
 
 static const struct label root_label = {"all", PROF_FRAME_SPECIAL, 0};
 
+/* An amount in the profile's weight: "12 samples", or a time ("3.25 ms"). */
+static void put_amount(const struct svg *g, FILE *out, uint64_t w)
+{
+	if (profile_is_cpu(g->p)) {
+		fprintf(out, "%" PRIu64 " samples", w);
+		return;
+	}
+	double us = (double)w;
+	if (us >= 1e6) {
+		put_fixed2(out, us / 1e6);
+		fputs(" s", out);
+	} else if (us >= 1e3) {
+		put_fixed2(out, us / 1e3);
+		fputs(" ms", out);
+	} else {
+		fprintf(out, "%" PRIu64 " us", w);
+	}
+}
+
 static void write_node(struct svg *g, const struct node *n, uint32_t height)
 {
 	struct label own = n->id == ROOT_ID ? root_label : label_of(g, n->id);
@@ -303,7 +322,9 @@ static void write_node(struct svg *g, const struct node *n, uint32_t height)
 		n->start, n->count, n->depth);
 	fputs("<title>", out);
 	xml_puts(out, lb->text);
-	fprintf(out, " (%" PRIu64 " samples, ", n->count);
+	fputs(" (", out);
+	put_amount(g, out, n->count);
+	fputs(", ", out);
 	put_fixed2(out, 100.0 * (double)n->count / (double)g->ls.total);
 	fputs("%)</title><rect x=\"", out);
 	put_fixed2(out, x);
@@ -339,7 +360,7 @@ static const char svg_script[] =
 	"function num(e, a) { return +e.getAttribute(a); }\n"
 	"function label(g) {\n"
 	"  var t = g.getElementsByTagName('title')[0].textContent;\n"
-	"  return t.replace(/ \\(\\d+ samples, [\\d.]+%\\)$/, '');\n"
+	"  return t.replace(/ \\([^()]*, [\\d.]+%\\)$/, '');\n"
 	"}\n"
 	"function fit(s, w) {\n"
 	"  var m = Math.floor((w - 3) / CHAR_W);\n"
@@ -409,10 +430,12 @@ static void write_subtitle(struct svg *g)
 	const struct profile *p = g->p;
 	FILE *out = g->out;
 
-	fprintf(out, "<text id=\"subtitle\" x=\"%d\" y=\"44\">%" PRIu64 " samples", IMG_W / 2,
-		g->ls.total);
+	fprintf(out, "<text id=\"subtitle\" x=\"%d\" y=\"44\">", IMG_W / 2);
+	put_amount(g, out, g->ls.total);
+	if (!profile_is_cpu(p))
+		fprintf(out, " of %s time", p->value_type);
 	if (p->rate_hz)
-		fprintf(out, " at %u Hz", p->rate_hz);
+		fprintf(out, "%s %u Hz", profile_is_cpu(p) ? " at" : ",", p->rate_hz);
 	if (p->duration_ns) {
 		fputs(", ", out);
 		put_fixed2(out, (double)p->duration_ns / 1e9);

@@ -1,12 +1,15 @@
 /* elfcache.c - ELF files loaded once per (device, inode). */
 #include "native/elfcache.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <unistd.h>
 
+#include "native/debuginfo.h"
 #include "sys/htab.h"
 
 #define ELFCACHE_MAX 4096
+#define MAX_CFI	     256 /* files kept open to name code by its call frame information */
 
 struct elfcache_entry {
 	uint64_t inode;
@@ -18,6 +21,7 @@ struct elfcache {
 	struct elfcache_entry *e;
 	size_t n, cap;
 	struct htab index; /* (dev, inode) -> entry */
+	size_t ncfi;
 };
 
 struct key {
@@ -56,6 +60,7 @@ void elfcache_clear(struct elfcache *c)
 		free(c->e[i].ef);
 	}
 	c->n = 0;
+	c->ncfi = 0;
 	htab_clear(&c->index);
 }
 
@@ -74,7 +79,7 @@ size_t elfcache_size(const struct elfcache *c)
 	return c->n;
 }
 
-static struct elf_file *load(const struct procmaps *pm, const struct mapping *m)
+static struct elf_file *load(struct elfcache *c, const struct procmaps *pm, const struct mapping *m)
 {
 	struct elf_file *ef = calloc(1, sizeof(*ef));
 	int fd = ef ? procmaps_open(pm, m) : -1;
@@ -83,6 +88,14 @@ static struct elf_file *load(const struct procmaps *pm, const struct mapping *m)
 		return NULL;
 	}
 	int ok = elf_file_load(fd, ef) == 0;
+	if (ok) {
+		/* stripped: its debug files, seen from its process first */
+		char root[64];
+		snprintf(root, sizeof(root), "/proc/%d/root", (int)pm->pid);
+		if (debuginfo_apply(ef, fd, root, m->path, NULL) == ELF_NAMES_DYNSYM &&
+		    c->ncfi < MAX_CFI && elf_file_open_cfi(ef, fd) == 0)
+			c->ncfi++;
+	}
 	close(fd);
 	if (!ok) {
 		free(ef);
@@ -111,7 +124,7 @@ const struct elf_file *elfcache_get(struct elfcache *c, const struct procmaps *p
 		c->cap = ncap;
 	}
 	struct elfcache_entry *e = &c->e[c->n];
-	*e = (struct elfcache_entry){m->inode, m->dev_major, m->dev_minor, load(pm, m)};
+	*e = (struct elfcache_entry){m->inode, m->dev_major, m->dev_minor, load(c, pm, m)};
 	if (htab_put(&c->index, key_hash(m), (uint32_t)c->n)) {
 		if (e->ef)
 			elf_file_free(e->ef);

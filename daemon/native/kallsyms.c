@@ -2,6 +2,7 @@
 #include "native/kallsyms.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,6 +14,30 @@ static int cmp_ksym(const void *a, const void *b)
 {
 	const struct ksym *x = a, *y = b;
 	return x->addr < y->addr ? -1 : x->addr > y->addr;
+}
+
+#define MAX_EXTENT (1ULL << 20) /* no kernel function is this long */
+
+/* Markers of the end of a text section, not functions: _etext,
+ * _einittext, __cpuidle_text_end, __entry_text_end ... */
+static bool text_end_marker(const char *name)
+{
+	size_t n = strlen(name);
+	if (!strncmp(name, "_e", 2) && n >= 6 && !strcmp(name + n - 4, "text"))
+		return true;
+	return n > 9 && !strncmp(name, "__", 2) && !strcmp(name + n - 9, "_text_end");
+}
+
+/* Each symbol ends where the next begins, at most MAX_EXTENT on; an end
+ * marker covers nothing. */
+static void set_extents(struct kallsyms *ks)
+{
+	for (size_t i = 0; i < ks->n; i++) {
+		struct ksym *k = &ks->syms[i];
+		uint64_t next = i + 1 < ks->n ? ks->syms[i + 1].addr : UINT64_MAX;
+		uint64_t cap = k->addr + MAX_EXTENT > k->addr ? k->addr + MAX_EXTENT : UINT64_MAX;
+		k->end = text_end_marker(k->name) ? k->addr : next < cap ? next : cap;
+	}
 }
 
 static int push(struct kallsyms *ks, size_t *cap, uint64_t addr, const char *name)
@@ -27,7 +52,7 @@ static int push(struct kallsyms *ks, size_t *cap, uint64_t addr, const char *nam
 	char *copy = strdup(name);
 	if (!copy)
 		return -1;
-	ks->syms[ks->n++] = (struct ksym){addr, copy};
+	ks->syms[ks->n++] = (struct ksym){addr, 0, copy};
 	return 0;
 }
 
@@ -57,8 +82,8 @@ int kallsyms_load(struct kallsyms *ks, const char *path)
 		errno = EPERM;
 		return -1;
 	}
-	if (ks->n)
-		qsort(ks->syms, ks->n, sizeof(*ks->syms), cmp_ksym);
+	qsort(ks->syms, ks->n, sizeof(*ks->syms), cmp_ksym);
+	set_extents(ks);
 	return 0;
 }
 
@@ -74,5 +99,5 @@ const struct ksym *kallsyms_find(const struct kallsyms *ks, uint64_t addr)
 {
 	size_t lo = count_at_or_below(ks->syms, ks->n, sizeof(*ks->syms),
 				      offsetof(struct ksym, addr), addr);
-	return lo ? &ks->syms[lo - 1] : NULL;
+	return lo && addr < ks->syms[lo - 1].end ? &ks->syms[lo - 1] : NULL;
 }

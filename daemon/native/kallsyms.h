@@ -7,6 +7,7 @@
 
 struct ksym {
 	uint64_t addr;
+	uint64_t end; /* the next symbol, a text-end marker, or at most 1 MiB on */
 	char *name;
 };
 
@@ -19,7 +20,9 @@ struct kallsyms {
  * addresses (no privilege) give an empty table and errno EPERM. */
 int kallsyms_load(struct kallsyms *ks, const char *path);
 void kallsyms_free(struct kallsyms *ks);
-/* The symbol at or below addr, or NULL. */
+/* The symbol whose extent holds addr, or NULL: an address past the end of
+ * the text (_etext, _einittext, a JIT area no symbol covers) is named after
+ * nothing rather than after the last symbol below it. */
 const struct ksym *kallsyms_find(const struct kallsyms *ks, uint64_t addr);
 
 #endif

@@ -55,5 +55,7 @@ int natsym_resolve(struct natsym_proc *np, uint64_t ip, struct natsym *out)
 	out->vaddr = ip - bias;
 	const struct elf_sym *s = elf_file_func_at(ef, out->vaddr);
 	out->name = s ? s->name : NULL;
+	if (!s && elf_file_fde_start(ef, out->vaddr, &out->func))
+		out->func = 0;
 	return 0;
 }

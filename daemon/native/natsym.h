@@ -21,6 +21,8 @@ struct natsym {
 	const char *module; /* path as the process sees it; valid until the next re-read */
 	const char *name;   /* symbol, or NULL */
 	uint64_t vaddr;	    /* link-time address in module */
+	uint64_t func;	    /* no symbol: start of its function by the call frame
+			     * information (link-time), 0 when unknown */
 };
 
 int natsym_open(struct natsym_proc *np, pid_t pid, struct elfcache *cache);

@@ -253,6 +253,21 @@ int profile_set_process(struct profile *p, uint32_t pid, uint32_t ns_pid, const 
 	return 0;
 }
 
+bool profile_is_cpu(const struct profile *p)
+{
+	return !p->value_type || !strcmp(p->value_type, "cpu");
+}
+
+uint64_t profile_weight(const struct profile *p, const struct prof_sample *s)
+{
+	return profile_is_cpu(p) ? s->count : (s->value + 500) / 1000;
+}
+
+const char *profile_weight_unit(const struct profile *p)
+{
+	return profile_is_cpu(p) ? "samples" : "microseconds";
+}
+
 const char *profile_frame_label(const struct prof_frame *f, char *buf, size_t len)
 {
 	switch (f->kind) {

@@ -100,6 +100,15 @@ typedef bool (*prof_keep_fn)(void *ctx, const struct prof_sample *s, const char 
  * with their frames and process records.  Returns 0 or -1 (ENOMEM). */
 int profile_merge(struct profile *dst, const struct profile *src, prof_keep_fn keep, void *ctx);
 
+/* What a sample weighs in the flamegraph formats (collapsed, SVG): its
+ * count in a CPU profile (samples), its value in microseconds in the others
+ * (wall, off_cpu, gil_wait time) - never the count of off-CPU intervals,
+ * which says nothing about how long they were. */
+bool profile_is_cpu(const struct profile *p);
+uint64_t profile_weight(const struct profile *p, const struct prof_sample *s);
+/* "samples" or "microseconds". */
+const char *profile_weight_unit(const struct profile *p);
+
 /* "qualname (file:line)" for Python, "name" for native, "name_[k]" for kernel
  * frames: the text flamegraph formats show.  Writes into buf, returns buf. */
 const char *profile_frame_label(const struct prof_frame *f, char *buf, size_t len);

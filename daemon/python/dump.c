@@ -6,17 +6,65 @@
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sched.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "python/symbols.h"
 #include "sys/memread.h"
 #include "sys/procfs.h"
+#include "sys/taskstop.h"
 #include "sys/textesc.h"
+
+/* The reader of a walk: target memory, or the window of the data stack
+ * copied at once, and the code objects read already (immutable while a
+ * frame of the walk runs them). */
+#define WINDOW	   (32u << 10)
+#define WINDOW_MIN 8192
+#define NCODES	   128
+
+struct code_slot {
+	uint64_t addr;
+	uint32_t len;
+	uint8_t buf[PYBPF_BUF];
+};
+
+struct reader {
+	pid_t pid;
+	uint8_t *win; /* WINDOW bytes; [win_lo, win_hi) valid at its end */
+	uint64_t win_lo, win_hi;
+	uint8_t *win2;	/* a second copy, to compare */
+	size_t want;	/* bytes of it the last walk needed */
+	uint64_t frame; /* the frame pyu_frame reads now; 0 outside it */
+	struct code_slot *codes;
+};
+
+static struct code_slot *code_slot(struct reader *r, uint64_t addr)
+{
+	return r->codes ? &r->codes[(addr >> 4) % NCODES] : NULL;
+}
 
 static inline long pyu_read(void *rctx, void *dst, __u32 len, __u64 addr)
 {
-	return mem_read(*(pid_t *)rctx, addr, dst, len);
+	struct reader *r = rctx;
+	if (r->win && addr >= r->win_lo && addr + len <= r->win_hi && addr + len > addr) {
+		memcpy(dst, r->win + (WINDOW - (r->win_hi - r->win_lo)) + (addr - r->win_lo), len);
+		return 0;
+	}
+	/* inside pyu_frame, a read not of the frame is of its code object */
+	struct code_slot *c = r->frame && addr != r->frame ? code_slot(r, addr) : NULL;
+	if (c && c->addr == addr && c->len == len && len <= sizeof(c->buf)) {
+		memcpy(dst, c->buf, len);
+		return 0;
+	}
+	if (mem_read(r->pid, addr, dst, len))
+		return -1;
+	if (c && len <= sizeof(c->buf)) {
+		c->addr = addr;
+		c->len = len;
+		memcpy(c->buf, dst, len);
+	}
+	return 0;
 }
 
 #include "pyunwind.h"
@@ -44,36 +92,221 @@ static int add_frame(struct dump_thread *t, struct pysym_cache *syms, const stru
 	return d->name && d->file ? 0 : -1;
 }
 
-static int walk_thread(const struct pyprocess *pp, struct pysym_cache *syms, uint64_t ts,
-		       struct dump_thread *t)
+static bool in_window(const struct reader *r, uint64_t a)
+{
+	return a >= r->win_lo && a < r->win_hi;
+}
+
+/* A walk's raw frames, leaf first, with where each was read: names come
+ * after, once the walk is known to hold. */
+struct raw_stack {
+	struct pyu_frame f[DUMP_MAX_FRAMES];
+	uint64_t addr[DUMP_MAX_FRAMES]; /* of every frame read, shims included */
+	size_t n, nread;
+	__u64 current;		 /* the innermost frame */
+	uint64_t win_lo, win_hi; /* the span of the data stack copied */
+	bool truncated;
+};
+
+#define WALK_TORN     1 /* the stack changed while read (or looped: a mix of two moments) */
+#define WALK_LOOP     2
+#define FREE_ATTEMPTS 10  /* before a running thread is held still */
+#define MAX_ATTEMPTS  200 /* when it may not be */
+
+/* One walk, from the current frame to the root, from a copy of the data
+ * stack (3.11+) below the current frame taken at once.  0, WALK_TORN, or a
+ * PYU_ status. */
+static long walk_once(const struct pyprocess *pp, struct reader *r, uint64_t ts,
+		      struct raw_stack *out)
 {
 	const struct py_layout *L = &pp->layout.bpf;
-	pid_t pid = pp->pid;
 	uint8_t fbuf[PYBPF_BUF], cbuf[PYBPF_BUF];
-	__u64 frame, ident = 0;
+	__u64 frame, again, tortoise = 0;
+	size_t power = 1, lam = 0;
+	long ret = 0;
 
-	pyu_read_u64(&pid, ts + L->ts_thread_id, &ident);
-	t->thread_id = ident;
-	if (pyu_current_frame(L, &pid, ts, &frame)) {
-		t->error = "cannot read the thread's current frame";
-		return 0;
+	out->n = out->nread = 0;
+	out->truncated = false;
+	r->win_lo = r->win_hi = 0;
+	if (pyu_current_frame(L, r, ts, &out->current))
+		return PYU_FAULT;
+	frame = out->current;
+	if (frame && r->win && !(L->flags & PYL_FRAME_OBJECTS)) {
+		/* each page copied costs a few µs, while the stack moves on */
+		r->win_hi = frame + pyu_len(L->fr_read);
+		r->win_lo = r->win_hi -
+			    mem_read_below(r->pid, r->win_hi, r->win + WINDOW - r->want, r->want);
 	}
 	for (size_t i = 0; frame; i++) {
-		struct pyu_frame fr;
-		if (t->nframes >= DUMP_MAX_FRAMES || i >= 2 * DUMP_MAX_FRAMES) {
-			t->truncated = true;
+		if (out->n >= DUMP_MAX_FRAMES || i >= DUMP_MAX_FRAMES) {
+			out->truncated = true;
 			break;
 		}
-		long r = pyu_frame(L, &pid, frame, pp->code_type_addr, fbuf, cbuf, &fr);
-		if (r) {
-			t->error = r == PYU_BADCODE ? "a frame's code object is invalid"
-						    : "a frame could not be read";
+		struct pyu_frame *fr = &out->f[out->n];
+		out->addr[out->nread++] = frame;
+		r->frame = frame;
+		ret = pyu_frame(L, r, frame, pp->code_type_addr, fbuf, cbuf, fr);
+		r->frame = 0;
+		if (ret)
+			break;
+		/* in the data stack a caller is below its callee: a walk that
+		 * goes up in the copy mixed two moments (and may loop) */
+		if (in_window(r, frame) && in_window(r, fr->previous) && fr->previous >= frame) {
+			ret = WALK_TORN;
 			break;
 		}
-		frame = fr.previous;
-		if (!fr.skip && add_frame(t, syms, &fr))
-			return -1;
+		frame = fr->previous;
+		if (!fr->skip)
+			out->n++;
+		/* Brent's: a loop is met within twice its length */
+		if (frame && frame == tortoise) {
+			ret = WALK_TORN;
+			break;
+		}
+		if (++lam == power) {
+			tortoise = frame;
+			power *= 2;
+			lam = 0;
+		}
 	}
+	out->win_lo = r->win_lo;
+	out->win_hi = r->win_hi;
+	/* next time, twice what this one spanned: the stack grows and shrinks */
+	size_t need = WINDOW_MIN;
+	for (size_t i = 0; i < out->nread; i++) {
+		uint64_t a = out->addr[i];
+		if (a < r->win_hi && r->win_hi - a < WINDOW / 2 && 2 * (r->win_hi - a) > need)
+			need = (size_t)(2 * (r->win_hi - a));
+	}
+	r->want = need;
+	if (pyu_current_frame(L, r, ts, &again))
+		ret = PYU_FAULT;
+	else if (again != out->current)
+		ret = WALK_TORN;
+	return ret;
+}
+
+/* The fields of a frame a walk uses: where it goes, what it runs, where. */
+static void frame_fields(const struct py_layout *L, const uint8_t *buf, uint64_t f[3])
+{
+	f[0] = pyu_u64(buf, L->fr_previous);
+	f[1] = pyu_u64(buf, L->fr_code);
+	f[2] = (L->flags & PYL_FRAME_OBJECTS) ? pyu_u32(buf, L->fr_instr)
+					      : pyu_u64(buf, L->fr_instr);
+}
+
+/* The frame at addr as the walk read it (from the window, or the target). */
+static int frame_bytes(struct reader *r, const struct py_layout *L, uint64_t addr, uint8_t *buf)
+{
+	memset(buf, 0, PYBPF_BUF);
+	return (int)pyu_read(r, buf, pyu_len(L->fr_read), addr);
+}
+
+/* The frames after a walk are those it read (every field it used but the
+ * innermost frame's instruction, which moves on as it runs), and the same
+ * frame is still the current one before and after that re-read.  Frames
+ * that are left and re-entered between two reads, and a copy of the data
+ * stack that is not one instant, both show as a difference. */
+static bool walk_holds(const struct pyprocess *pp, struct reader *r, uint64_t ts,
+		       const struct raw_stack *w)
+{
+	const struct py_layout *L = &pp->layout.bpf;
+	uint8_t a[PYBPF_BUF], b[PYBPF_BUF];
+	__u64 cur;
+	if (pyu_current_frame(L, r, ts, &cur) || cur != w->current)
+		return false;
+	/* the walk's own copy, then a fresh one of the same span */
+	uint8_t *win = r->win;
+	uint64_t lo = 0, hi = 0;
+	if (w->current && r->win && !(L->flags & PYL_FRAME_OBJECTS)) {
+		hi = w->current + pyu_len(L->fr_read);
+		size_t len = (size_t)(w->win_hi - w->win_lo);
+		lo = hi - mem_read_below(r->pid, hi, r->win2 + WINDOW - len, len);
+	}
+	bool same = true;
+	for (size_t i = 0; i < w->nread && same; i++) {
+		uint64_t fa[3], fb[3];
+		r->win = win;
+		r->win_lo = w->win_lo;
+		r->win_hi = w->win_hi;
+		if (frame_bytes(r, L, w->addr[i], a))
+			return false;
+		r->win = r->win2;
+		r->win_lo = lo;
+		r->win_hi = hi;
+		if (frame_bytes(r, L, w->addr[i], b))
+			same = false;
+		frame_fields(L, a, fa);
+		frame_fields(L, b, fb);
+		same = same && fa[0] == fb[0] && fa[1] == fb[1] && (i == 0 || fa[2] == fb[2]);
+	}
+	r->win = win;
+	r->win_lo = r->win_hi = 0;
+	return same && !pyu_current_frame(L, r, ts, &cur) && cur == w->current;
+}
+
+/* Walks until a walk holds; 0, WALK_TORN, or a PYU_ status.  A bad read
+ * can be a frame caught being pushed: tried again, a few times. */
+static long walk_until_held(const struct pyprocess *pp, struct reader *r, uint64_t ts,
+			    struct raw_stack *raw, int attempts, int *done)
+{
+	long st = WALK_TORN;
+	int bad = 0;
+	for (int i = 0; i < attempts; i++) {
+		(*done)++;
+		if (i)
+			sched_yield(); /* let it move on from where it was */
+		st = walk_once(pp, r, ts, raw);
+		if (st == 0 && !walk_holds(pp, r, ts, raw))
+			st = WALK_TORN;
+		if (st == 0 || (st != WALK_TORN && ++bad > 3))
+			break;
+	}
+	return st;
+}
+
+/* Reads a thread's stack without stopping it while a few attempts do;
+ * a running thread whose stack moves faster than it can be read is then
+ * held still for the one walk (unless `nonblocking`), as py-spy does.  A
+ * stack that kept changing, or a bad read, is shown as far as it was read
+ * and said to be partial. */
+static int walk_thread(const struct pyprocess *pp, struct pysym_cache *syms, struct reader *r,
+		       struct raw_stack *raw, uint64_t ts, bool nonblocking, struct dump_thread *t)
+{
+	const struct py_layout *L = &pp->layout.bpf;
+	__u64 ident = 0;
+	bool may_stop = !nonblocking && t->tid && t->state == 'R';
+	struct taskstop stop;
+
+	pyu_read_u64(r, ts + L->ts_thread_id, &ident);
+	t->thread_id = ident;
+	long st = walk_until_held(pp, r, ts, raw, may_stop ? FREE_ATTEMPTS : MAX_ATTEMPTS,
+				  &t->attempts);
+	if (st == WALK_TORN && may_stop && task_stop(&stop, (pid_t)t->tid) == 0) {
+		t->stopped = true;
+		st = walk_until_held(pp, r, ts, raw, 1, &t->attempts);
+		task_resume(&stop);
+		if (st != 0 && st != WALK_TORN) /* caught mid-push: once more */
+			st = walk_until_held(pp, r, ts, raw, FREE_ATTEMPTS, &t->attempts);
+		if (st == WALK_TORN)
+			st = WALK_LOOP; /* it could not change: its frames loop */
+	} else if (st == WALK_TORN && may_stop) {
+		st = walk_until_held(pp, r, ts, raw, MAX_ATTEMPTS, &t->attempts);
+	}
+	if (st == WALK_TORN)
+		t->error = "the stack kept changing while it was read";
+	else if (st == WALK_LOOP)
+		t->error = "its frames form a loop";
+	else if (st == PYU_BADCODE)
+		t->error = "a frame's code object is invalid";
+	else if (st && !raw->n)
+		t->error = "cannot read the thread's current frame";
+	else if (st)
+		t->error = "a frame could not be read";
+	t->truncated = raw->truncated;
+	for (size_t i = 0; i < raw->n; i++)
+		if (add_frame(t, syms, &raw->f[i]))
+			return -1;
 	return 0;
 }
 
@@ -168,37 +401,44 @@ static uint32_t thread_tid(const struct pyprocess *pp, __u64 ts, __u64 pthread, 
 static size_t list_tstates(const struct pyprocess *pp, __u64 *ts_out, __u64 *keys, size_t max)
 {
 	const struct py_layout *L = &pp->layout.bpf;
-	pid_t pid = pp->pid;
 	__u64 interp = 0, ts = 0, next = 0;
 	size_t n = 0;
+	struct reader rd = {.pid = pp->pid}, *r = &rd; /* plain reads */
 
-	if (pyu_first_interp(L, &pid, pp->runtime_addr, &interp))
+	if (pyu_first_interp(L, r, pp->runtime_addr, &interp))
 		return 0;
 	for (int guard = 0; interp && guard < 64; guard++) {
-		if (pyu_interp_threads(L, &pid, interp, &ts))
+		if (pyu_interp_threads(L, r, interp, &ts))
 			break;
 		for (; ts && n < max; ts = next) {
-			if (pyu_tstate(L, &pid, ts, &keys[n], &next))
+			if (pyu_tstate(L, r, ts, &keys[n], &next))
 				break;
 			ts_out[n++] = ts;
 		}
-		if (pyu_interp_next(L, &pid, interp, &interp))
+		if (pyu_interp_next(L, r, interp, &interp))
 			break;
 	}
 	return n;
 }
 
-int dump_process(const struct pyprocess *pp, struct dump *d, char *err, size_t errlen)
+int dump_process(const struct pyprocess *pp, struct dump *d, bool nonblocking, char *err,
+		 size_t errlen)
 {
 	__u64 *tstates = calloc(PYBPF_MAX_THREADS, sizeof(*tstates));
 	__u64 *keys = calloc(PYBPF_MAX_THREADS, sizeof(*keys));
 	struct pysym_cache *syms = pysym_cache_new(pp->pid, &pp->layout, pp->minor);
+	struct raw_stack *raw = malloc(sizeof(*raw));
+	struct reader rd = {.pid = pp->pid,
+			    .want = WINDOW,
+			    .win = malloc(WINDOW),
+			    .win2 = malloc(WINDOW),
+			    .codes = calloc(NCODES, sizeof(struct code_slot))};
 	struct tid_map m = {0};
 	int ret = -1;
 
 	memset(d, 0, sizeof(*d));
 	err[0] = 0;
-	if (!tstates || !keys || !syms)
+	if (!tstates || !keys || !syms || !raw || !rd.win || !rd.win2 || !rd.codes)
 		goto out;
 	if (read_tid_map(pp->pid, &m)) {
 		snprintf(err, errlen, "pid %d: cannot list its threads: %s", (int)pp->pid,
@@ -220,7 +460,7 @@ int dump_process(const struct pyprocess *pp, struct dump *d, char *err, size_t e
 			goto out;
 		t->tid = thread_tid(pp, tstates[i], keys[i], tid_off, &m);
 		read_task(pp->pid, t);
-		if (walk_thread(pp, syms, tstates[i], t))
+		if (walk_thread(pp, syms, &rd, raw, tstates[i], nonblocking, t))
 			goto out;
 	}
 	ret = 0;
@@ -230,6 +470,10 @@ out:
 	if (ret)
 		dump_free(d);
 	pysym_cache_free(syms);
+	free(raw);
+	free(rd.win);
+	free(rd.win2);
+	free(rd.codes);
 	free_tid_map(&m);
 	free(tstates);
 	free(keys);
@@ -298,8 +542,11 @@ void dump_print_json(const struct pyprocess *pp, const struct dump *d, FILE *out
 			t->tid, (unsigned long long)t->thread_id);
 		json_write_string(out, t->comm);
 		fprintf(out,
-			", \"state\": \"%s\", \"truncated\": %s, \"error\": ", state_name(t->state),
-			t->truncated ? "true" : "false");
+			", \"state\": \"%s\", \"partial\": %s, \"truncated\": %s, \"reads\": %d, "
+			"\"stopped\": %s, \"error\": ",
+			state_name(t->state), t->truncated || t->error ? "true" : "false",
+			t->truncated ? "true" : "false", t->attempts,
+			t->stopped ? "true" : "false");
 		if (t->error)
 			json_write_string(out, t->error);
 		else

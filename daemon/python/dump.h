@@ -27,7 +27,9 @@ struct dump_thread {
 	struct dump_frame *frames; /* leaf first */
 	size_t nframes;
 	bool truncated;
-	const char *error; /* non-NULL when the walk stopped on a bad read */
+	const char *error; /* non-NULL when the stack is incomplete: why */
+	int attempts;	   /* walks until one held (the stack changes as it is read) */
+	bool stopped;	   /* held still for the walk that did */
 };
 
 struct dump {
@@ -35,8 +37,11 @@ struct dump {
 	size_t nthreads;
 };
 
-/* Walks every thread of pp's interpreters.  Returns 0, or -1 with err set. */
-int dump_process(const struct pyprocess *pp, struct dump *out, char *err, size_t errlen);
+/* Walks every thread of pp's interpreters.  A running thread whose stack
+ * changes faster than it can be read is held still (ptrace) for one walk,
+ * unless nonblocking.  Returns 0, or -1 with err set. */
+int dump_process(const struct pyprocess *pp, struct dump *out, bool nonblocking, char *err,
+		 size_t errlen);
 void dump_free(struct dump *d);
 
 void dump_print_text(const struct pyprocess *pp, const struct dump *d, FILE *out);

@@ -48,361 +48,365 @@
  * The GIL: <= 3.11 it is embedded in _PyRuntime (ceval.gil, rt_gil); from
  * 3.12 each interpreter points at its own (interp->ceval.gil, interp_gil_ptr;
  * the main interpreter's points at its embedded interp->_gil).  The fields
- * inside struct _gil_runtime_state are the same in every version. */
+ * inside struct _gil_runtime_state are the same in every version, and so is
+ * FORCE_SWITCHING: cond, mutex, switch_cond, switch_mutex follow each other
+ * from offset 32 to 208. */
 #include "pylayout.h"
 
 #include <pthread.h>
 
-static struct pylayout layouts[] = {
-	{
-		/* CPython 3.9: offsetof() against Debian bullseye's 3.9.2 headers
-		 * (tests/data/layout_probe.c), checked live on its python3.9.
-		 * PyFrameObject chain from tstate->frame; f_lasti counts bytes;
-		 * co_lnotab; no native_thread_id: the BPF side matches thread_id
-		 * (the pthread_t) against the task's fs base. */
-		.version = PY_VERSION_KEY(3, 9),
-		.bpf =
+static struct pylayout
+	layouts[] =
+		{
 			{
-				.flags = PYL_FRAME_OBJECTS | PYL_LASTI_BYTES,
-				.rt_interp_head = 32,
-				.interp_next = 0,
-				.interp_tstate_head = 8, /* tstate_head */
-				.ts_next = 8,
-				.ts_thread_id = 176,
-				.ts_frame = 24, /* frame (PyFrameObject *) */
-				.cframe_current = PYL_NO_FIELD,
-				.fr_code = 32,	   /* f_code */
-				.fr_previous = 24, /* f_back */
-				.fr_instr = 104,   /* f_lasti (int, bytes) */
-				.fr_owner = PYL_NO_FIELD,
-				.fr_is_entry = PYL_NO_FIELD,
-				.owner_cstack = PYL_NO_OWNER,
-				.co_code = PYL_NO_FIELD,
-				.ob_type = 8,
-				.gil_locked = 16,
-				.gil_last_holder = 8,
-				.gil_cond = 32,
-				.gil_mutex = 80,
+				/* CPython 3.9: offsetof() against Debian bullseye's 3.9.2 headers
+				 * (tests/data/layout_probe.c), checked live on its python3.9.
+				 * PyFrameObject chain from tstate->frame; f_lasti counts bytes;
+				 * co_lnotab; no native_thread_id: the BPF side matches thread_id
+				 * (the pthread_t) against the task's fs base. */
+				.version = PY_VERSION_KEY(3, 9),
+				.bpf =
+					{
+						.flags = PYL_FRAME_OBJECTS | PYL_LASTI_BYTES,
+						.rt_interp_head = 32,
+						.interp_next = 0,
+						.interp_tstate_head = 8, /* tstate_head */
+						.ts_next = 8,
+						.ts_thread_id = 176,
+						.ts_frame = 24, /* frame (PyFrameObject *) */
+						.cframe_current = PYL_NO_FIELD,
+						.fr_code = 32,	   /* f_code */
+						.fr_previous = 24, /* f_back */
+						.fr_instr = 104,   /* f_lasti (int, bytes) */
+						.fr_owner = PYL_NO_FIELD,
+						.fr_is_entry = PYL_NO_FIELD,
+						.owner_cstack = PYL_NO_OWNER,
+						.co_code = PYL_NO_FIELD,
+						.ob_type = 8,
+						.gil_locked = 16,
+						.gil_last_holder = 8,
+						.gil_futex_lo = 32,  /* cond */
+						.gil_futex_hi = 208, /* the end of switch_mutex */
+					},
+				.ts_native_tid = PYL_NO_FIELD,
+				.co_filename = 104,
+				.co_name = 112,
+				.co_qualname = PYL_NO_FIELD,
+				.co_firstlineno = 40,
+				.co_linetable = 120, /* co_lnotab */
+				.co_flags = 36,
+				.var_size = 16,
+				.bytes_sval = 32,
+				.ascii_state = 32,
+				.ascii_length = 16,
+				.ascii_data = 48,
+				.compact_data = 72,
+				.rt_gil = 352, /* _PyRuntime.ceval.gil */
+				.interp_gil_ptr = PYL_NO_FIELD,
+				.gil_switch_number = 24,
 			},
-		.ts_native_tid = PYL_NO_FIELD,
-		.co_filename = 104,
-		.co_name = 112,
-		.co_qualname = PYL_NO_FIELD,
-		.co_firstlineno = 40,
-		.co_linetable = 120, /* co_lnotab */
-		.co_flags = 36,
-		.var_size = 16,
-		.bytes_sval = 32,
-		.ascii_state = 32,
-		.ascii_length = 16,
-		.ascii_data = 48,
-		.compact_data = 72,
-		.rt_gil = 352, /* _PyRuntime.ceval.gil */
-		.interp_gil_ptr = PYL_NO_FIELD,
-		.gil_switch_number = 24,
-	},
-	{
-		/* CPython 3.10: NOT from a tested interpreter (3.10 is in no
-		 * Debian archive here).  Derived from the v3.10.7 headers
-		 * (Include/cpython/pystate.h, frameobject.h, code.h,
-		 * Include/internal/pycore_runtime.h, pycore_interp.h,
-		 * pycore_gil.h) by hand for x86_64, and the same headers compiled
-		 * through tests/data/layout_probe.c with a stand-in x86_64
-		 * pyconfig.h gave the same numbers.  Against 3.9: the runtime,
-		 * interpreter, code object and GIL are laid out alike (co_lnotab
-		 * became co_linetable in place); PyFrameObject lost f_stacktop
-		 * (f_lasti 104 -> 96, now counting code units); PyThreadState
-		 * replaced overflowed/recursion_critical/use_tracing by
-		 * recursion_headroom and a CFrame pointer, thread_id staying at
-		 * 176. */
-		.version = PY_VERSION_KEY(3, 10),
-		.bpf =
 			{
-				.flags = PYL_FRAME_OBJECTS,
-				.rt_interp_head = 32,
-				.interp_next = 0,
-				.interp_tstate_head = 8, /* tstate_head */
-				.ts_next = 8,
-				.ts_thread_id = 176,
-				.ts_frame = 24, /* frame (PyFrameObject *) */
-				.cframe_current = PYL_NO_FIELD,
-				.fr_code = 32,	   /* f_code */
-				.fr_previous = 24, /* f_back */
-				.fr_instr = 96,	   /* f_lasti (int, code units) */
-				.fr_owner = PYL_NO_FIELD,
-				.fr_is_entry = PYL_NO_FIELD,
-				.owner_cstack = PYL_NO_OWNER,
-				.co_code = PYL_NO_FIELD,
-				.ob_type = 8,
-				.gil_locked = 16,
-				.gil_last_holder = 8,
-				.gil_cond = 32,
-				.gil_mutex = 80,
+				/* CPython 3.10: NOT from a tested interpreter (3.10 is in no
+				 * Debian archive here).  Derived from the v3.10.7 headers
+				 * (Include/cpython/pystate.h, frameobject.h, code.h,
+				 * Include/internal/pycore_runtime.h, pycore_interp.h,
+				 * pycore_gil.h) by hand for x86_64, and the same headers compiled
+				 * through tests/data/layout_probe.c with a stand-in x86_64
+				 * pyconfig.h gave the same numbers.  Against 3.9: the runtime,
+				 * interpreter, code object and GIL are laid out alike (co_lnotab
+				 * became co_linetable in place); PyFrameObject lost f_stacktop
+				 * (f_lasti 104 -> 96, now counting code units); PyThreadState
+				 * replaced overflowed/recursion_critical/use_tracing by
+				 * recursion_headroom and a CFrame pointer, thread_id staying at
+				 * 176. */
+				.version = PY_VERSION_KEY(3, 10),
+				.bpf =
+					{
+						.flags = PYL_FRAME_OBJECTS,
+						.rt_interp_head = 32,
+						.interp_next = 0,
+						.interp_tstate_head = 8, /* tstate_head */
+						.ts_next = 8,
+						.ts_thread_id = 176,
+						.ts_frame = 24, /* frame (PyFrameObject *) */
+						.cframe_current = PYL_NO_FIELD,
+						.fr_code = 32,	   /* f_code */
+						.fr_previous = 24, /* f_back */
+						.fr_instr = 96,	   /* f_lasti (int, code units) */
+						.fr_owner = PYL_NO_FIELD,
+						.fr_is_entry = PYL_NO_FIELD,
+						.owner_cstack = PYL_NO_OWNER,
+						.co_code = PYL_NO_FIELD,
+						.ob_type = 8,
+						.gil_locked = 16,
+						.gil_last_holder = 8,
+						.gil_futex_lo = 32,  /* cond */
+						.gil_futex_hi = 208, /* the end of switch_mutex */
+					},
+				.ts_native_tid = PYL_NO_FIELD,
+				.co_filename = 104,
+				.co_name = 112,
+				.co_qualname = PYL_NO_FIELD,
+				.co_firstlineno = 40,
+				.co_linetable = 120,
+				.co_flags = 36,
+				.var_size = 16,
+				.bytes_sval = 32,
+				.ascii_state = 32,
+				.ascii_length = 16,
+				.ascii_data = 48,
+				.compact_data = 72,
+				.rt_gil = 352, /* _PyRuntime.ceval.gil */
+				.interp_gil_ptr = PYL_NO_FIELD,
+				.gil_switch_number = 24,
 			},
-		.ts_native_tid = PYL_NO_FIELD,
-		.co_filename = 104,
-		.co_name = 112,
-		.co_qualname = PYL_NO_FIELD,
-		.co_firstlineno = 40,
-		.co_linetable = 120,
-		.co_flags = 36,
-		.var_size = 16,
-		.bytes_sval = 32,
-		.ascii_state = 32,
-		.ascii_length = 16,
-		.ascii_data = 48,
-		.compact_data = 72,
-		.rt_gil = 352, /* _PyRuntime.ceval.gil */
-		.interp_gil_ptr = PYL_NO_FIELD,
-		.gil_switch_number = 24,
-	},
-	{
-		/* CPython 3.11: offsetof() against the host's Debian 3.11.2
-		 * headers, checked live on the host's python3.11.
-		 * _PyInterpreterFrame chain under tstate->cframe, is_entry,
-		 * location-table line numbers, co_qualname. */
-		.version = PY_VERSION_KEY(3, 11),
-		.bpf =
 			{
-				.flags = PYL_TSTATE_VIA_CFRAME,
-				.rt_interp_head = 40,
-				.interp_next = 0,
-				.interp_tstate_head = 16, /* threads.head */
-				.ts_next = 8,
-				.ts_thread_id = 152,
-				.ts_frame = 56, /* cframe */
-				.cframe_current = 8,
-				.fr_code = 32,	   /* f_code */
-				.fr_previous = 48, /* previous */
-				.fr_instr = 56,	   /* prev_instr */
-				.fr_owner = 69,
-				.fr_is_entry = 68,
-				.owner_cstack = PYL_NO_OWNER,
-				.co_code = 184,
-				.ob_type = 8,
-				.gil_locked = 16,
-				.gil_last_holder = 8,
-				.gil_cond = 32,
-				.gil_mutex = 80,
+				/* CPython 3.11: offsetof() against the host's Debian 3.11.2
+				 * headers, checked live on the host's python3.11.
+				 * _PyInterpreterFrame chain under tstate->cframe, is_entry,
+				 * location-table line numbers, co_qualname. */
+				.version = PY_VERSION_KEY(3, 11),
+				.bpf =
+					{
+						.flags = PYL_TSTATE_VIA_CFRAME,
+						.rt_interp_head = 40,
+						.interp_next = 0,
+						.interp_tstate_head = 16, /* threads.head */
+						.ts_next = 8,
+						.ts_thread_id = 152,
+						.ts_frame = 56, /* cframe */
+						.cframe_current = 8,
+						.fr_code = 32,	   /* f_code */
+						.fr_previous = 48, /* previous */
+						.fr_instr = 56,	   /* prev_instr */
+						.fr_owner = 69,
+						.fr_is_entry = 68,
+						.owner_cstack = PYL_NO_OWNER,
+						.co_code = 184,
+						.ob_type = 8,
+						.gil_locked = 16,
+						.gil_last_holder = 8,
+						.gil_futex_lo = 32,  /* cond */
+						.gil_futex_hi = 208, /* the end of switch_mutex */
+					},
+				.ts_native_tid = 160,
+				.co_filename = 112,
+				.co_name = 120,
+				.co_qualname = 128,
+				.co_firstlineno = 72,
+				.co_linetable = 136,
+				.co_flags = 48,
+				.var_size = 16,
+				.bytes_sval = 32,
+				.ascii_state = 32,
+				.ascii_length = 16,
+				.ascii_data = 48,
+				.compact_data = 72,
+				.rt_gil = 360, /* _PyRuntime.ceval.gil */
+				.interp_gil_ptr = PYL_NO_FIELD,
+				.gil_switch_number = 24,
 			},
-		.ts_native_tid = 160,
-		.co_filename = 112,
-		.co_name = 120,
-		.co_qualname = 128,
-		.co_firstlineno = 72,
-		.co_linetable = 136,
-		.co_flags = 48,
-		.var_size = 16,
-		.bytes_sval = 32,
-		.ascii_state = 32,
-		.ascii_length = 16,
-		.ascii_data = 48,
-		.compact_data = 72,
-		.rt_gil = 360, /* _PyRuntime.ceval.gil */
-		.interp_gil_ptr = PYL_NO_FIELD,
-		.gil_switch_number = 24,
-	},
-	{
-		/* CPython 3.12: NOT from a tested interpreter (3.12 is in no
-		 * Debian archive here).  Derived from the v3.12.5 headers
-		 * (Include/cpython/pystate.h, code.h, unicodeobject.h,
-		 * Include/internal/pycore_frame.h, pycore_interp.h,
-		 * pycore_runtime.h, pycore_ceval_state.h, pycore_gc.h,
-		 * pycore_gil.h) by hand for x86_64, and the same headers compiled
-		 * through tests/data/layout_probe.c with a stand-in x86_64
-		 * pyconfig.h gave the same numbers.  Against 3.11/3.13: the frame
-		 * is 3.13's with f_code/prev_instr in place of
-		 * f_executable/instr_ptr (f_code first, owner at 70 after
-		 * return_offset); _PyCFrame is {current_frame, previous}, so
-		 * current_frame moved to 0; the code object is 3.13's up to
-		 * co_code_adaptive (192: 3.13 added one pointer before it);
-		 * PyASCIIObject lost wstr (40 / 56, as in 3.13); the GIL moved to
-		 * the interpreter: interp->ceval.gil at 384 (ceval at 368, after
-		 * threads at 64, runtime, _finalizing and a 240-byte gc state).
-		 * Entry frames: a shim owned by FRAME_OWNED_BY_CSTACK (3). */
-		.version = PY_VERSION_KEY(3, 12),
-		.bpf =
 			{
-				.flags = PYL_TSTATE_VIA_CFRAME,
-				.rt_interp_head = 40,
-				.interp_next = 0,
-				.interp_tstate_head = 72, /* threads.head */
-				.ts_next = 8,
-				.ts_thread_id = 136,
-				.ts_frame = 56, /* cframe */
-				.cframe_current = 0,
-				.fr_code = 0,	  /* f_code */
-				.fr_previous = 8, /* previous */
-				.fr_instr = 56,	  /* prev_instr */
-				.fr_owner = 70,
-				.fr_is_entry = PYL_NO_FIELD,
-				.owner_cstack = 3, /* FRAME_OWNED_BY_CSTACK */
-				.co_code = 192,
-				.ob_type = 8,
-				.gil_locked = 16,
-				.gil_last_holder = 8,
-				.gil_cond = 32,
-				.gil_mutex = 80,
+				/* CPython 3.12: NOT from a tested interpreter (3.12 is in no
+				 * Debian archive here).  Derived from the v3.12.5 headers
+				 * (Include/cpython/pystate.h, code.h, unicodeobject.h,
+				 * Include/internal/pycore_frame.h, pycore_interp.h,
+				 * pycore_runtime.h, pycore_ceval_state.h, pycore_gc.h,
+				 * pycore_gil.h) by hand for x86_64, and the same headers compiled
+				 * through tests/data/layout_probe.c with a stand-in x86_64
+				 * pyconfig.h gave the same numbers.  Against 3.11/3.13: the frame
+				 * is 3.13's with f_code/prev_instr in place of
+				 * f_executable/instr_ptr (f_code first, owner at 70 after
+				 * return_offset); _PyCFrame is {current_frame, previous}, so
+				 * current_frame moved to 0; the code object is 3.13's up to
+				 * co_code_adaptive (192: 3.13 added one pointer before it);
+				 * PyASCIIObject lost wstr (40 / 56, as in 3.13); the GIL moved to
+				 * the interpreter: interp->ceval.gil at 384 (ceval at 368, after
+				 * threads at 64, runtime, _finalizing and a 240-byte gc state).
+				 * Entry frames: a shim owned by FRAME_OWNED_BY_CSTACK (3). */
+				.version = PY_VERSION_KEY(3, 12),
+				.bpf =
+					{
+						.flags = PYL_TSTATE_VIA_CFRAME,
+						.rt_interp_head = 40,
+						.interp_next = 0,
+						.interp_tstate_head = 72, /* threads.head */
+						.ts_next = 8,
+						.ts_thread_id = 136,
+						.ts_frame = 56, /* cframe */
+						.cframe_current = 0,
+						.fr_code = 0,	  /* f_code */
+						.fr_previous = 8, /* previous */
+						.fr_instr = 56,	  /* prev_instr */
+						.fr_owner = 70,
+						.fr_is_entry = PYL_NO_FIELD,
+						.owner_cstack = 3, /* FRAME_OWNED_BY_CSTACK */
+						.co_code = 192,
+						.ob_type = 8,
+						.gil_locked = 16,
+						.gil_last_holder = 8,
+						.gil_futex_lo = 32,  /* cond */
+						.gil_futex_hi = 208, /* the end of switch_mutex */
+					},
+				.ts_native_tid = 144,
+				.co_filename = 112,
+				.co_name = 120,
+				.co_qualname = 128,
+				.co_firstlineno = 68,
+				.co_linetable = 136,
+				.co_flags = 48,
+				.var_size = 16,
+				.bytes_sval = 32,
+				.ascii_state = 32,
+				.ascii_length = 16,
+				.ascii_data = 40,
+				.compact_data = 56,
+				.rt_gil = PYL_NO_FIELD,
+				.interp_gil_ptr = 384, /* interp->ceval.gil */
+				.gil_switch_number = 24,
 			},
-		.ts_native_tid = 144,
-		.co_filename = 112,
-		.co_name = 120,
-		.co_qualname = 128,
-		.co_firstlineno = 68,
-		.co_linetable = 136,
-		.co_flags = 48,
-		.var_size = 16,
-		.bytes_sval = 32,
-		.ascii_state = 32,
-		.ascii_length = 16,
-		.ascii_data = 40,
-		.compact_data = 56,
-		.rt_gil = PYL_NO_FIELD,
-		.interp_gil_ptr = 384, /* interp->ceval.gil */
-		.gil_switch_number = 24,
-	},
-	{
-		/* CPython 3.13: offsetof() against Debian trixie's 3.13.5
-		 * headers, checked live (its _Py_DebugOffsets) on its python3.13.
-		 * tstate->current_frame directly; f_executable an untagged
-		 * PyObject *; entry shim owner FRAME_OWNED_BY_CSTACK (3). */
-		.version = PY_VERSION_KEY(3, 13),
-		.bpf =
 			{
-				.flags = 0,
-				.rt_interp_head = 632,
-				.interp_next = 7264,
-				.interp_tstate_head = 7344, /* threads.head */
-				.ts_next = 8,
-				.ts_thread_id = 152,
-				.ts_frame = 72, /* current_frame */
-				.cframe_current = PYL_NO_FIELD,
-				.fr_code = 0,	  /* f_executable */
-				.fr_previous = 8, /* previous */
-				.fr_instr = 56,	  /* instr_ptr */
-				.fr_owner = 70,
-				.fr_is_entry = PYL_NO_FIELD,
-				.owner_cstack = 3, /* FRAME_OWNED_BY_CSTACK */
-				.co_code = 200,
-				.ob_type = 8,
-				.gil_locked = 16,
-				.gil_last_holder = 8,
-				.gil_cond = 32,
-				.gil_mutex = 80,
+				/* CPython 3.13: offsetof() against Debian trixie's 3.13.5
+				 * headers, checked live (its _Py_DebugOffsets) on its python3.13.
+				 * tstate->current_frame directly; f_executable an untagged
+				 * PyObject *; entry shim owner FRAME_OWNED_BY_CSTACK (3). */
+				.version = PY_VERSION_KEY(3, 13),
+				.bpf =
+					{
+						.flags = 0,
+						.rt_interp_head = 632,
+						.interp_next = 7264,
+						.interp_tstate_head = 7344, /* threads.head */
+						.ts_next = 8,
+						.ts_thread_id = 152,
+						.ts_frame = 72, /* current_frame */
+						.cframe_current = PYL_NO_FIELD,
+						.fr_code = 0,	  /* f_executable */
+						.fr_previous = 8, /* previous */
+						.fr_instr = 56,	  /* instr_ptr */
+						.fr_owner = 70,
+						.fr_is_entry = PYL_NO_FIELD,
+						.owner_cstack = 3, /* FRAME_OWNED_BY_CSTACK */
+						.co_code = 200,
+						.ob_type = 8,
+						.gil_locked = 16,
+						.gil_last_holder = 8,
+						.gil_futex_lo = 32,  /* cond */
+						.gil_futex_hi = 208, /* the end of switch_mutex */
+					},
+				.ts_native_tid = 160,
+				.co_filename = 112,
+				.co_name = 120,
+				.co_qualname = 128,
+				.co_firstlineno = 68,
+				.co_linetable = 136,
+				.co_flags = 48,
+				.var_size = 16,
+				.bytes_sval = 32,
+				.ascii_state = 32,
+				.ascii_length = 16,
+				.ascii_data = 40,
+				.compact_data = 56,
+				.rt_gil = PYL_NO_FIELD,
+				.interp_gil_ptr = 16, /* interp->ceval.gil */
+				.gil_switch_number = 24,
 			},
-		.ts_native_tid = 160,
-		.co_filename = 112,
-		.co_name = 120,
-		.co_qualname = 128,
-		.co_firstlineno = 68,
-		.co_linetable = 136,
-		.co_flags = 48,
-		.var_size = 16,
-		.bytes_sval = 32,
-		.ascii_state = 32,
-		.ascii_length = 16,
-		.ascii_data = 40,
-		.compact_data = 56,
-		.rt_gil = PYL_NO_FIELD,
-		.interp_gil_ptr = 16, /* interp->ceval.gil */
-		.gil_switch_number = 24,
-	},
-	{
-		/* CPython 3.14: offsetof() against Debian sid's 3.14 headers
-		 * (3.14.10), checked live (its _Py_DebugOffsets) on its
-		 * python3.14.  f_executable is a tagged _PyStackRef; the entry
-		 * shim is owned by FRAME_OWNED_BY_INTERPRETER (3), not
-		 * FRAME_OWNED_BY_CSTACK (4, never assigned in 3.14). */
-		.version = PY_VERSION_KEY(3, 14),
-		.bpf =
 			{
-				.flags = PYL_CODE_TAGGED,
-				.rt_interp_head = 808,
-				.interp_next = 7272,
-				.interp_tstate_head = 7344, /* threads.head */
-				.ts_next = 8,
-				.ts_thread_id = 152,
-				.ts_frame = 72, /* current_frame */
-				.cframe_current = PYL_NO_FIELD,
-				.fr_code = 0,	  /* f_executable (_PyStackRef) */
-				.fr_previous = 8, /* previous */
-				.fr_instr = 56,	  /* instr_ptr */
-				.fr_owner = 74,
-				.fr_is_entry = PYL_NO_FIELD,
-				.owner_cstack = 3, /* FRAME_OWNED_BY_INTERPRETER */
-				.co_code = 208,
-				.ob_type = 8,
-				.gil_locked = 16,
-				.gil_last_holder = 8,
-				.gil_cond = 32,
-				.gil_mutex = 80,
+				/* CPython 3.14: offsetof() against Debian sid's 3.14 headers
+				 * (3.14.10), checked live (its _Py_DebugOffsets) on its
+				 * python3.14.  f_executable is a tagged _PyStackRef; the entry
+				 * shim is owned by FRAME_OWNED_BY_INTERPRETER (3), not
+				 * FRAME_OWNED_BY_CSTACK (4, never assigned in 3.14). */
+				.version = PY_VERSION_KEY(3, 14),
+				.bpf =
+					{
+						.flags = PYL_CODE_TAGGED,
+						.rt_interp_head = 808,
+						.interp_next = 7272,
+						.interp_tstate_head = 7344, /* threads.head */
+						.ts_next = 8,
+						.ts_thread_id = 152,
+						.ts_frame = 72, /* current_frame */
+						.cframe_current = PYL_NO_FIELD,
+						.fr_code = 0,	  /* f_executable (_PyStackRef) */
+						.fr_previous = 8, /* previous */
+						.fr_instr = 56,	  /* instr_ptr */
+						.fr_owner = 74,
+						.fr_is_entry = PYL_NO_FIELD,
+						.owner_cstack = 3, /* FRAME_OWNED_BY_INTERPRETER */
+						.co_code = 208,
+						.ob_type = 8,
+						.gil_locked = 16,
+						.gil_last_holder = 8,
+						.gil_futex_lo = 32,  /* cond */
+						.gil_futex_hi = 208, /* the end of switch_mutex */
+					},
+				.ts_native_tid = 160,
+				.co_filename = 112,
+				.co_name = 120,
+				.co_qualname = 128,
+				.co_firstlineno = 68,
+				.co_linetable = 136,
+				.co_flags = 48,
+				.var_size = 16,
+				.bytes_sval = 32,
+				.ascii_state = 32,
+				.ascii_length = 16,
+				.ascii_data = 40,
+				.compact_data = 56,
+				.rt_gil = PYL_NO_FIELD,
+				.interp_gil_ptr = 16, /* interp->ceval.gil */
+				.gil_switch_number = 24,
 			},
-		.ts_native_tid = 160,
-		.co_filename = 112,
-		.co_name = 120,
-		.co_qualname = 128,
-		.co_firstlineno = 68,
-		.co_linetable = 136,
-		.co_flags = 48,
-		.var_size = 16,
-		.bytes_sval = 32,
-		.ascii_state = 32,
-		.ascii_length = 16,
-		.ascii_data = 40,
-		.compact_data = 56,
-		.rt_gil = PYL_NO_FIELD,
-		.interp_gil_ptr = 16, /* interp->ceval.gil */
-		.gil_switch_number = 24,
-	},
-	{
-		/* CPython 3.15: offsetof() against Debian sid's 3.15 headers
-		 * (3.15.2), checked live (its _Py_DebugOffsets) on its
-		 * python3.15.  As 3.14, but PyThreadState grew base_frame and
-		 * last_profiled_frame{,_seq} before thread_id, and the
-		 * interpreter and runtime states moved.  FRAME_OWNED_BY_CSTACK
-		 * no longer exists; entry frames and the per-thread base_frame
-		 * sentinel are owned by FRAME_OWNED_BY_INTERPRETER (3). */
-		.version = PY_VERSION_KEY(3, 15),
-		.bpf =
 			{
-				.flags = PYL_CODE_TAGGED,
-				.rt_interp_head = 936,
-				.interp_next = 7264,
-				.interp_tstate_head = 7336, /* threads.head */
-				.ts_next = 8,
-				.ts_thread_id = 176,
-				.ts_frame = 72, /* current_frame */
-				.cframe_current = PYL_NO_FIELD,
-				.fr_code = 0,	  /* f_executable (_PyStackRef) */
-				.fr_previous = 8, /* previous */
-				.fr_instr = 56,	  /* instr_ptr */
-				.fr_owner = 74,
-				.fr_is_entry = PYL_NO_FIELD,
-				.owner_cstack = 3, /* FRAME_OWNED_BY_INTERPRETER */
-				.co_code = 208,
-				.ob_type = 8,
-				.gil_locked = 16,
-				.gil_last_holder = 8,
-				.gil_cond = 32,
-				.gil_mutex = 80,
+				/* CPython 3.15: offsetof() against Debian sid's 3.15 headers
+				 * (3.15.2), checked live (its _Py_DebugOffsets) on its
+				 * python3.15.  As 3.14, but PyThreadState grew base_frame and
+				 * last_profiled_frame{,_seq} before thread_id, and the
+				 * interpreter and runtime states moved.  FRAME_OWNED_BY_CSTACK
+				 * no longer exists; entry frames and the per-thread base_frame
+				 * sentinel are owned by FRAME_OWNED_BY_INTERPRETER (3). */
+				.version = PY_VERSION_KEY(3, 15),
+				.bpf =
+					{
+						.flags = PYL_CODE_TAGGED,
+						.rt_interp_head = 936,
+						.interp_next = 7264,
+						.interp_tstate_head = 7336, /* threads.head */
+						.ts_next = 8,
+						.ts_thread_id = 176,
+						.ts_frame = 72, /* current_frame */
+						.cframe_current = PYL_NO_FIELD,
+						.fr_code = 0,	  /* f_executable (_PyStackRef) */
+						.fr_previous = 8, /* previous */
+						.fr_instr = 56,	  /* instr_ptr */
+						.fr_owner = 74,
+						.fr_is_entry = PYL_NO_FIELD,
+						.owner_cstack = 3, /* FRAME_OWNED_BY_INTERPRETER */
+						.co_code = 208,
+						.ob_type = 8,
+						.gil_locked = 16,
+						.gil_last_holder = 8,
+						.gil_futex_lo = 32,  /* cond */
+						.gil_futex_hi = 208, /* the end of switch_mutex */
+					},
+				.ts_native_tid = 184,
+				.co_filename = 112,
+				.co_name = 120,
+				.co_qualname = 128,
+				.co_firstlineno = 68,
+				.co_linetable = 136,
+				.co_flags = 48,
+				.var_size = 16,
+				.bytes_sval = 32,
+				.ascii_state = 32,
+				.ascii_length = 16,
+				.ascii_data = 40,
+				.compact_data = 56,
+				.rt_gil = PYL_NO_FIELD,
+				.interp_gil_ptr = 16, /* interp->ceval.gil */
+				.gil_switch_number = 24,
 			},
-		.ts_native_tid = 184,
-		.co_filename = 112,
-		.co_name = 120,
-		.co_qualname = 128,
-		.co_firstlineno = 68,
-		.co_linetable = 136,
-		.co_flags = 48,
-		.var_size = 16,
-		.bytes_sval = 32,
-		.ascii_state = 32,
-		.ascii_length = 16,
-		.ascii_data = 40,
-		.compact_data = 56,
-		.rt_gil = PYL_NO_FIELD,
-		.interp_gil_ptr = 16, /* interp->ceval.gil */
-		.gil_switch_number = 24,
-	},
 };
 
 /* Where each value sits inside _Py_DebugOffsets (offsetof() against the same

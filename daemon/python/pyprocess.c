@@ -55,7 +55,17 @@ static int read_version(struct pyprocess *pp, const struct elf_file *ef)
 		pp->micro = (hex >> 8) & 0xff;
 		return 0;
 	}
-	return version_from_name(pp->object, &pp->major, &pp->minor);
+	/* before 3.11: the PY_VERSION string, checked against the file name */
+	unsigned maj, min, mic;
+	int named = version_from_name(pp->object, &pp->major, &pp->minor);
+	if (sscanf(ef->py_version, "%u.%u.%u", &maj, &min, &mic) == 3 &&
+	    (named || (maj == pp->major && min == pp->minor))) {
+		pp->major = maj;
+		pp->minor = min;
+		pp->micro = mic;
+		return 0;
+	}
+	return named;
 }
 
 static enum pyprocess_result fail(char *err, size_t len, enum pyprocess_result r, const char *fmt,

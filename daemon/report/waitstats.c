@@ -134,13 +134,6 @@ int waitstats_add(struct waitstats *w, const struct pybpf_count_key *key,
 	return stack_add(w, WS_HOLD_CONTENDED, 0, key->hash, val->count, 0);
 }
 
-int waitstats_add_pending(struct waitstats *w, uint32_t pid, uint32_t tid, uint64_t hash,
-			  uint8_t reason, uint8_t holds_gil, uint64_t ns)
-{
-	struct ws_thread *t = thread_of(w, pid, tid);
-	return t ? add_offcpu(w, t, hash, reason, holds_gil, 1, ns) : -1;
-}
-
 static uint64_t weight(const struct ws_stack *s)
 {
 	return s->ns ? s->ns : s->count;

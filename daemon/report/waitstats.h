@@ -47,9 +47,6 @@ void waitstats_free(struct waitstats *w);
 /* Adds one drained count. */
 int waitstats_add(struct waitstats *w, const struct pybpf_count_key *key,
 		  const struct pybpf_count *val);
-/* Adds time a thread has been off CPU since start_ns and still is. */
-int waitstats_add_pending(struct waitstats *w, uint32_t pid, uint32_t tid, uint64_t hash,
-			  uint8_t reason, uint8_t holds_gil, uint64_t ns);
 /* The top n stacks of a category (and thread), heaviest first: fills out and
  * returns how many.  Weight: ns, or count where ns is 0. */
 size_t waitstats_top(const struct waitstats *w, uint32_t category, uint32_t tid,

@@ -2,6 +2,7 @@
 #include "sampling/aggregate.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <limits.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -12,6 +13,7 @@
 #include "native/natsym.h"
 #include "python/symbols.h"
 #include "sampling/merge.h"
+#include "sys/clock.h"
 #include "sys/procfs.h"
 
 #define AGG_MAX_FRAMES (PYBPF_MAX_PY_FRAMES + 2 * PYBPF_MAX_NATIVE + 4)
@@ -31,6 +33,7 @@ struct agg_proc {
 	struct natsym_proc nat;
 	struct thread_name *threads;
 	size_t nthreads, threads_cap;
+	struct pyprocess pp; /* as registered */
 };
 
 struct native {
@@ -75,6 +78,7 @@ int agg_add_process(struct aggregator *a, const struct pyprocess *pp)
 	if (!p)
 		return -1;
 	p->pid = pp->pid;
+	p->pp = *pp;
 	p->ns_pid = pp->ns_pid;
 	snprintf(p->cgroup, sizeof(p->cgroup), "%s", pp->cgroup);
 	snprintf(p->root, sizeof(p->root), "%s", pp->root);
@@ -100,7 +104,7 @@ void agg_forget_process(struct aggregator *a, pid_t pid)
 	}
 }
 
-static const char *thread_name(struct agg_proc *p, uint32_t tid)
+static const char *thread_name(struct aggregator *a, struct agg_proc *p, uint32_t tid)
 {
 	for (size_t i = 0; i < p->nthreads; i++)
 		if (p->threads[i].tid == tid)
@@ -116,6 +120,8 @@ static const char *thread_name(struct agg_proc *p, uint32_t tid)
 	struct thread_name *t = &p->threads[p->nthreads++];
 	t->tid = tid;
 	procfs_comm(p->pid, tid, t->name, sizeof(t->name));
+	if (!t->name[0] && a->exited_name)
+		a->exited_name(a->exited_ctx, p->pid, tid, t->name, sizeof(t->name));
 	if (!t->name[0])
 		snprintf(t->name, sizeof(t->name), "tid %u", tid);
 	return t->name;
@@ -142,9 +148,33 @@ static void push_special(struct aggregator *a, const char *name)
 	push(a, &f);
 }
 
-static void push_kernel(struct aggregator *a, uint64_t ip)
+/* Kernel symbols come and go (modules, BPF programs): an address that no
+ * symbol covers reads them again, at most every KSYMS_REREAD_NS. */
+#define KSYMS_REREAD_NS (10 * NS_PER_SEC)
+
+void agg_reload_kallsyms(struct aggregator *a)
+{
+	struct kallsyms fresh;
+	a->ksyms_loaded = monotonic_ns();
+	if (kallsyms_load(&fresh, "/proc/kallsyms"))
+		return;
+	kallsyms_free(&a->ksyms);
+	a->ksyms = fresh;
+	a->have_ksyms = 1;
+}
+
+static const struct ksym *ksym_of(struct aggregator *a, uint64_t ip)
 {
 	const struct ksym *k = a->have_ksyms ? kallsyms_find(&a->ksyms, ip) : NULL;
+	if (k || monotonic_ns() - a->ksyms_loaded < KSYMS_REREAD_NS)
+		return k;
+	agg_reload_kallsyms(a);
+	return a->have_ksyms ? kallsyms_find(&a->ksyms, ip) : NULL;
+}
+
+static void push_kernel(struct aggregator *a, uint64_t ip)
+{
+	const struct ksym *k = ksym_of(a, ip);
 	char buf[32];
 	snprintf(buf, sizeof(buf), "0x%llx", (unsigned long long)ip);
 	struct prof_frame f = {
@@ -176,11 +206,17 @@ static void push_python(struct aggregator *a, struct agg_proc *p, const struct p
 
 static void push_native(struct aggregator *a, const struct native *n)
 {
-	/* unnamed code (stripped binaries) is named by its object, so it
-	 * merges in flamegraphs; the address stays in the frame */
+	/* unnamed code (stripped binaries, no debug file) is named by its
+	 * object and the start of its function from the call frame
+	 * information, so one function is one frame, told from the others;
+	 * the address stays in the frame */
 	char buf[PATH_MAX];
 	const char *base = strrchr(n->sym.module, '/');
-	snprintf(buf, sizeof(buf), "[%s]", base ? base + 1 : n->sym.module);
+	base = base ? base + 1 : n->sym.module;
+	if (n->sym.func)
+		snprintf(buf, sizeof(buf), "[%s+0x%" PRIx64 "]", base, n->sym.func);
+	else
+		snprintf(buf, sizeof(buf), "[%s]", base);
 	struct prof_frame f = {
 		.kind = PROF_FRAME_NATIVE,
 		.name = n->sym.name ? n->sym.name : buf,
@@ -237,6 +273,21 @@ static void push_user(struct aggregator *a, struct agg_proc *p, const struct pyb
 	}
 }
 
+/* The first kernel frame to show: for a stack taken at a switch-out, the
+ * scheduler's entry (__schedule), not the tracing above it (bpf_prog_*,
+ * bpf_trace_run*, __traceiter_sched_switch), which is pybpf's own. */
+static uint32_t kernel_start(struct aggregator *a, const struct pybpf_stack *r)
+{
+	if (!(r->flags & STACK_SWITCH))
+		return 0;
+	for (uint32_t i = 0; i < r->nkern; i++) {
+		const struct ksym *k = ksym_of(a, r->kern[i]);
+		if (k && !strcmp(k->name, "__schedule"))
+			return i;
+	}
+	return 0;
+}
+
 static bool record_ok(const struct pybpf_stack *r, size_t len)
 {
 	size_t need = offsetof(struct pybpf_stack, py);
@@ -262,7 +313,7 @@ int agg_stack(struct aggregator *a, const void *data, size_t len)
 		return 0; /* a process forgotten meanwhile */
 	s->n = 0;
 	s->err = 0;
-	for (uint32_t i = 0; i < r->nkern; i++)
+	for (uint32_t i = kernel_start(a, r); i < r->nkern; i++)
 		push_kernel(a, r->kern[i]);
 	push_user(a, p, r);
 	if (r->flags & STACK_PY_TRUNCATED)
@@ -385,10 +436,16 @@ int agg_stack_frames(struct aggregator *a, uint64_t hash, const uint32_t **frame
 	return 0;
 }
 
+const struct pyprocess *agg_process(struct aggregator *a, pid_t pid)
+{
+	struct agg_proc *p = proc_find(a, pid);
+	return p ? &p->pp : NULL;
+}
+
 const char *agg_thread_name(struct aggregator *a, uint32_t pid, uint32_t tid)
 {
 	struct agg_proc *p = proc_find(a, (pid_t)pid);
-	return p ? thread_name(p, tid) : "";
+	return p ? thread_name(a, p, tid) : "";
 }
 
 int agg_count(struct aggregator *a, const struct pybpf_count_key *key,
@@ -420,7 +477,7 @@ int agg_count(struct aggregator *a, const struct pybpf_count_key *key,
 	uint64_t value = key->kind == KIND_CPU ? val->count * a->window->period_ns : val->ns;
 	const char *reason = a->mode == AGG_MODE_CPU ? "" : waitstats_reason_name(key->reason);
 	return profile_add(a->window, wf, s->n, val->count, value, key->pid, key->tid,
-			   thread_name(p, key->tid), reason);
+			   thread_name(a, p, key->tid), reason);
 }
 
 /* --- forgetting what is no longer seen -------------------------------------- */
@@ -495,7 +552,7 @@ int agg_init(struct aggregator *a, uint32_t rate_hz, enum agg_mode mode)
 		agg_free(a);
 		return -1;
 	}
-	a->have_ksyms = kallsyms_load(&a->ksyms, "/proc/kallsyms") == 0;
+	agg_reload_kallsyms(a);
 	return 0;
 }
 

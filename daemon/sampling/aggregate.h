@@ -52,19 +52,28 @@ struct aggregator {
 	struct elfcache *elves; /* ELF files of every process, loaded once */
 	struct kallsyms ksyms;
 	int have_ksyms;
+	uint64_t ksyms_loaded; /* monotonic ns */
 	uint32_t rate_hz;
 	enum agg_mode mode;
 	struct waitstats waits;
 	struct agg_stats stats;
 	struct agg_scratch *scratch; /* working buffers of one stack */
+	/* the name of a thread gone from /proc, from whoever saw it exit */
+	int (*exited_name)(void *ctx, uint32_t pid, uint32_t tid, char *out, size_t len);
+	void *exited_ctx;
 };
 
 int agg_init(struct aggregator *a, uint32_t rate_hz, enum agg_mode mode);
 void agg_free(struct aggregator *a);
+/* Reads the kernel's symbols again (after BPF programs were loaded: their
+ * JIT images have symbols too). */
+void agg_reload_kallsyms(struct aggregator *a);
 
 /* Starts symbolizing pid (its interpreter described by pp). */
 int agg_add_process(struct aggregator *a, const struct pyprocess *pp);
 void agg_forget_process(struct aggregator *a, pid_t pid);
+/* The process as registered, or NULL. */
+const struct pyprocess *agg_process(struct aggregator *a, pid_t pid);
 
 /* A stack record from the ring buffer (len bytes). */
 int agg_stack(struct aggregator *a, const void *rec, size_t len);

@@ -17,6 +17,7 @@
 
 #include "profile.skel.h"
 #include "sys/clock.h"
+#include "sys/htab.h"
 
 #define MAX_CPUS 1024
 
@@ -188,6 +189,12 @@ struct bpf_session *bpfs_open(uint32_t rate_hz, bpfs_stack_fn on_stack, void *ct
 	}
 	if (attach_cpus(s, rate_hz, err, errlen))
 		goto fail;
+	/* every thread's exit: what was kept of it goes, its name stays */
+	s->exit_link = bpf_program__attach(s->skel->progs.on_exit);
+	if (!s->exit_link) {
+		set_err(err, errlen, "attaching to sched_process_exit failed: %s", strerror(errno));
+		goto fail;
+	}
 	return s;
 fail:
 	bpfs_close(s);
@@ -231,8 +238,7 @@ int bpfs_enable_proc_events(struct bpf_session *s, bpfs_event_fn on_event, void 
 			     (ring_buffer_sample_fn)on_event, ctx))
 		return -1;
 	s->exec_link = bpf_program__attach(s->skel->progs.on_exec);
-	s->exit_link = bpf_program__attach(s->skel->progs.on_exit);
-	if (!s->exec_link || !s->exit_link)
+	if (!s->exec_link)
 		return -1;
 	s->skel->bss->proc_events_enabled = 1;
 	return 0;
@@ -270,39 +276,6 @@ int bpfs_gil_thread(struct bpf_session *s, uint32_t tid, struct gil_thread *out)
 	return bpf_map_lookup_elem(bpf_map__fd(s->skel->maps.gil_threads), &tid, out);
 }
 
-#define RESYNC_PIDS 64
-
-int bpfs_resync_gil_waiters(struct bpf_session *s)
-{
-	int ofd = bpf_map__fd(s->skel->maps.offcpu), gfd = bpf_map__fd(s->skel->maps.gil_stats);
-	uint32_t pids[RESYNC_PIDS], key, *prev = NULL;
-	int64_t waiting[RESYNC_PIDS];
-	size_t n = 0;
-	struct offcpu_start v;
-
-	/* every registered process with GIL counters */
-	while (n < RESYNC_PIDS && bpf_map_get_next_key(gfd, prev, &key) == 0) {
-		pids[n] = key;
-		waiting[n++] = 0;
-		prev = &pids[n - 1];
-	}
-	prev = NULL;
-	while (bpf_map_get_next_key(ofd, prev, &key) == 0) {
-		if (bpf_map_lookup_elem(ofd, &key, &v) == 0 && v.reason == REASON_GIL && !v.seeded)
-			for (size_t i = 0; i < n; i++)
-				waiting[i] += pids[i] == v.pid;
-		prev = &key;
-	}
-	for (size_t i = 0; i < n; i++) {
-		struct gil_stats g;
-		if (bpf_map_lookup_elem(gfd, &pids[i], &g) || g.waiters == waiting[i])
-			continue;
-		g.waiters = waiting[i];
-		bpf_map_update_elem(gfd, &pids[i], &g, BPF_EXIST);
-	}
-	return 0;
-}
-
 int bpfs_seed_offcpu(struct bpf_session *s, uint32_t tid, uint32_t pid, uint64_t hash,
 		     uint8_t reason)
 {
@@ -311,23 +284,36 @@ int bpfs_seed_offcpu(struct bpf_session *s, uint32_t tid, uint32_t pid, uint64_t
 		.hash = hash,
 		.pid = pid,
 		.reason = reason,
-		.seeded = 1,
 	};
 	return bpf_map_update_elem(bpf_map__fd(s->skel->maps.offcpu), &tid, &v, BPF_NOEXIST);
 }
 
-int bpfs_pending_offcpu(struct bpf_session *s, bpfs_pending_fn fn, void *ctx)
+struct bpfs_offcpu *bpfs_offcpu_now(struct bpf_session *s, size_t *n)
 {
 	int fd = bpf_map__fd(s->skel->maps.offcpu);
-	uint32_t key, *prev = NULL;
-	struct offcpu_start v;
-	while (bpf_map_get_next_key(fd, prev, &key) == 0) {
-		if (bpf_map_lookup_elem(fd, &key, &v) == 0 &&
-		    fn(ctx, key, v.pid, v.ts, v.hash, v.reason, v.holds_gil))
-			return -1;
-		prev = &key;
+	uint32_t max = bpf_map__max_entries(s->skel->maps.offcpu), key, cur, *prev = NULL;
+	struct bpfs_offcpu *out = calloc(max, sizeof(*out));
+	struct htab seen;
+	*n = 0;
+	if (!out || htab_init(&seen, 256)) {
+		free(out);
+		return NULL;
 	}
-	return 0;
+	/* the BPF side deletes entries meanwhile: a walk may restart and see a
+	 * key twice */
+	while (*n < max && bpf_map_get_next_key(fd, prev, &key) == 0) {
+		struct bpfs_offcpu *o = &out[*n];
+		cur = key;
+		prev = &cur;
+		o->tid = key;
+		if (htab_get(&seen, key, NULL, NULL) >= 0 || bpf_map_lookup_elem(fd, &key, &o->v))
+			continue;
+		if (htab_put(&seen, key, (uint32_t)*n))
+			break;
+		(*n)++;
+	}
+	htab_free(&seen);
+	return out;
 }
 
 void bpfs_close(struct bpf_session *s)
@@ -384,7 +370,13 @@ int bpfs_poll(struct bpf_session *s, int timeout_ms)
 	return n < 0 && n != -EINTR ? n : 0;
 }
 
-/* Counts whose generation is older than keep_from. */
+static int by_gen(const void *a, const void *b)
+{
+	const struct pybpf_count_key *x = a, *y = b;
+	return (int32_t)(x->gen - y->gen) < 0 ? -1 : x->gen != y->gen;
+}
+
+/* Counts whose generation is older than keep_from, oldest generation first. */
 static int drain_older(struct bpf_session *s, uint32_t keep_from, bpfs_count_fn on_count, void *ctx)
 {
 	int fd = bpf_map__fd(s->skel->maps.counts);
@@ -403,6 +395,8 @@ static int drain_older(struct bpf_session *s, uint32_t keep_from, bpfs_count_fn 
 		cur = next;
 		prev = &cur;
 	}
+	if (n)
+		qsort(keys, n, sizeof(*keys), by_gen);
 	for (uint32_t i = 0; i < n; i++) {
 		struct pybpf_count v = {0, 0};
 		if (bpf_map_lookup_elem(fd, &keys[i], &v) || bpf_map_delete_elem(fd, &keys[i]))
@@ -414,16 +408,33 @@ static int drain_older(struct bpf_session *s, uint32_t keep_from, bpfs_count_fn 
 	return ret;
 }
 
-int bpfs_drain(struct bpf_session *s, int final, bpfs_count_fn on_count, void *ctx)
+int bpfs_exited_thread(struct bpf_session *s, uint32_t pid, uint32_t tid, char *comm, size_t len)
+{
+	struct exited_thread e;
+	if (!len || bpf_map_lookup_elem(bpf_map__fd(s->skel->maps.exited_threads), &tid, &e) ||
+	    e.pid != pid)
+		return -1;
+	size_t n = strnlen(e.comm, sizeof(e.comm));
+	if (n >= len)
+		n = len - 1;
+	memcpy(comm, e.comm, n);
+	comm[n] = 0;
+	return 0;
+}
+
+uint32_t bpfs_flip(struct bpf_session *s)
 {
 	uint32_t filling = s->gen;
 	s->gen++;
 	s->skel->bss->gen = s->gen;
-	if (final)
-		usleep(2000); /* let samples in flight on other CPUs finish */
+	return filling;
+}
+
+int bpfs_drain(struct bpf_session *s, uint32_t keep_from, bpfs_count_fn on_count, void *ctx)
+{
 	/* stacks are published before they are counted: read them first */
 	ring_buffer__consume(s->rb);
-	return drain_older(s, final ? s->gen : filling, on_count, ctx);
+	return drain_older(s, keep_from, on_count, ctx);
 }
 
 int bpfs_prog_runtime(struct bpf_session *s, uint64_t *run_ns, uint64_t *run_cnt)

@@ -38,15 +38,17 @@ int bpfs_gil_thread(struct bpf_session *s, uint32_t tid, struct gil_thread *out)
 int bpfs_seed_offcpu(struct bpf_session *s, uint32_t tid, uint32_t pid, uint64_t hash,
 		     uint8_t reason);
 
-/* Recounts each process's threads in GIL waits from the off-CPU map and
- * corrects the in-kernel count (which the samples read for contention)
- * when it has drifted from it. */
-int bpfs_resync_gil_waiters(struct bpf_session *s);
+/* A thread off CPU now: its tid and the record of its switch-out. */
+struct bpfs_offcpu {
+	uint32_t tid;
+	struct offcpu_start v;
+};
+/* The name an exited thread of pid had (from sched_process_exit); 0, or -1
+ * when the kernel side does not remember it. */
+int bpfs_exited_thread(struct bpf_session *s, uint32_t pid, uint32_t tid, char *comm, size_t len);
 
-/* Threads of pid still off CPU: their start records (for the end of a run). */
-typedef int (*bpfs_pending_fn)(void *ctx, uint32_t tid, uint32_t pid, uint64_t start_ns,
-			       uint64_t hash, uint8_t reason, uint8_t holds_gil);
-int bpfs_pending_offcpu(struct bpf_session *s, bpfs_pending_fn fn, void *ctx);
+/* Every thread off CPU now, each once (malloc'd, *n of them), or NULL. */
+struct bpfs_offcpu *bpfs_offcpu_now(struct bpf_session *s, size_t *n);
 
 /* Samples at rate_hz from now on (re-attaches the perf events). */
 int bpfs_set_rate(struct bpf_session *s, uint32_t rate_hz, char *err, size_t errlen);
@@ -76,9 +78,12 @@ int bpfs_epoll_fd(struct bpf_session *s);
 /* Delivers new stacks; waits at most timeout_ms for the first. */
 int bpfs_poll(struct bpf_session *s, int timeout_ms);
 
-/* Moves the counts gathered so far to on_count.  Not final: the generation
- * that was filling is left for the next drain.  Final: everything. */
-int bpfs_drain(struct bpf_session *s, int final, bpfs_count_fn on_count, void *ctx);
+/* Counts go to a new generation from now on (filling + 1); returns the one
+ * that was filling, after the samples in flight have landed in it. */
+uint32_t bpfs_flip(struct bpf_session *s);
+/* Moves the counts of the generations before keep_from to on_count, oldest
+ * generation first; new stacks are delivered before. */
+int bpfs_drain(struct bpf_session *s, uint32_t keep_from, bpfs_count_fn on_count, void *ctx);
 
 /* Sums the per-CPU counters (enum pybpf_stat). */
 int bpfs_stats(struct bpf_session *s, uint64_t out[STAT__COUNT]);

@@ -54,8 +54,9 @@ static const struct dump_thread *dumped(const struct dump *d, uint32_t tid)
 	return NULL;
 }
 
-static int seed_thread(struct aggregator *a, struct bpf_session *s, const struct pyprocess *pp,
-		       uint32_t tid, const struct dump_thread *t, struct prof_frame *frames)
+/* The stack of a thread as dumped (t NULL: none), added to the aggregator. */
+static int thread_stack(struct aggregator *a, const struct pyprocess *pp,
+			const struct dump_thread *t, struct prof_frame *frames, uint64_t *hash)
 {
 	size_t n = 0;
 	for (size_t i = 0; t && i < t->nframes; i++)
@@ -69,8 +70,14 @@ static int seed_thread(struct aggregator *a, struct bpf_session *s, const struct
 	if (!n)
 		frames[n++] = (struct prof_frame){.kind = PROF_FRAME_SPECIAL,
 						  .name = "[no Python frames]"};
+	return agg_add_stack(a, (uint32_t)pp->pid, frames, n, hash);
+}
+
+static int seed_thread(struct aggregator *a, struct bpf_session *s, const struct pyprocess *pp,
+		       uint32_t tid, const struct dump_thread *t, struct prof_frame *frames)
+{
 	uint64_t hash;
-	if (agg_add_stack(a, (uint32_t)pp->pid, frames, n, &hash))
+	if (thread_stack(a, pp, t, frames, &hash))
 		return -1;
 	if (bpfs_seed_offcpu(s, tid, (uint32_t)pp->pid, hash, (uint8_t)idle_reason(pp, tid)) == 0)
 		return 0;
@@ -90,7 +97,8 @@ int idle_threads_seed(struct aggregator *a, struct bpf_session *s, const struct 
 		free(frames);
 		return tids ? -1 : 0; /* no task list: the process is gone */
 	}
-	if (dump_process(pp, &d, err, sizeof(err)))
+	/* the threads asleep: never worth holding a running one still */
+	if (dump_process(pp, &d, true, err, sizeof(err)))
 		memset(&d, 0, sizeof(d));
 	for (size_t i = 0; i < ntids; i++) {
 		char st = procfs_task_state(pp->pid, tids[i]);
@@ -106,4 +114,25 @@ int idle_threads_seed(struct aggregator *a, struct bpf_session *s, const struct 
 	free(frames);
 	free(tids);
 	return added;
+}
+
+int idle_stacks(struct aggregator *a, const struct pyprocess *pp, const uint32_t *tids, size_t n,
+		uint64_t *hashes)
+{
+	char err[256] = "";
+	struct dump d;
+	int ret = 0;
+	struct prof_frame *frames = calloc(DUMP_MAX_FRAMES, sizeof(*frames));
+	if (!frames)
+		return -1;
+	if (dump_process(pp, &d, true, err, sizeof(err)))
+		memset(&d, 0, sizeof(d)); /* gone: no stacks, not an error */
+	for (size_t i = 0; i < n && d.nthreads; i++)
+		if (thread_stack(a, pp, dumped(&d, tids[i]), frames, &hashes[i])) {
+			ret = -1;
+			break;
+		}
+	dump_free(&d);
+	free(frames);
+	return ret;
 }

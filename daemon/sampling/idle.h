@@ -16,6 +16,11 @@
  * or -1. */
 int idle_threads_seed(struct aggregator *a, struct bpf_session *s, const struct pyprocess *pp);
 
+/* The Python stacks of threads tids[n] of pp now, read from userspace and
+ * added to the aggregator (hashes[i]).  0, or -1 when out of memory. */
+int idle_stacks(struct aggregator *a, const struct pyprocess *pp, const uint32_t *tids, size_t n,
+		uint64_t *hashes);
+
 /* The off-CPU reason of a blocked thread, from its /proc syscall line. */
 int idle_reason(const struct pyprocess *pp, uint32_t tid);
 

@@ -5,11 +5,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "sampling/idle.h"
 
-#define DRAIN_INTERVAL_NS  1000000000ULL
-#define RESYNC_INTERVAL_NS 100000000ULL
+#define DRAIN_INTERVAL_NS 1000000000ULL
 
 static int on_stack(void *ctx, const void *rec, size_t len)
 {
@@ -18,7 +18,8 @@ static int on_stack(void *ctx, const void *rec, size_t len)
 	return 0;
 }
 
-static int on_count(void *ctx, const struct pybpf_count_key *key, const struct pybpf_count *val)
+/* A count, drained or partial, to everything that takes them. */
+static int deliver(void *ctx, const struct pybpf_count_key *key, const struct pybpf_count *val)
 {
 	struct recorder *r = ctx;
 	if (r->count_hook)
@@ -26,21 +27,70 @@ static int on_count(void *ctx, const struct pybpf_count_key *key, const struct p
 	return agg_count(&r->agg, key, val);
 }
 
-/* A thread still off CPU when the run ends: count the time so far. */
-static int on_pending(void *ctx, uint32_t tid, uint32_t pid, uint64_t start_ns, uint64_t hash,
-		      uint8_t reason, uint8_t holds_gil)
+/* A drained count, less what was already delivered of it as partials. */
+static int on_count(void *ctx, const struct pybpf_count_key *key, const struct pybpf_count *val)
 {
 	struct recorder *r = ctx;
+	struct pybpf_count v = *val;
+	struct pybpf_count_key k = *key;
+	intervals_count(&r->ivl, &k, &v);
+	if (!v.count && !v.ns)
+		return 0;
+	return deliver(r, &k, &v);
+}
+
+static int exited_name(void *ctx, uint32_t pid, uint32_t tid, char *out, size_t len)
+{
+	return bpfs_exited_thread(ctx, pid, tid, out, len);
+}
+
+static int thread_stacks(void *ctx, uint32_t pid, const uint32_t *tids, size_t n, uint64_t *hashes)
+{
+	struct recorder *r = ctx;
+	const struct pyprocess *pp = agg_process(&r->agg, (pid_t)pid);
+	return pp ? idle_stacks(&r->agg, pp, tids, n, hashes) : 0;
+}
+
+void recorder_set_offcpu_stacks(struct recorder *r, bool on)
+{
+	r->offcpu_stacks = on;
+	bpfs_set_offcpu_stacks(r->bpf, on);
+}
+
+enum drain_kind {
+	DRAIN_TICK,  /* the generation before the one just closed (counts land late) */
+	DRAIN_FLUSH, /* every generation closed: all sampled until now */
+	DRAIN_FINAL, /* sampling stopped: everything */
+};
+
+/* One drain: the flip, the threads off CPU, the partials of the span
+ * drained, then the counts. */
+static int drain(struct recorder *r, enum drain_kind kind)
+{
 	uint64_t now = monotonic_ns();
-	uint64_t from = start_ns > r->start_mono ? start_ns : r->start_mono;
-	struct pybpf_count_key key = {.hash = hash,
-				      .pid = pid,
-				      .tid = tid,
-				      .kind = KIND_OFFCPU,
-				      .reason = reason,
-				      .holds_gil = holds_gil};
-	struct pybpf_count val = {1, now > from ? now - from : 0};
-	return agg_count(&r->agg, &key, &val);
+	uint32_t filling = bpfs_flip(r->bpf);
+	int ret = 0;
+	if (kind != DRAIN_TICK)
+		usleep(2000); /* let samples in flight on other CPUs land */
+	if (r->offcpu) {
+		size_t n = 0;
+		struct bpfs_offcpu *snap = bpfs_offcpu_now(r->bpf, &n);
+		if (!snap || intervals_drain(&r->ivl, snap, n, now, filling + 1, deliver, r))
+			ret = -1;
+		/* threads asleep since before stacks were wanted: their stacks now,
+		 * before the partials of the next drain */
+		if (r->offcpu_stacks && intervals_give_stacks(&r->ivl, thread_stacks, r))
+			ret = -1;
+	}
+	uint32_t keep_from = kind == DRAIN_TICK	   ? filling
+			     : kind == DRAIN_FLUSH ? filling + 1
+						   : filling + 2;
+	if (bpfs_drain(r->bpf, keep_from, on_count, r))
+		ret = -1;
+	if (r->offcpu && kind != DRAIN_TICK && intervals_flush(&r->ivl, now, deliver, r))
+		ret = -1;
+	r->last_drain = now;
+	return ret;
 }
 
 int recorder_open(struct recorder *r, uint32_t rate_hz, enum agg_mode mode, char *err,
@@ -56,14 +106,23 @@ int recorder_open(struct recorder *r, uint32_t rate_hz, enum agg_mode mode, char
 		agg_free(&r->agg);
 		return -1;
 	}
-	if (mode != AGG_MODE_CPU && bpfs_enable_offcpu(r->bpf)) {
+	agg_reload_kallsyms(&r->agg); /* with the JIT images of our programs */
+	r->agg.exited_name = exited_name;
+	r->agg.exited_ctx = r->bpf;
+	r->offcpu = mode != AGG_MODE_CPU;
+	r->offcpu_stacks = true; /* the BPF side's default */
+	if (r->offcpu && bpfs_enable_offcpu(r->bpf)) {
 		snprintf(err, errlen, "attaching to sched_switch failed: %s", strerror(errno));
 		recorder_close(r);
 		return -1;
 	}
 	r->start_ns = realtime_ns();
 	r->start_mono = r->last_drain = monotonic_ns();
-	r->resync_ns = RESYNC_INTERVAL_NS;
+	if (intervals_init(&r->ivl, r->start_mono)) {
+		snprintf(err, errlen, "out of memory");
+		recorder_close(r);
+		return -1;
+	}
 	return 0;
 }
 
@@ -71,6 +130,7 @@ void recorder_close(struct recorder *r)
 {
 	bpfs_close(r->bpf);
 	agg_free(&r->agg);
+	intervals_free(&r->ivl);
 	memset(r, 0, sizeof(*r));
 }
 
@@ -101,14 +161,6 @@ void recorder_remove_pid(struct recorder *r, pid_t pid)
 	agg_forget_process(&r->agg, pid);
 }
 
-static int touch_pending(void *ctx, uint32_t tid, uint32_t pid, uint64_t start_ns, uint64_t hash,
-			 uint8_t reason, uint8_t holds_gil)
-{
-	(void)tid, (void)pid, (void)start_ns, (void)reason, (void)holds_gil;
-	agg_touch(ctx, hash);
-	return 0;
-}
-
 static void forget_stack(void *ctx, uint64_t hash)
 {
 	bpfs_forget_stack(ctx, hash);
@@ -116,8 +168,13 @@ static void forget_stack(void *ctx, uint64_t hash)
 
 long recorder_sweep(struct recorder *r, uint32_t keep)
 {
-	/* a thread asleep for long counts its stack when it wakes */
-	bpfs_pending_offcpu(r->bpf, touch_pending, &r->agg);
+	/* a thread asleep for long keeps its stack: its partials count it at
+	 * every drain, and that of a thread just gone to sleep is touched here */
+	for (size_t i = 0; i < r->ivl.nprev; i++)
+		agg_touch(&r->agg, r->ivl.prev[i].v.hash);
+	for (size_t i = 0; i < r->ivl.n; i++)
+		if (r->ivl.v[i].stack)
+			agg_touch(&r->agg, r->ivl.v[i].stack);
 	return agg_sweep(&r->agg, keep, forget_stack, r->bpf);
 }
 
@@ -125,30 +182,25 @@ int recorder_step(struct recorder *r, int timeout_ms)
 {
 	if (bpfs_poll(r->bpf, timeout_ms))
 		return -1;
-	uint64_t now = monotonic_ns();
-	/* the contention count can drift (a GIL wait whose return was not seen):
-	 * recount it from the threads actually off CPU in GIL waits, every
-	 * resync_ns (it walks the off-CPU map) */
-	if (r->agg.mode != AGG_MODE_CPU && now - r->last_resync >= r->resync_ns) {
-		r->last_resync = now;
-		bpfs_resync_gil_waiters(r->bpf);
-	}
-	if (now - r->last_drain < DRAIN_INTERVAL_NS)
+	if (monotonic_ns() - r->last_drain < DRAIN_INTERVAL_NS)
 		return 0;
-	r->last_drain = now;
-	return bpfs_drain(r->bpf, 0, on_count, r) ? -1 : 1;
+	return drain(r, DRAIN_TICK) ? -1 : 1;
+}
+
+int recorder_flush(struct recorder *r)
+{
+	return drain(r, DRAIN_FLUSH);
 }
 
 struct profile *recorder_finish(struct recorder *r)
 {
 	bpfs_stop(r->bpf); /* so the counters and the profile agree */
-	bpfs_drain(r->bpf, 1, on_count, r);
-	bpfs_pending_offcpu(r->bpf, on_pending, r);
+	drain(r, DRAIN_FINAL);
 	struct profile *p = agg_take(&r->agg);
 	if (!p)
 		return NULL;
 	p->start_ns = r->start_ns;
-	p->duration_ns = monotonic_ns() - r->start_mono;
+	p->duration_ns = r->last_drain - r->start_mono;
 	return p;
 }
 

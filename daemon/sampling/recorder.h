@@ -10,6 +10,7 @@
 
 #include "sampling/aggregate.h"
 #include "sampling/bpf_loader.h"
+#include "sampling/intervals.h"
 #include "sys/clock.h"
 
 struct recorder {
@@ -18,8 +19,9 @@ struct recorder {
 	uint64_t start_ns;   /* CLOCK_REALTIME at open */
 	uint64_t start_mono; /* CLOCK_MONOTONIC at open */
 	uint64_t last_drain;
-	uint64_t last_resync;
-	uint64_t resync_ns; /* how often the GIL waiter count is recounted (100 ms) */
+	bool offcpu;	      /* off-CPU tracking (modes but cpu) */
+	bool offcpu_stacks;   /* ... with a stack at each switch-out */
+	struct intervals ivl; /* off-CPU time cut at drains */
 	/* also sees every drained count (the daemon's reports), or NULL */
 	bpfs_count_fn count_hook;
 	void *hook_ctx;
@@ -42,9 +44,17 @@ void recorder_remove_pid(struct recorder *r, pid_t pid);
  * how many, -1 when out of memory. */
 long recorder_sweep(struct recorder *r, uint32_t keep);
 
+/* Whether switch-outs take a stack (they cost an unwind each); time off CPU
+ * that began without one gets its stack from userspace once they do. */
+void recorder_set_offcpu_stacks(struct recorder *r, bool on);
+
 /* Waits up to timeout_ms for new stacks; drains counts once a second.
  * Returns 1 when it drained, 0 when not, -1 on error. */
 int recorder_step(struct recorder *r, int timeout_ms);
+
+/* Drains everything sampled until now (the window then holds it all);
+ * sampling goes on.  0 or -1. */
+int recorder_flush(struct recorder *r);
 
 /* Stops sampling, drains everything and returns the profile since open (caller frees with
  * profile_free + free). */

@@ -163,18 +163,16 @@ static bool keep_sample(void *ctx, const struct prof_sample *s, const char **rea
 	return wants_pid(k->d, k->c, s->pid);
 }
 
-/* An exited process's last counts arrive this long after its exit. */
-#define EXIT_LAG_NS 2500000000ULL
-
 /* Every pid of c has exited and its last samples are in (for captures
- * without an end). */
-static bool all_gone(struct daemon *d, const struct capture *c, uint64_t now)
+ * without an end): the tick holds what was sampled until `to`, and each
+ * exit was seen before it. */
+static bool all_gone(struct daemon *d, const struct capture *c, uint64_t to)
 {
 	if (!c->npids)
 		return false;
 	for (size_t i = 0; i < c->npids; i++) {
 		struct dproc *p = daemon_proc(d, (pid_t)c->pids[i]);
-		if (p && (!p->exited || now - p->exited_at < EXIT_LAG_NS))
+		if (p && (!p->exited || to < p->exited_at))
 			return false;
 	}
 	return true;
@@ -195,7 +193,7 @@ void capture_feed(struct daemon *d, const struct profile *tick, uint64_t from, u
 			profile_merge(c->prof, tick, keep_sample, &k);
 		}
 		bool over = c->end_mono && (c->aligned ? to >= c->end_mono : now >= c->end_mono);
-		if (!c->stop && !over && !(!c->end_mono && all_gone(d, c, now)))
+		if (!c->stop && !over && !(!c->end_mono && all_gone(d, c, to)))
 			continue;
 		c->done = true;
 		if (c->prof) {

@@ -281,13 +281,22 @@ out:
 
 /* --- record and top ------------------------------------------------------------------ */
 
+#define MAX_FORMATS 8 /* outputs of one record */
+
 static void do_record(struct ctl_client *cl, const Pybpf__Control__RecordRequest *rq)
 {
 	struct daemon *d = cl->d;
 	int mode = agg_mode_parse(rq->mode && rq->mode[0] ? rq->mode : "cpu");
 	int format = export_format_parse(rq->format && rq->format[0] ? rq->format : "pprof");
+	int formats[MAX_FORMATS];
+	size_t nformats = rq->n_formats;
 	struct dproc *first;
 	char python[32] = "";
+	for (size_t i = 0; i < nformats && i < MAX_FORMATS && format >= 0; i++)
+		if ((formats[i] = export_format_parse(rq->formats[i])) < 0)
+			format = -1;
+	if (nformats > MAX_FORMATS)
+		format = -1;
 	if (mode < 0 || format < 0 || !(rq->duration_s >= 0 && rq->duration_s <= MAX_RECORD_S)) {
 		ctl_reply_error(cl, EINVAL, "bad request: mode '%s', format '%s', duration %g s",
 				rq->mode, rq->format, rq->duration_s);
@@ -331,19 +340,29 @@ static void do_record(struct ctl_client *cl, const Pybpf__Control__RecordRequest
 	sum.duration_s = (double)c->prof->duration_ns / 1e9;
 	sum.rate_hz = c->prof->rate_hz;
 	sum.python = python;
-	unsigned char *buf = NULL;
-	size_t len = 0;
-	if (export_encode(c->prof, (enum export_format)format, rq->title ? rq->title : "pybpf",
-			  &buf, &len)) {
+	/* one capture, encoded in each format asked for (outside the lock) */
+	if (!nformats)
+		formats[nformats++] = format;
+	ProtobufCBinaryData out[MAX_FORMATS] = {0};
+	const char *title = rq->title ? rq->title : "pybpf";
+	int ok = 1;
+	for (size_t i = 0; i < nformats && ok; i++)
+		ok = !export_encode(c->prof, (enum export_format)formats[i], title, &out[i].data,
+				    &out[i].len);
+	if (!ok) {
 		ctl_reply_error(cl, EIO, "encoding the profile failed: %s", strerror(errno));
 	} else {
 		Pybpf__Control__Response r = PYBPF__CONTROL__RESPONSE__INIT;
-		r.data.data = buf;
-		r.data.len = len;
+		r.data = out[0];
+		if (rq->n_formats) {
+			r.outputs = out;
+			r.n_outputs = nformats;
+		}
 		r.summary = &sum;
 		ctl_reply(cl, &r);
 	}
-	free(buf);
+	for (size_t i = 0; i < nformats; i++)
+		free(out[i].data);
 	capture_free(NULL, c);
 }
 
@@ -390,6 +409,8 @@ static void do_top(struct ctl_client *cl, const Pybpf__Control__TopRequest *rq)
 	struct capture *c =
 		start(cl, capture_new(CAPTURE_PROFILE, AGG_MODE_CPU, &rq->pid, rq->pid ? 1 : 0,
 				      caller_uid(cl), NULL, interval, d->cfg.rate_hz));
+	if (c)
+		c->aligned = true; /* the samples taken in the interval, not those drained in it */
 	if (!c || finish(cl, c)) {
 		pthread_mutex_unlock(&d->lock);
 		return;
@@ -439,7 +460,7 @@ static void do_dump(struct ctl_client *cl, const Pybpf__Control__DumpRequest *rq
 			return;
 		}
 	}
-	if (dump_process(&pp, &dp, err, sizeof(err))) {
+	if (dump_process(&pp, &dp, rq->nonblocking, err, sizeof(err))) {
 		ctl_reply_error(cl, ESRCH, "%s", err);
 		return;
 	}

@@ -297,7 +297,6 @@ static int open_all(struct daemon *d)
 		log_err("%s", err);
 		return -1;
 	}
-	d->rec.resync_ns = 1000000000ULL; /* the walk costs: once a second here */
 	d->rec.count_hook = capture_count_hook;
 	d->rec.hook_ctx = d;
 	if (bpfs_enable_proc_events(d->rec.bpf, discovery_on_event, d)) {
@@ -335,7 +334,7 @@ int daemon_run(struct daemon *d, volatile int *stop, volatile int *reload_req)
 		/* short while execs wait to be inspected */
 		poll(&pfd, 1, d->pending.n ? 5 : 100);
 		pthread_mutex_lock(&d->lock);
-		bpfs_set_offcpu_stacks(d->rec.bpf, offcpu_stacks_wanted(d));
+		recorder_set_offcpu_stacks(&d->rec, offcpu_stacks_wanted(d));
 		int r = recorder_step(&d->rec, 0);
 		if (r < 0)
 			log_err("reading from the BPF programs failed");

@@ -13,4 +13,10 @@
 int mem_read(pid_t pid, uint64_t addr, void *dst, size_t len);
 int mem_read_u64(pid_t pid, uint64_t addr, uint64_t *out);
 
+/* Reads as much of [hi - len, hi) as is mapped contiguously below hi, in one
+ * system call (so the copy is as close to one instant as the kernel makes
+ * it), into the end of dst (len bytes, at most MEMREAD_MAX).  Returns the
+ * bytes read: the window is [hi - n, hi), at dst + len - n. */
+size_t mem_read_below(pid_t pid, uint64_t hi, void *dst, size_t len);
+
 #endif

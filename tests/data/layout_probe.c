@@ -195,8 +195,8 @@ static void layout_bpf(void)
 	F(ob_type, offsetof(PyObject, ob_type));
 	F(gil_locked, offsetof(struct _gil_runtime_state, locked));
 	F(gil_last_holder, offsetof(struct _gil_runtime_state, last_holder));
-	F(gil_cond, offsetof(struct _gil_runtime_state, cond));
-	F(gil_mutex, offsetof(struct _gil_runtime_state, mutex));
+	FC(gil_futex_lo, offsetof(struct _gil_runtime_state, cond), "cond");
+	FC(gil_futex_hi, END(struct _gil_runtime_state, switch_mutex), "the end of switch_mutex");
 	printf("\t\t},\n");
 	indent = "\t\t";
 }

@@ -13,7 +13,6 @@ SRC = os.environ.get("PYBPF_SOURCE_DIR", os.path.dirname(os.path.dirname(os.path
 BUILD = os.environ.get("PYBPF_BUILD_DIR", os.path.join(SRC, "build"))
 PYBPFCTL = os.path.join(BUILD, "pybpfctl")
 WORKLOADS = os.path.join(SRC, "tests", "workloads")
-SKIP = 77
 
 
 def fail(msg):
@@ -25,11 +24,6 @@ def check(cond, msg):
     if not cond:
         fail(msg)
     print(f"ok: {msg}", flush=True)
-
-
-def skip(msg):
-    print(f"SKIP: {msg}", flush=True)
-    sys.exit(SKIP)
 
 
 ROOTS = os.environ.get("PYBPF_ROOTS", "/var/cache/pybpf/roots")
@@ -69,19 +63,32 @@ class Interp:
         return self.argv + [script] + [str(a) for a in args]
 
 
+PYENV_ROOT = os.path.expanduser(os.environ.get("PYENV_ROOT", "~/.pyenv"))
+# pyenv's builds (shared libpython with full symbols, built from CPython's
+# sources, not Debian's patches): name -> version
+PYENV = {"pyenv3.9": "3.9", "pyenv3.10": "3.10", "pyenv": "3.11", "pyenv3.12": "3.12", "pyenv3.13": "3.13"}
+
+
+def pyenv_python(minor_version):
+    found = sorted(glob.glob(f"{PYENV_ROOT}/versions/{minor_version}.*/bin/python{minor_version}"),
+                   key=lambda p: [int(x) for x in re.findall(r"\d+", p.split("/versions/")[1].split("/")[0])])
+    return found[-1] if found else None
+
+
 def interpreters():
     """name -> Interp, or the reason it is missing."""
-    pyenv = sorted(glob.glob(os.path.expanduser(os.environ.get("PYENV_ROOT", "~/.pyenv")) + "/versions/3.11*/bin/python3.11"))
     embed = os.path.join(BUILD, "tests", "embed_python3.11")
     out = {
         # Debian's python3.11: static, non-PIE, stripped of .symtab
         "debian": Interp("debian", 11, ["/usr/bin/python3.11"]) if os.path.exists("/usr/bin/python3.11")
         else "no /usr/bin/python3.11",
-        # pyenv's build: shared libpython with full symbols
-        "pyenv": Interp("pyenv", 11, [pyenv[-1]]) if pyenv else "no pyenv CPython 3.11 on this machine",
         # Debian's shared libpython3.11.so (stripped) in a program not named python
         "embed": Interp("embed", 11, [embed]) if os.path.exists(embed) else f"{embed} not built",
     }
+    for name, version in PYENV.items():
+        exe = pyenv_python(version)
+        out[name] = (Interp(name, int(version.split(".")[1]), [exe]) if exe else
+                     f"no pyenv CPython {version} in {PYENV_ROOT}/versions (scripts/make-pyenv.sh {version} builds one)")
     # Debian's own interpreters of other versions, in roots made by scripts/make-root.sh
     for name, suite, minor in (("3.9", "bullseye", 9), ("3.13", "trixie", 13), ("3.14", "sid", 14), ("3.15", "sid", 15)):
         root = os.path.join(ROOTS, suite)
@@ -94,17 +101,14 @@ def interpreters():
 
 
 def interp_from_argv():
-    """The interpreter named by argv[1].  A host interpreter this machine lacks
-    (pyenv) is skipped (exit 77, shown in the summary); a missing Debian root
-    is a failure: the test setup makes them."""
+    """The interpreter named by argv[1].  One this machine lacks is a failure
+    that names it: no interpreter of the matrix vanishes from a run."""
     name = sys.argv[1] if len(sys.argv) > 1 else "debian"
     all_ = interpreters()
     if name not in all_:
         fail(f"unknown interpreter name {name!r}")
     it = all_[name]
     if isinstance(it, str):
-        if name == "pyenv":
-            skip(it)
         fail(it)
     print(f"interpreter {name}: {' '.join(it.argv)}", flush=True)
     return it
@@ -122,9 +126,10 @@ def tmpdir():
     return tempfile.mkdtemp(prefix="pybpf-test-")
 
 
-def record(args, command=None, timeout=120):
-    """Runs pybpfctl record --json ARGS [-- COMMAND]; returns its JSON summary."""
-    cmd = [PYBPFCTL, "record", "--json", "-q"] + list(args)
+def record(args, command=None, timeout=120, local=False):
+    """Runs pybpfctl record --json ARGS [-- COMMAND] (local: never through a
+    pybpfd); returns its JSON summary."""
+    cmd = [PYBPFCTL] + (["--no-daemon"] if local else []) + ["record", "--json", "-q"] + list(args)
     if command:
         cmd += ["--"] + list(command)
     print("$ " + " ".join(cmd), flush=True)
@@ -344,3 +349,79 @@ def end(p):
     if p.poll() is None:
         p.kill()
     p.wait()
+
+
+# --- one capture read back from each format, as shares of its total --------------------
+
+def _label_name(label):
+    """A frame label as the text formats write it: 'name (file:line)'."""
+    return label.split(" (", 1)[0]
+
+
+def shares_pprof(path, names):
+    """Inclusive share of each function in names, by value (time or CPU)."""
+    prof = Pprof(path)
+    total = sum(s["value"] for s in prof.samples)
+    out = dict.fromkeys(names, 0)
+    for s in prof.samples:
+        seen = {prof.locations[i]["name"] for i in s["locs"]}
+        for n in names:
+            if n in seen:
+                out[n] += s["value"]
+    return {n: v / total for n, v in out.items()}, total
+
+
+def shares_collapsed(path, names):
+    total, out = 0, dict.fromkeys(names, 0)
+    with open(path) as f:
+        for line in f:
+            line = line.rstrip("\n")
+            if not line or line.startswith("#"):
+                continue
+            stack, w = line.rsplit(" ", 1)
+            w = int(w)
+            total += w
+            seen = {_label_name(fr) for fr in stack.split(";")}
+            for n in names:
+                if n in seen:
+                    out[n] += w
+    return {n: v / total for n, v in out.items()}, total
+
+
+SVG_NODE = re.compile(r'<g class="f" data-s="\d+" data-n="(\d+)" data-d="(\d+)"><title>([^<]*)</title>')
+
+
+def shares_svg(path, names):
+    """From the flame graph's own node widths (the workload has no recursion:
+    a function's nodes never nest)."""
+    import html
+    total, out = None, dict.fromkeys(names, 0)
+    with open(path) as f:
+        text = f.read()
+    for n_, depth, title in SVG_NODE.findall(text):
+        name = _label_name(html.unescape(title))
+        if title.startswith("all (") and total is None:
+            total = int(n_)
+        elif name in out:
+            out[name] += int(n_)
+    if not total:
+        fail(f"{path}: no root node")
+    return {n: v / total for n, v in out.items()}, total
+
+
+def shares_speedscope(path, names):
+    with open(path) as f:
+        d = json.load(f)
+    frames = [fr["name"] for fr in d["shared"]["frames"]]
+    total, out = 0, dict.fromkeys(names, 0)
+    for p in d["profiles"]:
+        for stack, w in zip(p["samples"], p["weights"]):
+            total += w
+            seen = {frames[i] for i in stack}
+            for n in names:
+                if n in seen:
+                    out[n] += w
+    return {n: v / total for n, v in out.items()}, total
+
+
+SHARE_READERS = {"pb.gz": shares_pprof, "txt": shares_collapsed, "svg": shares_svg, "json": shares_speedscope}

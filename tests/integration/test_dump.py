@@ -2,6 +2,7 @@
 and the main thread sleeping at its line."""
 import json
 import os
+import re
 import subprocess
 import time
 
@@ -18,7 +19,12 @@ try:
     check(out.returncode == 0, f"dump exited 0 ({out.stderr.strip()})")
     d = json.loads(out.stdout)
     print(json.dumps(d, indent=1)[:3000])
-    check(d["pid"] == proc.pid and d["version"].startswith(f"3.{it.minor}."), "dump names the pid and version")
+    own = subprocess.run(it.argv + ["-c", "import platform; print(platform.python_version())"],
+                         stdout=subprocess.PIPE, text=True).stdout.strip()
+    # the interpreter's own version, micro included (a release suffix aside)
+    m = re.match(r"(\d+\.\d+\.\d+)", own)
+    check(d["pid"] == proc.pid and m and d["version"] == m.group(1),
+          f"dump names the pid and the full version {d['version']} (the interpreter says {own})")
     threads = d["threads"]
     check(len(threads) == 2, f"two Python threads ({len(threads)})")
     parked = [t for t in threads if any(f["name"] == "parked_here" for f in t["frames"])]
@@ -33,6 +39,8 @@ try:
     check(names[:i] == [q("Condition", "wait"), q("Event", "wait")], f"inner frames are the Event wait ({names[:i]})")
     check(names[-1] == q("Thread", "_bootstrap"), "outermost frame is Thread._bootstrap")
     check(parked[0]["state"] == "sleeping", "parked thread is sleeping")
+    check(not parked[0]["partial"] and not parked[0]["stopped"] and parked[0]["reads"] == 1,
+          "a sleeping thread is read whole at the first walk, never held still")
     check(parked[0]["tid"] > 0 and os.path.exists(f"/proc/{proc.pid}/task/{parked[0]['tid']}"),
           f"parked thread's kernel tid {parked[0]['tid']} is one of the process's tasks")
     main = [t for t in threads if t["tid"] == proc.pid]

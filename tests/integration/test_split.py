@@ -47,8 +47,9 @@ cold_line = line_of(it.host(script), "# COLD LINE")
 print(f"lines sampled: {lines}")
 check(max(lines["hot"], key=lines["hot"].get) == hot_line, f"hottest line of hot() is {hot_line}")
 check(max(lines["cold"], key=lines["cold"].get) == cold_line, f"hottest line of cold() is {cold_line}")
-allowed_hot = set(range(line_of(it.host(script), "def hot"), hot_line + 2))
-check(set(lines["hot"]) <= allowed_hot, f"hot() lines {sorted(lines['hot'])} all inside hot()")
+for fn, body in (("hot", hot_line), ("cold", cold_line)):
+    allowed = set(range(line_of(it.host(script), f"def {fn}"), body + 2))
+    check(set(lines[fn]) <= allowed, f"{fn}() lines {sorted(lines[fn])} all inside {fn}()")
 check(summary["dropped_ringbuf_full"] == 0 and summary["dropped_counts_map_full"] == 0,
       "no samples dropped")
 print("PASS")

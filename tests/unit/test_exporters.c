@@ -168,6 +168,46 @@ static void test_speedscope_valid_json(void **state)
 	profile_free(&p);
 }
 
+/* A wall profile: a thread blocked 40 ms in recv once (count 1) beside CPU
+ * samples of 10 ms each (count 1 each): every format weighs by time. */
+static struct profile *wall_profile(void)
+{
+	struct profile *p = calloc(1, sizeof(*p));
+	assert_non_null(p);
+	assert_int_equal(profile_init(p, 100), 0);
+	p->value_type = profile_str(p, "wall");
+	uint32_t recv = add_frame(p, PROF_FRAME_PYTHON, "recv", "a.py", "", 1, 0);
+	uint32_t spin = add_frame(p, PROF_FRAME_PYTHON, "spin", "a.py", "", 2, 0);
+	assert_int_equal(profile_add(p, &recv, 1, 1, 40000000, 1, 1, "t", "socket"), 0);
+	assert_int_equal(profile_add(p, &spin, 1, 1, 10000000, 1, 2, "t", "cpu"), 0);
+	/* a partial interval (count 0: it has not ended) still weighs */
+	assert_int_equal(profile_add(p, &recv, 1, 0, 50000000, 1, 3, "u", "socket"), 0);
+	return p;
+}
+
+static void test_weights_by_time(void **state)
+{
+	(void)state;
+	struct profile *p = wall_profile();
+	char *c = render(p, EXPORT_COLLAPSED, NULL);
+	/* microseconds: 40 + 50 ms of recv, 10 ms of spin */
+	assert_string_equal(c, "recv (a.py:1) 90000\nspin (a.py:2) 10000\n");
+	free(c);
+	char *svg = render(p, EXPORT_SVG, NULL);
+	assert_contains(svg, "<title>recv (a.py:1) (90.00 ms, 90.00%)</title>");
+	assert_contains(svg, "<title>spin (a.py:2) (10.00 ms, 10.00%)</title>");
+	assert_contains(svg, "100.00 ms of wall time");
+	free(svg);
+	char *ss = render(p, EXPORT_SPEEDSCOPE, NULL);
+	assert_contains(ss, "\"unit\":\"nanoseconds\"");
+	assert_contains(ss, "40000000");
+	free(ss);
+	assert_false(profile_is_cpu(p));
+	assert_string_equal(profile_weight_unit(p), "microseconds");
+	profile_free(p);
+	free(p);
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
 int main(void)
@@ -180,6 +220,7 @@ int main(void)
 		T(test_speedscope),
 		cmocka_unit_test(test_speedscope_counts_and_escapes),
 		T(test_speedscope_valid_json),
+		cmocka_unit_test(test_weights_by_time),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -112,8 +112,37 @@ static void between_gives_symbol_below(void **state)
 	assert_string_equal(name_at(ks, WEAK_FN - 1), "helper");
 	/* bss and rodata ignored too */
 	assert_string_equal(name_at(ks, 0xffffffff81000700ULL), "weak_local");
-	assert_string_equal(name_at(ks, MOD_FN - 1), "weak_local");
-	assert_string_equal(name_at(ks, UINT64_MAX), "mod_fn");
+	/* far past the last symbol of a region (a JIT area, a gap): nothing,
+	 * rather than the wrong symbol */
+	assert_string_equal(name_at(ks, WEAK_LOCAL + (1 << 20) - 1), "weak_local");
+	assert_null(kallsyms_find(ks, WEAK_LOCAL + (1 << 20)));
+	assert_null(kallsyms_find(ks, MOD_FN - 1));
+	assert_string_equal(name_at(ks, MOD_FN + 0x10), "mod_fn");
+	assert_null(kallsyms_find(ks, UINT64_MAX));
+}
+
+/* Ends of text sections are markers, not functions: past them is unnamed. */
+static void text_end_markers(void **state)
+{
+	(void)state;
+	struct kallsyms ks;
+	assert_int_equal(load_text(&ks, "ffffffff81000000 T _stext\n"
+					"ffffffff81000100 T last_fn\n"
+					"ffffffff81000200 T _etext\n"
+					"ffffffff83000000 T init_fn\n"
+					"ffffffff83000100 T _einittext\n"
+					"ffffffff83000200 t __cpuidle_text_end\n"
+					"ffffffff83000300 t __end_swap_bio_read\n"),
+			 0);
+	assert_string_equal(name_at(&ks, 0xffffffff810001ffULL), "last_fn");
+	assert_null(kallsyms_find(&ks, 0xffffffff81000200ULL));
+	assert_null(kallsyms_find(&ks, 0xffffffff81000250ULL));
+	assert_string_equal(name_at(&ks, 0xffffffff83000010ULL), "init_fn");
+	assert_null(kallsyms_find(&ks, 0xffffffff83000110ULL));
+	assert_null(kallsyms_find(&ks, 0xffffffff83000210ULL));
+	/* a function whose name merely looks like one */
+	assert_string_equal(name_at(&ks, 0xffffffff83000310ULL), "__end_swap_bio_read");
+	kallsyms_free(&ks);
 }
 
 static void below_first_is_null(void **state)
@@ -172,6 +201,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(exact_addresses, setup, teardown),
 		cmocka_unit_test_setup_teardown(between_gives_symbol_below, setup, teardown),
 		cmocka_unit_test_setup_teardown(below_first_is_null, setup, teardown),
+		cmocka_unit_test(text_end_markers),
 		cmocka_unit_test(all_zero_is_eperm),
 		cmocka_unit_test(missing_file),
 		cmocka_unit_test(free_twice),

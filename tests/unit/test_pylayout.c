@@ -283,8 +283,13 @@ static void gil(void **state)
 	CHECK(L, bpf.gil_locked, struct _gil_runtime_state, locked);
 	CHECK(L, bpf.gil_last_holder, struct _gil_runtime_state, last_holder);
 	CHECK(L, gil_switch_number, struct _gil_runtime_state, switch_number);
-	CHECK(L, bpf.gil_cond, struct _gil_runtime_state, cond);
-	CHECK(L, bpf.gil_mutex, struct _gil_runtime_state, mutex);
+	/* every futex of the GIL lies in [gil_futex_lo, gil_futex_hi) */
+	CHECK(L, bpf.gil_futex_lo, struct _gil_runtime_state, cond);
+	check_field("bpf.gil_futex_hi", L->bpf.gil_futex_hi,
+		    MEMBER_END(struct _gil_runtime_state, switch_mutex));
+	assert_true(offsetof(struct _gil_runtime_state, mutex) > L->bpf.gil_futex_lo);
+	assert_true(offsetof(struct _gil_runtime_state, switch_cond) > L->bpf.gil_futex_lo);
+	assert_int_equal(offsetof(struct _gil_runtime_state, cond), L->bpf.gil_futex_lo);
 	assert_int_equal(MEMBER_SIZE(struct _gil_runtime_state, locked), 4);
 	assert_int_equal(MEMBER_SIZE(struct _gil_runtime_state, last_holder), 8);
 	assert_int_equal(MEMBER_SIZE(struct _gil_runtime_state, switch_number), 8);

@@ -158,11 +158,11 @@ static void check_consistent(const struct pylayout *L)
 	/* the GIL lives in exactly one place */
 	EXPECT((L->rt_gil == PYL_NO_FIELD) != (L->interp_gil_ptr == PYL_NO_FIELD));
 	EXPECT(L->bpf.gil_locked != PYL_NO_FIELD && L->bpf.gil_last_holder != PYL_NO_FIELD);
-	EXPECT(L->gil_switch_number != PYL_NO_FIELD && L->bpf.gil_cond != PYL_NO_FIELD);
-	EXPECT(L->bpf.gil_mutex != PYL_NO_FIELD);
+	EXPECT(L->gil_switch_number != PYL_NO_FIELD && L->bpf.gil_futex_lo != PYL_NO_FIELD);
+	EXPECT(L->bpf.gil_futex_hi > L->bpf.gil_futex_lo + 88); /* at least cond and mutex */
 	EXPECT(L->bpf.gil_locked % 4 == 0 && L->bpf.gil_last_holder % 8 == 0);
-	EXPECT(L->gil_switch_number % 8 == 0 && L->bpf.gil_cond % 8 == 0 &&
-	       L->bpf.gil_mutex % 8 == 0);
+	EXPECT(L->gil_switch_number % 8 == 0 && L->bpf.gil_futex_lo % 8 == 0 &&
+	       L->bpf.gil_futex_hi % 8 == 0);
 	/* pointers the BPF side and userspace read as u64 are aligned */
 	EXPECT(L->bpf.fr_code % 8 == 0 && L->bpf.fr_previous % 8 == 0);
 	EXPECT(L->bpf.rt_interp_head % 8 == 0 && L->bpf.interp_next % 8 == 0);

@@ -19,7 +19,7 @@ def hot(n):
 def cold(n):
     x = 0
     for i in range(n):
-        x -= i  # COLD LINE
+        x -= i * i % 7  # COLD LINE: heavier than the loop's own line, so it is the hottest
     return x
 
 

@@ -1,0 +1,33 @@
+/* command.h - the COMMAND of `pybpfctl record -- COMMAND`: started here,
+ * watched while it is profiled, stopped when the recording ends first. */
+#ifndef PYBPF_CLI_COMMAND_H
+#define PYBPF_CLI_COMMAND_H
+
+#include <stdbool.h>
+#include <sys/types.h>
+
+struct command {
+	pid_t pid;
+	bool reaped;
+	int status; /* waitpid's, once reaped */
+};
+
+/* Forks and execs argv; 0, or (said on stderr) the exit status to give:
+ * 127 when argv[0] is not found, 126 when it cannot run, 1 otherwise. */
+int command_start(struct command *c, char **argv);
+
+/* True once the command has exited (and is reaped); never blocks. */
+bool command_gone(struct command *c);
+
+/* Ends the command as py-spy does: SIGINT (unless `interrupted`: Ctrl-C sent
+ * it already), then SIGTERM and SIGKILL if it has not exited after a grace
+ * period each; returns once it is reaped. */
+void command_stop(struct command *c, bool interrupted, bool quiet);
+
+/* Waits for the command to end by itself. */
+void command_wait(struct command *c);
+
+/* The command's exit status as a shell gives it: its code, or 128+signal. */
+int command_exit_code(const struct command *c);
+
+#endif
