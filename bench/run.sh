@@ -14,5 +14,14 @@ echo
 echo "== the daemon's CPU and memory, 1, 10 and 50 busy processes"
 python3 bench_daemon.py
 echo
+echo "== the GIL waiter count over 20 runs of the one-CPU scenario (3.13, 3.15)"
+python3 bench_gil_loop.py 20
+echo
 echo "== the daemon on a long run: stacks that never repeat"
 python3 bench_longrun.py
+echo
+echo "== the daemon's memory under exec churn (100 short Pythons a second)"
+python3 bench_churn.py
+echo
+echo "== the parsers under libFuzzer, 30 s each (clang build in build-fuzz)"
+./fuzz.sh -t 30 -j 2

@@ -105,6 +105,13 @@ struct {
 	__type(value, struct exited_thread);
 } exited_threads SEC(".maps");
 
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, PYBPF_MAX_THREADS);
+	__type(key, __u32); /* tid */
+	__type(value, struct gil_take);
+} gil_takes SEC(".maps");
+
 /* GIL wait episodes by length: key gil_hist_key(tgid, bucket). */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);

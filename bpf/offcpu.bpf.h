@@ -73,7 +73,7 @@ static __always_inline __u8 offcpu_reason(struct task_struct *task, long state,
  * holding it yet) is still waiting for the GIL: the whole span from asking
  * for the GIL to holding it is GIL wait, whether the CPUs are busy or not. */
 static __always_inline void gil_on_switch_out(const struct py_proc *proc, __u32 pid, __u32 tid,
-					      struct offcpu_start *st)
+					      struct offcpu_start *st, int last_holder)
 {
 	if (!proc->gil_addr)
 		return;
@@ -83,6 +83,10 @@ static __always_inline void gil_on_switch_out(const struct py_proc *proc, __u32 
 		st->waiters = cap_waiters(gs->waiters);
 	if (!gt)
 		return;
+	/* the last to take the GIL (holding it, or just made to drop it): it
+	 * got the GIL since its last wake-up, whether a sample saw it or not */
+	if (gt->episode_start && last_holder)
+		gil_episode_end(pid, gt);
 	if (st->reason == REASON_RUNQUEUE && gt->episode_start && !st->holds_gil)
 		st->reason = REASON_GIL;
 	if (gt->episode_start && (st->reason != REASON_GIL || st->holds_gil))
@@ -118,8 +122,10 @@ static __always_inline void switch_out(void *ctx, struct task_struct *prev)
 	}
 	struct offcpu_start st = {
 		.ts = bpf_ktime_get_ns(), .hash = c.hash, .pid = pid, .reason = reason};
-	st.holds_gil = holds_gil(proc, proc->layout_idx, c.tstate);
-	gil_on_switch_out(proc, pid, tid, &st);
+	int last_holder;
+	st.holds_gil = gil_holder(proc, proc->layout_idx, c.tstate, &last_holder);
+	gil_on_switch_out(proc, pid, tid, &st, last_holder);
+	gil_take_switch_out(tid);
 	if (bpf_map_update_elem(&offcpu, &tid, &st, BPF_ANY))
 		stat_inc(STAT_DROP_OFFCPU);
 }

@@ -52,6 +52,42 @@ int BPF_PROG(on_switch, bool preempt, struct task_struct *prev, struct task_stru
 	return 0;
 }
 
+/* take_gil of an interpreter with symbols (attached while asked for). */
+SEC("uprobe")
+int on_take_gil(struct pt_regs *ctx)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	__u32 pid = id >> 32;
+	if (bpf_map_lookup_elem(&procs, &pid))
+		gil_take_enter(pid, (__u32)id);
+	return 0;
+}
+
+SEC("uretprobe")
+int on_take_gil_ret(struct pt_regs *ctx)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	gil_take_return(id >> 32, (__u32)id);
+	return 0;
+}
+
+SEC("uprobe")
+int on_drop_gil(struct pt_regs *ctx)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	__u32 pid = id >> 32;
+	if (bpf_map_lookup_elem(&procs, &pid))
+		gil_drop_enter(pid, (__u32)id);
+	return 0;
+}
+
+SEC("uretprobe")
+int on_drop_gil_ret(struct pt_regs *ctx)
+{
+	gil_drop_return((__u32)bpf_get_current_pid_tgid());
+	return 0;
+}
+
 /* A new program image: perhaps a Python to profile. */
 SEC("tp_btf/sched_process_exec")
 int BPF_PROG(on_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm *bprm)

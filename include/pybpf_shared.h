@@ -227,6 +227,28 @@ struct gil_thread {
 	__u8 pad[3];
 };
 
+/* The exact GIL signal, where the interpreter has the symbols: uprobes on
+ * take_gil and drop_gil, entry and return (map gil_takes, key tid).  A wait
+ * is the span from asking for the GIL to holding it: a take_gil call that
+ * left the CPU, and, when the thread had just been made to drop the GIL
+ * and waited in drop_gil for another to take it (FORCE_SWITCHING), from that
+ * wait on.  Waits are comparable with the futex signal's episodes; their
+ * lengths go to gil_hist under GIL_HIST_TAKE | bucket. */
+struct gil_take {
+	__u64 start;	  /* entry of the take_gil it is in now, 0 if none */
+	__u64 drop_start; /* entry of the drop_gil it is in now, 0 if none */
+	__u64 since;	  /* a forced drop's wait began then: the next take's wait with it */
+	__u64 calls;	  /* take_gil calls that returned */
+	__u64 waits;	  /* ... that waited */
+	__u64 wait_ns;	  /* time of the waits */
+	__u32 pid;
+	__u8 blocked;	   /* the current take_gil call left the CPU */
+	__u8 drop_blocked; /* the current drop_gil call left the CPU */
+	__u8 pad[2];
+};
+
+#define GIL_HIST_TAKE 0x80 /* gil_hist buckets of the uprobe signal */
+
 /* A thread of a registered process that exited (map exited_threads, key
  * tid): its last name, for samples drained after it is gone. */
 struct exited_thread {

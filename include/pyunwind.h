@@ -159,8 +159,9 @@ PYU_INLINE long pyu_frame(const struct py_layout *L, void *rctx, __u64 addr, __u
 	out->code = code;
 	out->tag = pyu_code_tag(L, cbuf);
 	if (L->flags & PYL_FRAME_OBJECTS) {
-		__s32 lasti = (__s32)pyu_u32(fbuf, L->fr_instr);
-		out->instr = (L->flags & PYL_LASTI_BYTES) ? lasti : lasti * 2;
+		__u32 lasti = pyu_u32(fbuf, L->fr_instr);
+		/* 3.10 counts code units (unsigned: a wild value wraps, no UB) */
+		out->instr = (__s32)((L->flags & PYL_LASTI_BYTES) ? lasti : lasti * 2);
 		return PYU_OK;
 	}
 	instr = pyu_u64(fbuf, L->fr_instr);

@@ -3,7 +3,7 @@
 set -euo pipefail
 
 PACKAGES=(
-	build-essential cmake pkg-config clang llvm clang-format
+	build-essential cmake pkg-config clang llvm clang-format libclang-rt-14-dev
 	libbpf-dev bpftool libelf-dev libdw-dev zlib1g-dev
 	libprotobuf-c-dev protobuf-c-compiler libcmocka-dev
 	libcurl4-openssl-dev libmicrohttpd-dev
@@ -12,6 +12,7 @@ PACKAGES=(
 	libpython3-dev
 	debhelper dpkg-dev fakeroot man-db groff-base systemd
 	liblzma-dev libc6-dbg xz-utils binutils
+	git curl ca-certificates libssl-dev libffi-dev libbz2-dev libreadline-dev libsqlite3-dev
 )
 
 missing=()

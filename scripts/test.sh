@@ -1,12 +1,16 @@
 #!/usr/bin/env bash
 # The whole test suite: unit and integration tests (real BPF, real Pythons),
-# once in a normal build and once under AddressSanitizer + UBSan.  Needs root.
+# once in a normal build and once under AddressSanitizer + UBSan; then the
+# parsers' libFuzzer harnesses over their corpora (only those: label fuzz)
+# in a clang build.  Needs root.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
 # Debian's own interpreters of other versions, cached outside the clone
 # (/var/cache/pybpf/roots): the first run downloads them, later runs reuse them.
 scripts/make-roots.sh
+# pyenv's builds of 3.9-3.13 (shared libpython with symbols), cached in ~/.pyenv
+scripts/make-pyenv.sh
 status=0
 
 echo "== build (RelWithDebInfo) and test"
@@ -17,5 +21,9 @@ echo "== build (ASan + UBSan) and test"
 scripts/build.sh build-asan -DPYBPF_SANITIZE=ON
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	ctest --test-dir build-asan --output-on-failure || status=1
+
+echo "== build (clang, libFuzzer + ASan + UBSan) and fuzz the parsers (tests/fuzz)"
+CC=clang scripts/build.sh build-fuzz -DPYBPF_FUZZ=ON
+ctest --test-dir build-fuzz -L fuzz --output-on-failure || status=1
 
 exit $status

@@ -7,15 +7,20 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/ptrace.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "sys/clock.h"
+
 #define GRACE_MS 2000
 
-int command_start(struct command *c, char **argv)
+/* Forks argv; in the child, traced first when `trace` (it stops itself so
+ * the parent can set options).  fds[0] is the read end of a CLOEXEC pipe a
+ * failed exec writes its errno to. */
+static int spawn(struct command *c, char **argv, bool trace, int *fd)
 {
-	/* a CLOEXEC pipe reports a failed exec as its errno */
 	int fds[2];
 	*c = (struct command){.pid = -1};
 	if (pipe2(fds, O_CLOEXEC)) {
@@ -33,6 +38,8 @@ int command_start(struct command *c, char **argv)
 		close(fds[0]);
 		signal(SIGINT, SIG_DFL);
 		signal(SIGTERM, SIG_DFL);
+		if (trace && ptrace(PTRACE_TRACEME, 0, NULL, NULL) == 0)
+			raise(SIGSTOP);
 		execvp(argv[0], argv);
 		int e = errno;
 		if (write(fds[1], &e, sizeof(e)) < 0)
@@ -40,18 +47,143 @@ int command_start(struct command *c, char **argv)
 		_exit(127);
 	}
 	close(fds[1]);
-	int e = 0;
-	ssize_t n;
-	while ((n = read(fds[0], &e, sizeof(e))) < 0 && errno == EINTR)
-		;
-	close(fds[0]);
 	c->pid = pid;
-	if (n == (ssize_t)sizeof(e)) {
-		fprintf(stderr, "pybpfctl: cannot run %s: %s\n", argv[0], strerror(e));
-		command_wait(c);
-		return e == ENOENT ? 127 : 126; /* as env(1) and timeout(1) */
-	}
+	*fd = fds[0];
 	return 0;
+}
+
+/* After a failed exec (e read from the pipe): the status to give. */
+static int exec_failed(struct command *c, char **argv, int e)
+{
+	fprintf(stderr, "pybpfctl: cannot run %s: %s\n", argv[0], strerror(e));
+	command_wait(c);
+	return e == ENOENT ? 127 : 126; /* as env(1) and timeout(1) */
+}
+
+int command_start(struct command *c, char **argv)
+{
+	int fd, e = 0;
+	int r = spawn(c, argv, false, &fd);
+	if (r)
+		return r;
+	ssize_t n;
+	while ((n = read(fd, &e, sizeof(e))) < 0 && errno == EINTR)
+		;
+	close(fd);
+	return n == (ssize_t)sizeof(e) ? exec_failed(c, argv, e) : 0;
+}
+
+/* Waits (0.2 s at most) until the untraced command is in its stop. */
+static void await_stop(struct command *c)
+{
+	for (int i = 0; i < 200; i++) {
+		siginfo_t si = {0};
+		if (waitid(P_PID, (id_t)c->pid, &si, WSTOPPED | WEXITED | WNOWAIT | WNOHANG) == 0 &&
+		    si.si_pid == c->pid)
+			break;
+		usleep(1000);
+	}
+}
+
+/* At a ptrace stop: done tracing, the command left stopped when `held`
+ * (a SIGSTOP that stays pending across the detach), else running. */
+static void untrace(struct command *c, bool held, bool at_sigstop)
+{
+	if (held && !at_sigstop)
+		kill(c->pid, SIGSTOP);
+	ptrace(PTRACE_DETACH, c->pid, NULL, (void *)(long)(held && at_sigstop ? SIGSTOP : 0));
+	if (held)
+		await_stop(c);
+	c->held = held;
+}
+
+int command_start_held(struct command *c, char **argv, command_ready_fn ready, void *ctx)
+{
+	int fd, e = 0;
+	int r = spawn(c, argv, true, &fd);
+	if (r)
+		return r;
+	fcntl(fd, F_SETFL, O_NONBLOCK);
+	bool execd = false, traced = false, failed = false, asked = false;
+	enum command_readiness rd = COMMAND_WAIT;
+	uint64_t last_look = 0;
+	for (;;) {
+		if (!execd && !failed) {
+			ssize_t n = read(fd, &e, sizeof(e));
+			failed = n == (ssize_t)sizeof(e); /* it exits next: run it there */
+			execd = n == 0;
+		}
+		int st;
+		pid_t w = waitpid(c->pid, &st, WUNTRACED | WNOHANG);
+		if (w == 0) {
+			/* no system call for a while: look anyway, and stop it
+			 * to act on what was decided */
+			uint64_t now = monotonic_ns();
+			if (traced && execd && !asked && now - last_look > 100000000ULL) {
+				last_look = now;
+				rd = ready(ctx, c->pid);
+				if (rd != COMMAND_WAIT && kill(c->pid, SIGSTOP) == 0)
+					asked = true;
+			}
+			usleep(200);
+			continue;
+		}
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0 || WIFEXITED(st) || WIFSIGNALED(st)) {
+			c->status = st;
+			c->reaped = w == c->pid;
+			break;
+		}
+		int sig = WSTOPSIG(st);
+		if (!traced) {
+			/* its own SIGSTOP: traced now, or (tracing refused) run as is */
+			traced =
+				ptrace(PTRACE_SETOPTIONS, c->pid, NULL,
+				       (void *)(long)(PTRACE_O_TRACESYSGOOD | PTRACE_O_EXITKILL)) ==
+				0;
+			if (!traced) {
+				kill(c->pid, SIGCONT);
+				break;
+			}
+			ptrace(PTRACE_SYSCALL, c->pid, NULL, NULL);
+			continue;
+		}
+		if (asked && sig == SIGSTOP) { /* ours, after a look while it ran */
+			untrace(c, rd == COMMAND_READY, true);
+			break;
+		}
+		if (sig == (SIGTRAP | 0x80)) {
+			if (!asked && execd)
+				rd = ready(ctx, c->pid);
+			if (!asked && rd != COMMAND_WAIT) {
+				untrace(c, rd == COMMAND_READY, false);
+				break;
+			}
+			ptrace(PTRACE_SYSCALL, c->pid, NULL, NULL);
+			continue;
+		}
+		/* the trap after exec is ours; any other signal is the program's */
+		ptrace(PTRACE_SYSCALL, c->pid, NULL, (void *)(long)(sig == SIGTRAP ? 0 : sig));
+	}
+	/* an exec that failed after the last look still says so */
+	if (!failed && !execd) {
+		ssize_t n;
+		fcntl(fd, F_SETFL, 0);
+		while ((n = read(fd, &e, sizeof(e))) < 0 && errno == EINTR)
+			;
+		failed = n == (ssize_t)sizeof(e);
+	}
+	close(fd);
+	return failed ? exec_failed(c, argv, e) : 0;
+}
+
+void command_resume(struct command *c)
+{
+	if (!c->held)
+		return;
+	kill(c->pid, SIGCONT);
+	c->held = false;
 }
 
 bool command_gone(struct command *c)

@@ -9,12 +9,28 @@
 struct command {
 	pid_t pid;
 	bool reaped;
+	bool held;  /* stopped (SIGSTOP) by command_start_held, not yet resumed */
 	int status; /* waitpid's, once reaped */
 };
+
+enum command_readiness { COMMAND_WAIT, COMMAND_READY, COMMAND_GIVE_UP };
+/* Whether the started program can be profiled now (its interpreter is up). */
+typedef enum command_readiness (*command_ready_fn)(void *ctx, pid_t pid);
 
 /* Forks and execs argv; 0, or (said on stderr) the exit status to give:
  * 127 when argv[0] is not found, 126 when it cannot run, 1 otherwise. */
 int command_start(struct command *c, char **argv);
+
+/* As command_start, but the command runs traced, stopping at each system
+ * call, until ready() says it can be profiled: then it is left stopped
+ * (c->held) and untraced, so that it can be registered before it runs on;
+ * command_resume() continues it.  A command that exits first, or that
+ * ready() gives up on, is not held.  Nothing is written to the target; a
+ * pybpfctl that dies while tracing takes the command with it. */
+int command_start_held(struct command *c, char **argv, command_ready_fn ready, void *ctx);
+
+/* Continues a held command (nothing when it is not held). */
+void command_resume(struct command *c);
 
 /* True once the command has exited (and is reaped); never blocks. */
 bool command_gone(struct command *c);

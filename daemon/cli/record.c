@@ -159,26 +159,48 @@ static bool process_gone(pid_t pid, struct command *child)
 	return kill(pid, 0) != 0 && errno == ESRCH;
 }
 
-/* Waits until the launched command's interpreter is initialised. */
-static int wait_for_python(struct command *child, struct elfcache *elves, struct pyprocess *pp)
+/* The command's interpreter, looked at at its system calls until it is up. */
+struct python_wait {
+	struct elfcache *elves;
+	struct pyprocess *pp;
+	enum pyprocess_result r;
+	uint64_t since;
+	char err[512];
+};
+
+static enum command_readiness python_ready(void *ctx, pid_t pid)
 {
-	pid_t pid = child->pid;
-	char err[512] = "";
-	enum pyprocess_result r = PYPROC_NOT_PYTHON;
-	for (int i = 0; i < 1000 && !stop_requested; i++) { /* 10 s */
-		if (command_gone(child)) {
-			fprintf(stderr, "pybpfctl: pid %d exited before its interpreter started\n",
-				(int)pid);
-			return -1;
-		}
-		r = pyprocess_inspect(pid, elves, pp, err, sizeof(err));
-		if (r == PYPROC_OK)
-			return 0;
-		if (r == PYPROC_UNSUPPORTED || (r == PYPROC_NOT_PYTHON && i > 300))
-			break;
-		usleep(10000);
-	}
-	fprintf(stderr, "pybpfctl: %s\n", err[0] ? err : "interrupted");
+	struct python_wait *w = ctx;
+	uint64_t age = monotonic_ns() - w->since;
+	if (stop_requested)
+		return COMMAND_GIVE_UP;
+	w->r = pyprocess_inspect(pid, w->elves, w->pp, w->err, sizeof(w->err));
+	if (w->r == PYPROC_OK)
+		return COMMAND_READY;
+	/* not Python for 3 s (a shell starting it, say), or not up in 10 s */
+	if (w->r == PYPROC_UNSUPPORTED || (w->r == PYPROC_NOT_PYTHON && age > 3000000000ULL) ||
+	    age > 10000000000ULL)
+		return COMMAND_GIVE_UP;
+	return COMMAND_WAIT;
+}
+
+/* Starts the command and holds it, stopped, once its interpreter is up: so
+ * even a command of a few milliseconds is registered before it runs on.
+ * 0 (held), -1 (said), or the start's own exit status. */
+static int start_python(struct command *child, char **argv, struct elfcache *elves,
+			struct pyprocess *pp)
+{
+	struct python_wait w = {.elves = elves, .pp = pp, .since = monotonic_ns()};
+	int r = command_start_held(child, argv, python_ready, &w);
+	if (r)
+		return r;
+	if (child->held)
+		return 0;
+	if (command_gone(child))
+		fprintf(stderr, "pybpfctl: pid %d exited before its interpreter started\n",
+			(int)child->pid);
+	else
+		fprintf(stderr, "pybpfctl: %s\n", w.err[0] ? w.err : "interrupted");
 	return -1;
 }
 
@@ -237,7 +259,10 @@ static int record_local(struct record_opts *o, struct recorder *r, struct pyproc
 	char err[512] = "", title[256];
 	struct progress pr;
 	int ret = 1;
-	if (recorder_add_pid(r, pp, err, sizeof(err))) {
+	int added = recorder_add_pid(r, pp, err, sizeof(err));
+	if (child)
+		command_resume(child); /* registered: it runs on */
+	if (added) {
 		fprintf(stderr, "pybpfctl: %s\n", err);
 		return 1;
 	}
@@ -276,6 +301,7 @@ static int finish_command(struct command *child, int ret)
 {
 	if (!child || child->pid <= 0)
 		return ret;
+	command_resume(child); /* still held: something failed before it ran */
 	bool by_itself = command_gone(child);
 	if (!by_itself)
 		command_stop(child, stop_requested, false);
@@ -309,13 +335,13 @@ static int run_local(struct record_opts *o)
 		return 1;
 	}
 	if (o->command) {
-		if ((ret = command_start(&cmd, o->command)))
+		int s = start_python(&cmd, o->command, elves, &pp);
+		child = cmd.pid > 0 ? &cmd : NULL;
+		if (s) {
+			ret = s > 0 ? s : 1;
 			goto out;
-		ret = 1;
-		child = &cmd;
+		}
 		o->pid = cmd.pid;
-		if (wait_for_python(child, elves, &pp))
-			goto out;
 		warn_layout(&pp);
 	}
 	ret = record_local(o, &r, &pp, child);
@@ -346,7 +372,7 @@ static void remote_summary(const struct record_opts *o, const Pybpf__Control__Re
 	print_record_summary(&s, o->json, o->quiet);
 }
 
-static int record_remote(int fd, const struct record_opts *o)
+static int record_remote(int fd, const struct record_opts *o, bool resume)
 {
 	Pybpf__Control__Request rq = PYBPF__CONTROL__REQUEST__INIT;
 	Pybpf__Control__RecordRequest rec = PYBPF__CONTROL__RECORD_REQUEST__INIT;
@@ -364,6 +390,7 @@ static int record_remote(int fd, const struct record_opts *o)
 	rec.formats = formats;
 	rec.n_formats = o->noutputs;
 	rec.title = title;
+	rec.resume = resume;
 	rq.cmd_case = PYBPF__CONTROL__REQUEST__CMD_RECORD;
 	rq.record = &rec;
 	if (o->rate != 99 && !o->quiet)
@@ -399,15 +426,20 @@ static int run_remote(int fd, struct record_opts *o)
 {
 	struct command cmd = {.pid = -1}, *child = NULL;
 	if (o->command) {
-		int r = command_start(&cmd, o->command);
+		struct pyprocess pp;
+		struct elfcache *elves = elfcache_new();
+		int r = elves ? start_python(&cmd, o->command, elves, &pp) : 1;
+		elfcache_free(elves);
+		child = cmd.pid > 0 ? &cmd : NULL;
 		if (r) {
 			close(fd);
-			return r;
+			return finish_command(child, r > 0 ? r : 1);
 		}
-		child = &cmd;
 		o->pid = cmd.pid;
 	}
-	return finish_command(child, record_remote(fd, o));
+	/* a held command: pybpfd registers it, then continues it */
+	int r = record_remote(fd, o, child && child->held);
+	return finish_command(child, r);
 }
 
 int cmd_record(int argc, char **argv)

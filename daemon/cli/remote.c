@@ -71,6 +71,8 @@ Pybpf__Control__Response *daemon_call(int fd, Pybpf__Control__Request *rq, const
 	Pybpf__Control__Response *r = NULL;
 	if (ctl_send(fd, rq) == 0)
 		r = await(fd, label);
+	else if (errno == EPIPE) /* refused before it read: it may have said why */
+		r = ctl_read_response(fd);
 	if (!r) {
 		fprintf(stderr, "pybpfctl: talking to pybpfd (%s) failed: %s\n", ctl_path,
 			strerror(errno));

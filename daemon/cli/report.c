@@ -1,6 +1,7 @@
 /* report.c - `pybpfctl gil` and `pybpfctl io`: record a process in wall
  * mode for a while, here or through pybpfd, then print the GIL or the
  * off-CPU report (report/gil_io.c makes both). */
+#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -34,11 +35,15 @@ static void usage(FILE *out, bool gil)
 			"latency (p50, p99, max); then per thread the time on CPU, holding and\n"
 			"waiting, and the stacks that wait and that hold while others wait; then "
 			"a\n"
-			"verdict.  GIL waits are futex waits on the GIL's own condition variable "
-			"or\n"
-			"mutex, seen at every context switch; holding is read from the GIL at "
-			"every\n"
-			"sample (--rate, default 499 Hz).\n");
+			"verdict.  GIL waits are futex waits on the GIL's own condition variables\n"
+			"and mutexes, seen at every context switch (a thread woken for the GIL "
+			"that\n"
+			"waits in the run queue still waits for it); where the interpreter names\n"
+			"take_gil and drop_gil (a build with symbols, or its debug file "
+			"installed),\n"
+			"uprobes on them also time every acquisition exactly while the report\n"
+			"runs (\"waits*\", \"take_gil\" lines).  Holding is read from the GIL at\n"
+			"every sample (--rate, default 499 Hz).\n");
 	else
 		fprintf(out,
 			"usage: pybpfctl io --pid PID [--duration SECS] [--rate HZ] [--json]\n"
@@ -97,6 +102,11 @@ static int report_local(const struct report_opts *o, bool gil, struct elfcache *
 		fprintf(stderr, "pybpfctl: %s\n", err);
 		goto out;
 	}
+	/* the exact signal, where the interpreter names take_gil */
+	if (gil && pp.take_gil_off && bpfs_attach_gil_takes(r.bpf, &pp))
+		fprintf(stderr,
+			"pybpfctl: pid %d: uprobes on take_gil failed (%s); futex signal only\n",
+			(int)pp.pid, strerror(errno));
 	if (report_baseline_take(&base, r.bpf, &pp))
 		goto out;
 	if (measure(o, &r) == 0) {
@@ -105,7 +115,7 @@ static int report_local(const struct report_opts *o, bool gil, struct elfcache *
 			fprintf(stderr, "pybpfctl: out of memory\n");
 		} else {
 			struct report_input in;
-			report_collect(&in, &r.agg, &r.agg.waits, r.bpf, &pp, &base,
+			report_collect(&in, &r.agg, &r.agg.waits, r.bpf, &pp, &base, NULL,
 				       (double)p->duration_ns / 1e9);
 			(gil ? report_gil : report_io)(&in, o->json, stdout);
 			profile_free(p);

@@ -51,6 +51,8 @@ static void print_status_json(const Pybpf__Control__StatusReply *s)
 	json_write_string(stdout, s->mode);
 	printf(", \"config\": ");
 	json_write_string(stdout, s->config_path);
+	printf(", \"reload_error\": ");
+	json_write_string(stdout, s->reload_error ? s->reload_error : "");
 	printf(", \"processes\": %u, \"samples\": %llu, \"cpu_s\": %.3f, \"cpu_pct\": %.3f, "
 	       "\"rss_bytes\": %llu, \"drops\": {",
 	       s->processes, (unsigned long long)s->samples, s->cpu_s, s->cpu_pct,
@@ -85,6 +87,9 @@ static void print_status_text(const Pybpf__Control__StatusReply *s)
 		dropped += s->drops[i]->value;
 	printf("pybpfd %s (pid %u), up %.0f s, config %s\n", s->version, s->pid, s->uptime_s,
 	       s->config_path);
+	if (s->reload_error && s->reload_error[0])
+		printf("reload     refused, running the configuration before it: %s\n",
+		       s->reload_error);
 	printf("sampling   %u Hz per CPU, %s, %u s windows\n", s->rate_hz, s->mode, s->window_s);
 	printf("processes  %u Python\n", s->processes);
 	printf("samples    %llu recorded, %llu dropped", (unsigned long long)s->samples,

@@ -468,6 +468,18 @@ uint64_t elf_file_symbol(const struct elf_file *ef, const char *name)
 	return 0;
 }
 
+int elf_file_offset(const struct elf_file *ef, uint64_t vaddr, uint64_t *offset)
+{
+	for (size_t i = 0; i < ef->nloads; i++) {
+		const struct elf_load *l = &ef->loads[i];
+		if (vaddr >= l->vaddr && vaddr < l->vaddr + l->filesz) {
+			*offset = l->offset + (vaddr - l->vaddr);
+			return 0;
+		}
+	}
+	return -1;
+}
+
 int elf_file_vaddr(const struct elf_file *ef, uint64_t offset, uint64_t *vaddr)
 {
 	for (size_t i = 0; i < ef->nloads; i++) {

@@ -70,6 +70,9 @@ int elf_file_fde_start(const struct elf_file *ef, uint64_t vaddr, uint64_t *star
 const struct elf_sym *elf_file_func_at(const struct elf_file *ef, uint64_t vaddr);
 /* A symbol's address by exact name; 0 when absent. */
 uint64_t elf_file_symbol(const struct elf_file *ef, const char *name);
+/* The file offset of a link-time address, via the PT_LOAD segments; -1 when
+ * no segment holds it. */
+int elf_file_offset(const struct elf_file *ef, uint64_t vaddr, uint64_t *offset);
 /* The link-time address of a file offset, via the PT_LOAD segments; -1 when
  * the offset is not loaded. */
 int elf_file_vaddr(const struct elf_file *ef, uint64_t offset, uint64_t *vaddr);

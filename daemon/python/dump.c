@@ -112,6 +112,7 @@ struct raw_stack {
 #define WALK_LOOP     2
 #define FREE_ATTEMPTS 10  /* before a running thread is held still */
 #define MAX_ATTEMPTS  200 /* when it may not be */
+#define STOP_TRIES    3	  /* holds of a thread caught mid-push */
 
 /* One walk, from the current frame to the root, from a copy of the data
  * stack (3.11+) below the current frame taken at once.  0, WALK_TORN, or a
@@ -282,16 +283,23 @@ static int walk_thread(const struct pyprocess *pp, struct pysym_cache *syms, str
 	t->thread_id = ident;
 	long st = walk_until_held(pp, r, ts, raw, may_stop ? FREE_ATTEMPTS : MAX_ATTEMPTS,
 				  &t->attempts);
-	if (st == WALK_TORN && may_stop && task_stop(&stop, (pid_t)t->tid) == 0) {
+	/* held still: a bad read there was caught mid-push or mid-pop, so
+	 * it runs on and is held again somewhere else, a few times */
+	bool again = st != 0 && may_stop;
+	for (int k = 0; again && k < STOP_TRIES; k++) {
+		if (task_stop(&stop, (pid_t)t->tid)) {
+			if (st == WALK_TORN)
+				st = walk_until_held(pp, r, ts, raw, MAX_ATTEMPTS, &t->attempts);
+			break;
+		}
 		t->stopped = true;
 		st = walk_until_held(pp, r, ts, raw, 1, &t->attempts);
 		task_resume(&stop);
-		if (st != 0 && st != WALK_TORN) /* caught mid-push: once more */
-			st = walk_until_held(pp, r, ts, raw, FREE_ATTEMPTS, &t->attempts);
 		if (st == WALK_TORN)
 			st = WALK_LOOP; /* it could not change: its frames loop */
-	} else if (st == WALK_TORN && may_stop) {
-		st = walk_until_held(pp, r, ts, raw, MAX_ATTEMPTS, &t->attempts);
+		again = st != 0 && st != WALK_LOOP;
+		if (again)
+			sched_yield();
 	}
 	if (st == WALK_TORN)
 		t->error = "the stack kept changing while it was read";

@@ -2,6 +2,7 @@
  * Formats: CPython's Objects/lnotab_notes.txt and Objects/locations.md. */
 #include "python/linetable.h"
 
+#include <limits.h>
 #include <stdbool.h>
 
 struct cursor {
@@ -69,10 +70,16 @@ static int location_delta(struct cursor *c, unsigned code)
 	return 0;
 }
 
-static int location_table_line(const uint8_t *tab, size_t len, int line, int32_t instr)
+/* A line the table makes leave int's range is the table's corruption. */
+static int line_or_bad(int64_t line)
+{
+	return line >= INT_MIN && line <= INT_MAX ? (int)line : -1;
+}
+
+static int location_table_line(const uint8_t *tab, size_t len, int firstlineno, int32_t instr)
 {
 	struct cursor c = {tab, tab + len, false};
-	int64_t addr = 0;
+	int64_t addr = 0, line = firstlineno;
 	while (c.p < c.end) {
 		unsigned first = next_byte(&c);
 		if (!(first & 0x80))
@@ -83,15 +90,15 @@ static int location_table_line(const uint8_t *tab, size_t len, int line, int32_t
 		if (c.bad)
 			return -1;
 		if (instr >= addr && instr < end)
-			return code == LOC_NONE ? -1 : line;
+			return code == LOC_NONE ? -1 : line_or_bad(line);
 		addr = end;
 	}
 	return -1;
 }
 
-static int pep626_line(const uint8_t *tab, size_t len, int line, int32_t instr)
+static int pep626_line(const uint8_t *tab, size_t len, int firstlineno, int32_t instr)
 {
-	int64_t start = 0, end = 0;
+	int64_t start = 0, end = 0, line = firstlineno;
 	int cur = -1;
 	for (size_t i = 0; i + 1 < len; i += 2) {
 		start = end;
@@ -101,7 +108,7 @@ static int pep626_line(const uint8_t *tab, size_t len, int line, int32_t instr)
 			cur = -1;
 		} else {
 			line += ldelta;
-			cur = line;
+			cur = line_or_bad(line);
 		}
 		if (instr >= start && instr < end)
 			return cur;
@@ -109,16 +116,16 @@ static int pep626_line(const uint8_t *tab, size_t len, int line, int32_t instr)
 	return -1;
 }
 
-static int lnotab_line(const uint8_t *tab, size_t len, int line, int32_t instr)
+static int lnotab_line(const uint8_t *tab, size_t len, int firstlineno, int32_t instr)
 {
-	int64_t addr = 0;
+	int64_t addr = 0, line = firstlineno;
 	for (size_t i = 0; i + 1 < len; i += 2) {
 		addr += tab[i];
 		if (addr > instr)
 			break;
 		line += (int8_t)tab[i + 1];
 	}
-	return line;
+	return line_or_bad(line);
 }
 
 int linetable_line(unsigned minor, const uint8_t *tab, size_t len, int firstlineno, int32_t instr)

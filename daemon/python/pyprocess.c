@@ -304,6 +304,10 @@ enum pyprocess_result pyprocess_inspect(pid_t pid, struct elfcache *cache, struc
 			    (int)pid, pp->major, pp->minor, pp->micro, pp->object,
 			    pylayout_supported());
 	pp->layout = *rec;
+	uint64_t take = elf_file_symbol(ef, "take_gil"), drop = elf_file_symbol(ef, "drop_gil");
+	if (!take || !drop || elf_file_offset(ef, take, &pp->take_gil_off) ||
+	    elf_file_offset(ef, drop, &pp->drop_gil_off))
+		pp->take_gil_off = pp->drop_gil_off = 0;
 	r = apply_debug_offsets(pp, err, errlen);
 	if (r != PYPROC_OK)
 		return r;
@@ -317,5 +321,11 @@ enum pyprocess_result pyprocess_inspect(pid_t pid, struct elfcache *cache, struc
 			    "pid %d: CPython %u.%u has not initialised its interpreter yet",
 			    (int)pid, pp->major, pp->minor);
 	find_gil(pp, interp);
+	/* 3.12+: the GIL is the interpreter's, made a little later in its
+	 * start; registered before, its waits would never be seen */
+	if (!pp->gil_addr && pp->layout.interp_gil_ptr != PYL_NO_FIELD)
+		return fail(err, errlen, PYPROC_NOT_READY,
+			    "pid %d: CPython %u.%u has not created its GIL yet", (int)pid,
+			    pp->major, pp->minor);
 	return PYPROC_OK;
 }

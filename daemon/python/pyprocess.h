@@ -25,6 +25,9 @@ struct pyprocess {
 	uint64_t runtime_addr; /* &_PyRuntime */
 	uint64_t code_type_addr;
 	uint64_t gil_addr; /* the main interpreter's GIL struct, 0 when unknown */
+	/* file offset of take_gil in object, 0 when its symbols do not name it
+	 * (stripped, no debug file): the exact GIL signal needs it */
+	uint64_t take_gil_off, drop_gil_off;
 	/* the table's record for this version, corrected by the process's own
 	 * _Py_DebugOffsets where it has them (3.13+) */
 	struct pylayout layout;

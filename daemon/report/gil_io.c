@@ -30,6 +30,7 @@ int report_baseline_take(struct report_baseline *b, struct bpf_session *bpf,
 	size_t n;
 	memset(b, 0, sizeof(*b));
 	bpfs_gil_stats(bpf, pp->pid, &b->gil, b->hist);
+	bpfs_gil_take_hist(bpf, pp->pid, b->take_hist);
 	b->have_switches = read_switches(pp, &b->switches);
 	uint32_t *tids = procfs_tasks(pp->pid, &n);
 	if (!tids)
@@ -42,6 +43,7 @@ int report_baseline_take(struct report_baseline *b, struct bpf_session *bpf,
 	for (size_t i = 0; i < n; i++) {
 		b->threads[i].tid = tids[i];
 		bpfs_gil_thread(bpf, tids[i], &b->threads[i].g);
+		bpfs_gil_take(bpf, tids[i], &b->threads[i].t);
 	}
 	b->nthreads = n;
 	free(tids);
@@ -59,9 +61,20 @@ static uint64_t minus(uint64_t a, uint64_t b)
 	return a > b ? a - b : 0;
 }
 
+/* A thread's counters at the end of the measurement: in its end snapshot,
+ * or live. */
+static const struct report_thread_base *end_thread(const struct report_input *in, uint32_t tid)
+{
+	for (size_t i = 0; in->end && i < in->end->nthreads; i++)
+		if (in->end->threads[i].tid == tid)
+			return &in->end->threads[i];
+	return NULL;
+}
+
 void report_collect(struct report_input *in, struct aggregator *agg, const struct waitstats *waits,
 		    struct bpf_session *bpf, const struct pyprocess *pp,
-		    const struct report_baseline *base, double seconds)
+		    const struct report_baseline *base, const struct report_baseline *end,
+		    double seconds)
 {
 	uint64_t sw = 0;
 	memset(in, 0, sizeof(*in));
@@ -69,24 +82,71 @@ void report_collect(struct report_input *in, struct aggregator *agg, const struc
 	in->waits = waits;
 	in->bpf = bpf;
 	in->base = base;
+	in->end = end;
 	in->pp = pp;
 	in->seconds = seconds;
-	bpfs_gil_stats(bpf, pp->pid, &in->gil, in->hist);
-	in->have_switches = base && base->have_switches && read_switches(pp, &sw);
+	in->takes = bpfs_gil_takes_attached(bpf) > 0 && pp->take_gil_off;
+	if (end) {
+		in->gil = end->gil;
+		memcpy(in->hist, end->hist, sizeof(in->hist));
+		memcpy(in->take_hist, end->take_hist, sizeof(in->take_hist));
+		sw = end->switches;
+		in->have_switches = base && base->have_switches && end->have_switches;
+	} else {
+		bpfs_gil_stats(bpf, pp->pid, &in->gil, in->hist);
+		bpfs_gil_take_hist(bpf, pp->pid, in->take_hist);
+		in->have_switches = base && base->have_switches && read_switches(pp, &sw);
+	}
 	if (in->have_switches)
 		in->switches = minus(sw, base->switches);
 	if (!base)
 		return;
 	in->gil.held_samples = minus(in->gil.held_samples, base->gil.held_samples);
 	in->gil.contended_samples = minus(in->gil.contended_samples, base->gil.contended_samples);
-	for (int b = 0; b < GIL_HIST_BUCKETS; b++)
+	for (int b = 0; b < GIL_HIST_BUCKETS; b++) {
 		in->hist[b] = minus(in->hist[b], base->hist[b]);
+		in->take_hist[b] = minus(in->take_hist[b], base->take_hist[b]);
+	}
+}
+
+void report_thread_take(const struct report_input *in, uint32_t tid, struct gil_take *out)
+{
+	memset(out, 0, sizeof(*out));
+	if (!in->takes)
+		return;
+	if (in->end) {
+		const struct report_thread_base *e = end_thread(in, tid);
+		if (!e)
+			return;
+		*out = e->t;
+	} else if (bpfs_gil_take(in->bpf, tid, out)) {
+		return;
+	}
+	if (!in->base)
+		return;
+	for (size_t i = 0; i < in->base->nthreads; i++) {
+		const struct gil_take *b = &in->base->threads[i].t;
+		if (in->base->threads[i].tid != tid)
+			continue;
+		out->calls = minus(out->calls, b->calls);
+		out->waits = minus(out->waits, b->waits);
+		out->wait_ns = minus(out->wait_ns, b->wait_ns);
+		return;
+	}
 }
 
 void report_thread_gil(const struct report_input *in, uint32_t tid, struct gil_thread *out)
 {
 	memset(out, 0, sizeof(*out));
-	if (!in->bpf || bpfs_gil_thread(in->bpf, tid, out) || !in->base)
+	if (in->end) {
+		const struct report_thread_base *e = end_thread(in, tid);
+		if (!e)
+			return;
+		*out = e->g;
+	} else if (!in->bpf || bpfs_gil_thread(in->bpf, tid, out)) {
+		return;
+	}
+	if (!in->base)
 		return;
 	for (size_t i = 0; i < in->base->nthreads; i++) {
 		const struct gil_thread *b = &in->base->threads[i].g;
@@ -98,6 +158,14 @@ void report_thread_gil(const struct report_input *in, uint32_t tid, struct gil_t
 	}
 }
 
+static uint64_t hist_total(const uint64_t *hist)
+{
+	uint64_t n = 0;
+	for (unsigned b = 0; b < GIL_HIST_BUCKETS; b++)
+		n += hist[b];
+	return n;
+}
+
 /* Lower edge of a histogram bucket (4 per power of two). */
 static double bucket_ns(unsigned b)
 {
@@ -106,17 +174,20 @@ static double bucket_ns(unsigned b)
 
 double report_percentile_ns(const uint64_t *hist, double q)
 {
-	uint64_t total = 0, seen = 0;
-	for (unsigned b = 0; b < GIL_HIST_BUCKETS; b++)
-		total += hist[b];
+	uint64_t total = hist_total(hist), seen = 0;
 	if (!total)
 		return 0;
+	double want = q * (double)total;
 	for (unsigned b = 0; b < GIL_HIST_BUCKETS; b++) {
-		seen += hist[b];
-		if ((double)seen >= q * (double)total)
-			return bucket_ns(b);
+		if (!hist[b] || (double)(seen + hist[b]) < want) {
+			seen += hist[b];
+			continue;
+		}
+		/* spread evenly over the bucket: a bucket spans a fifth of its value */
+		double lo = bucket_ns(b), hi = bucket_ns(b + 1);
+		return lo + (hi - lo) * (want - (double)seen) / (double)hist[b];
 	}
-	return bucket_ns(GIL_HIST_BUCKETS - 1);
+	return bucket_ns(GIL_HIST_BUCKETS);
 }
 
 /* "func (file:line) < caller (file:line) ...": Python frames, leaf first. */
@@ -275,20 +346,36 @@ static void gil_text(const struct report_input *in, const struct gil_totals *t, 
 	fprintf(out, "  wait latency   p50 %.2f ms   p99 %.2f ms   max %.2f ms\n",
 		report_percentile_ns(in->hist, 0.5) / 1e6,
 		report_percentile_ns(in->hist, 0.99) / 1e6, (double)in->gil.wait_max_ns / 1e6);
-	fprintf(out, "  held off CPU   %6.1f %%   the holder was off CPU\n\n",
+	fprintf(out, "  held off CPU   %6.1f %%   the holder was off CPU\n",
 		pct(t->held_offcpu_ns, t->wall_ns));
-	fprintf(out, "%-16s %8s %8s %8s %8s %7s  %s\n", "thread", "tid", "on-CPU", "holds", "waits",
-		"acq/s", "top holding frame");
+	if (in->takes)
+		fprintf(out,
+			"  take_gil       p50 %.2f ms   p99 %.2f ms   exact: uprobes on take_gil "
+			"(waits* below)\n",
+			report_percentile_ns(in->take_hist, 0.5) / 1e6,
+			report_percentile_ns(in->take_hist, 0.99) / 1e6);
+	else
+		fprintf(out, "  signal         futex waits on the GIL (no take_gil symbol: "
+			     "stripped)\n");
+	fputc('\n', out);
+	fprintf(out, "%-16s %8s %8s %8s %8s %8s %7s  %s\n", "thread", "tid", "on-CPU", "holds",
+		"waits", in->takes ? "waits*" : "", "acq/s", "top holding frame");
 	for (size_t i = 0; i < w->nthreads; i++) {
 		const struct ws_thread *th = &w->threads[i];
 		struct gil_thread gt;
+		struct gil_take tk;
+		char exact[16] = "";
 		report_thread_gil(in, th->tid, &gt);
-		fprintf(out, "%-16s %8u %7.1f%% %7.1f%% %7.1f%% %7.0f  %s\n",
+		report_thread_take(in, th->tid, &tk);
+		if (in->takes)
+			snprintf(exact, sizeof(exact), "%.1f%%",
+				 pct((double)tk.wait_ns, t->wall_ns));
+		fprintf(out, "%-16s %8u %7.1f%% %7.1f%% %7.1f%% %8s %7.0f  %s\n",
 			agg_thread_name(in->agg, th->pid, th->tid), th->tid,
 			pct((double)th->cpu_samples * period, t->wall_ns),
 			pct((double)th->hold_samples * period + (double)th->held_offcpu_ns,
 			    t->wall_ns),
-			pct((double)th->offcpu_ns[REASON_GIL], t->wall_ns),
+			pct((double)th->offcpu_ns[REASON_GIL], t->wall_ns), exact,
 			(double)gt.acquisitions / in->seconds,
 			top_hold_frame(in, th->tid, buf, sizeof(buf)));
 	}
@@ -320,28 +407,39 @@ static void gil_json(const struct report_input *in, const struct gil_totals *t, 
 		"\"contended_pct\": %.2f, \"avg_waiters\": %.3f, \"switches_per_s\": %.1f, "
 		"\"acquisitions_after_wait_per_s\": %.1f, \"wait_p50_ms\": %.3f, "
 		"\"wait_p99_ms\": %.3f, \"wait_max_ms\": %.3f, \"held_offcpu_pct\": %.2f, "
-		"\"waiters_at_end\": %lld, \"threads\": [",
+		"\"waiters_at_end\": %lld, \"signal\": \"%s\", \"take_wait_p50_ms\": %.3f, "
+		"\"take_wait_p99_ms\": %.3f, \"take_waits\": %llu, \"threads\": [",
 		(int)in->pp->pid, in->pp->major, in->pp->minor, in->pp->micro, in->seconds,
 		pct(t->held_ns, t->wall_ns), pct(t->contended_ns, t->wall_ns),
 		t->wall_ns > 0 ? t->wait_ns / t->wall_ns : 0,
 		in->have_switches ? (double)in->switches / in->seconds : -1,
 		(double)t->acquisitions / in->seconds, report_percentile_ns(in->hist, 0.5) / 1e6,
 		report_percentile_ns(in->hist, 0.99) / 1e6, (double)in->gil.wait_max_ns / 1e6,
-		pct(t->held_offcpu_ns, t->wall_ns), (long long)in->gil.waiters);
+		pct(t->held_offcpu_ns, t->wall_ns), (long long)in->gil.waiters,
+		in->takes ? "take_gil" : "futex",
+		in->takes ? report_percentile_ns(in->take_hist, 0.5) / 1e6 : -1,
+		in->takes ? report_percentile_ns(in->take_hist, 0.99) / 1e6 : -1,
+		(unsigned long long)hist_total(in->take_hist));
 	for (size_t i = 0; i < w->nthreads; i++) {
 		const struct ws_thread *th = &w->threads[i];
 		struct gil_thread gt;
 		report_thread_gil(in, th->tid, &gt);
 		fprintf(out, "%s\n  {\"tid\": %u, \"name\": ", i ? "," : "", th->tid);
 		json_write_string(out, agg_thread_name(in->agg, th->pid, th->tid));
+		struct gil_take tk;
+		report_thread_take(in, th->tid, &tk);
 		fprintf(out,
 			", \"on_cpu_pct\": %.2f, \"holds_pct\": %.2f, \"waits_pct\": %.2f, "
-			"\"acquisitions_per_s\": %.1f, \"top_holding_frame\": ",
+			"\"acquisitions_per_s\": %.1f, \"take_waits_pct\": %.2f, "
+			"\"take_waits_per_s\": %.1f, \"take_calls_per_s\": %.1f, "
+			"\"top_holding_frame\": ",
 			pct((double)th->cpu_samples * period, t->wall_ns),
 			pct((double)th->hold_samples * period + (double)th->held_offcpu_ns,
 			    t->wall_ns),
 			pct((double)th->offcpu_ns[REASON_GIL], t->wall_ns),
-			(double)gt.acquisitions / in->seconds);
+			(double)gt.acquisitions / in->seconds,
+			in->takes ? pct((double)tk.wait_ns, t->wall_ns) : -1,
+			(double)tk.waits / in->seconds, (double)tk.calls / in->seconds);
 		json_write_string(out, top_hold_frame(in, th->tid, buf, sizeof(buf)));
 		fputc('}', out);
 	}

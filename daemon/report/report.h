@@ -16,9 +16,11 @@
 struct report_baseline {
 	struct gil_stats gil;
 	uint64_t hist[GIL_HIST_BUCKETS];
+	uint64_t take_hist[GIL_HIST_BUCKETS];
 	struct report_thread_base {
 		uint32_t tid;
 		struct gil_thread g;
+		struct gil_take t;
 	} * threads;
 	size_t nthreads;
 	uint64_t switches; /* the GIL's switch_number */
@@ -35,27 +37,33 @@ struct report_input {
 	const struct waitstats *waits; /* what the recording gathered */
 	struct bpf_session *bpf;       /* per-thread GIL counters */
 	const struct report_baseline *base;
+	const struct report_baseline *end; /* the counters at its end; NULL: now */
 	const struct pyprocess *pp;
 	double seconds;	   /* length of the recording */
 	uint64_t switches; /* GIL switch_number delta over the recording */
 	bool have_switches;
 	struct gil_stats gil; /* the BPF GIL counters over the recording */
 	uint64_t hist[GIL_HIST_BUCKETS];
+	bool takes; /* the exact signal (uprobes on take_gil) ran */
+	uint64_t take_hist[GIL_HIST_BUCKETS];
 };
 
-/* The figures of pp's process from base until now (base's counters
- * subtracted from the live ones). */
+/* The figures of pp's process from base until end (a snapshot taken with
+ * report_baseline_take; NULL: the live counters now), base's subtracted. */
 void report_collect(struct report_input *in, struct aggregator *agg, const struct waitstats *waits,
 		    struct bpf_session *bpf, const struct pyprocess *pp,
-		    const struct report_baseline *base, double seconds);
+		    const struct report_baseline *base, const struct report_baseline *end,
+		    double seconds);
 /* The GIL counters of one thread over the recording. */
 void report_thread_gil(const struct report_input *in, uint32_t tid, struct gil_thread *out);
+/* ... and its take_gil figures (the exact signal). */
+void report_thread_take(const struct report_input *in, uint32_t tid, struct gil_take *out);
 
 void report_gil(const struct report_input *in, bool json, FILE *out);
 void report_io(const struct report_input *in, bool json, FILE *out);
 
 /* The p-quantile of a GIL wait histogram (4 buckets per power of two of
- * nanoseconds), as the lower edge of its bucket, in ns. */
+ * nanoseconds), interpolated within its bucket, in ns. */
 double report_percentile_ns(const uint64_t *hist, double q);
 
 #endif

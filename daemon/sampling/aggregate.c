@@ -320,6 +320,10 @@ int agg_stack(struct aggregator *a, const void *data, size_t len)
 		push_special(a, "[truncated: more Python frames than captured]");
 	if (r->flags & (STACK_PY_FAULT | STACK_BAD_CODE))
 		push_special(a, "[Python stack unreadable]");
+	/* no frame of any kind (a thread caught before its first, say): still
+	 * one, so that every format and reader counts the sample */
+	if (!s->n)
+		push_special(a, "[no stack]");
 	if (s->err)
 		return -1;
 	a->stats.stacks++;
@@ -498,14 +502,10 @@ static void forget_thread_names(struct aggregator *a)
 	}
 }
 
-long agg_sweep(struct aggregator *a, uint32_t keep, stacks_forget_fn forget, void *ctx)
+/* After `dropped` stacks went: the frame table without their frames. */
+static long compact(struct aggregator *a, long dropped)
 {
-	long dropped = stacks_sweep(&a->stacks, keep ? keep : 1, forget, ctx);
-	if (dropped < 0)
-		return -1;
 	a->stats.stacks_forgotten += (uint64_t)dropped;
-	/* threads come and go: names are read again when next seen */
-	forget_thread_names(a);
 	if (!dropped)
 		return 0;
 	if (stacks_compact_frames(&a->stacks, &a->frames, a->rate_hz))
@@ -514,6 +514,22 @@ long agg_sweep(struct aggregator *a, uint32_t keep, stacks_forget_fn forget, voi
 	if (a->remap)
 		memset(a->remap, 0, a->remap_cap * sizeof(*a->remap));
 	return dropped;
+}
+
+long agg_sweep(struct aggregator *a, uint32_t keep, stacks_forget_fn forget, void *ctx)
+{
+	long dropped = stacks_sweep(&a->stacks, keep ? keep : 1, forget, ctx);
+	if (dropped < 0)
+		return -1;
+	/* threads come and go: names are read again when next seen */
+	forget_thread_names(a);
+	return compact(a, dropped);
+}
+
+long agg_drop_pids(struct aggregator *a, const uint32_t *pids, size_t n, stacks_forget_fn forget,
+		   void *ctx)
+{
+	return compact(a, stacks_drop_pids(&a->stacks, pids, n, forget, ctx));
 }
 
 size_t agg_stack_count(const struct aggregator *a)

@@ -104,6 +104,10 @@ void agg_set_rate(struct aggregator *a, uint32_t rate_hz);
  * lost). */
 void agg_touch(struct aggregator *a, uint64_t hash);
 long agg_sweep(struct aggregator *a, uint32_t keep, stacks_forget_fn forget, void *ctx);
+/* Drops the stacks of processes gone for good (pids sorted), and the frames
+ * only they used.  Returns how many stacks, -1 on ENOMEM. */
+long agg_drop_pids(struct aggregator *a, const uint32_t *pids, size_t n, stacks_forget_fn forget,
+		   void *ctx);
 /* Stacks known now. */
 size_t agg_stack_count(const struct aggregator *a);
 

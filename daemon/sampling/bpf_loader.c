@@ -6,6 +6,8 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <errno.h>
+#include <limits.h>
+#include <sys/stat.h>
 #include <linux/perf_event.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -21,6 +23,8 @@
 
 #define MAX_CPUS 1024
 
+#define MAX_TAKE_PROBES 32
+
 struct bpf_session {
 	struct profile_bpf *skel;
 	struct bpf_link *links[MAX_CPUS];
@@ -31,6 +35,13 @@ struct bpf_session {
 	uint32_t gen;
 	struct py_layout layouts[PYBPF_MAX_LAYOUTS]; /* uploaded to the layouts map */
 	uint32_t nlayouts;
+	/* uprobes on take_gil: one pair per interpreter file (dev, inode) */
+	struct take_probe {
+		dev_t dev;
+		ino_t ino;
+		struct bpf_link *links[4];
+	} takes[MAX_TAKE_PROBES];
+	int ntakes;
 };
 
 #define STAT_NAME(id, name, kind) [id] = name,
@@ -255,6 +266,69 @@ int bpfs_enable_offcpu(struct bpf_session *s)
 	return 0;
 }
 
+int bpfs_attach_gil_takes(struct bpf_session *s, const struct pyprocess *pp)
+{
+	char path[PATH_MAX + 64];
+	struct stat st;
+	if (!pp->take_gil_off) {
+		errno = ENOENT;
+		return -1;
+	}
+	/* the file the process maps, seen through its root */
+	snprintf(path, sizeof(path), "/proc/%d/root%s", (int)pp->pid, pp->object);
+	if (stat(path, &st))
+		return -1;
+	for (int i = 0; i < s->ntakes; i++)
+		if (s->takes[i].dev == st.st_dev && s->takes[i].ino == st.st_ino)
+			return 0;
+	if (s->ntakes == MAX_TAKE_PROBES) {
+		errno = ENOSPC;
+		return -1;
+	}
+	struct take_probe *t = &s->takes[s->ntakes];
+	const struct {
+		struct bpf_program *prog;
+		bool ret;
+		uint64_t off;
+	} p[4] = {{s->skel->progs.on_take_gil, false, pp->take_gil_off},
+		  {s->skel->progs.on_take_gil_ret, true, pp->take_gil_off},
+		  {s->skel->progs.on_drop_gil, false, pp->drop_gil_off},
+		  {s->skel->progs.on_drop_gil_ret, true, pp->drop_gil_off}};
+	for (int i = 0; i < 4; i++) {
+		t->links[i] = bpf_program__attach_uprobe(p[i].prog, p[i].ret, -1, path, p[i].off);
+		if (!t->links[i]) {
+			int e = errno;
+			while (i-- > 0)
+				bpf_link__destroy(t->links[i]);
+			errno = e;
+			return -1;
+		}
+	}
+	t->dev = st.st_dev;
+	t->ino = st.st_ino;
+	s->ntakes++;
+	return 0;
+}
+
+void bpfs_detach_gil_takes(struct bpf_session *s)
+{
+	for (int i = 0; i < s->ntakes; i++)
+		for (int j = 0; j < 4; j++)
+			bpf_link__destroy(s->takes[i].links[j]);
+	s->ntakes = 0;
+}
+
+int bpfs_gil_takes_attached(const struct bpf_session *s)
+{
+	return s->ntakes;
+}
+
+int bpfs_gil_take(struct bpf_session *s, uint32_t tid, struct gil_take *out)
+{
+	memset(out, 0, sizeof(*out));
+	return bpf_map_lookup_elem(bpf_map__fd(s->skel->maps.gil_takes), &tid, out);
+}
+
 int bpfs_gil_stats(struct bpf_session *s, pid_t pid, struct gil_stats *out,
 		   uint64_t hist[GIL_HIST_BUCKETS])
 {
@@ -268,6 +342,16 @@ int bpfs_gil_stats(struct bpf_session *s, pid_t pid, struct gil_stats *out,
 		bpf_map_lookup_elem(fd, &k, &hist[b]);
 	}
 	return 0;
+}
+
+void bpfs_gil_take_hist(struct bpf_session *s, pid_t pid, uint64_t hist[GIL_HIST_BUCKETS])
+{
+	int fd = bpf_map__fd(s->skel->maps.gil_hist);
+	for (uint32_t b = 0; b < GIL_HIST_BUCKETS; b++) {
+		uint64_t k = gil_hist_key((uint32_t)pid, GIL_HIST_TAKE | b);
+		hist[b] = 0;
+		bpf_map_lookup_elem(fd, &k, &hist[b]);
+	}
 }
 
 int bpfs_gil_thread(struct bpf_session *s, uint32_t tid, struct gil_thread *out)
@@ -320,6 +404,7 @@ void bpfs_close(struct bpf_session *s)
 {
 	if (!s)
 		return;
+	bpfs_detach_gil_takes(s);
 	bpfs_stop(s);
 	ring_buffer__free(s->rb);
 	profile_bpf__destroy(s->skel);

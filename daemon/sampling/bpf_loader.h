@@ -29,6 +29,15 @@ int bpfs_enable_offcpu(struct bpf_session *s);
 /* The GIL counters of pid (zeroes when none), its wait-length histogram
  * (GIL_HIST_BUCKETS buckets, 4 per power of two of nanoseconds) and, per
  * thread, its GIL episodes. */
+/* The exact GIL signal: uprobes on pp's take_gil (once per interpreter
+ * file).  0, or -1 with errno (ENOENT: no take_gil symbol). */
+int bpfs_attach_gil_takes(struct bpf_session *s, const struct pyprocess *pp);
+void bpfs_detach_gil_takes(struct bpf_session *s);
+int bpfs_gil_takes_attached(const struct bpf_session *s);
+/* A thread's take_gil figures; its histogram (of the calls that blocked). */
+int bpfs_gil_take(struct bpf_session *s, uint32_t tid, struct gil_take *out);
+void bpfs_gil_take_hist(struct bpf_session *s, pid_t pid, uint64_t hist[GIL_HIST_BUCKETS]);
+
 int bpfs_gil_stats(struct bpf_session *s, pid_t pid, struct gil_stats *out,
 		   uint64_t hist[GIL_HIST_BUCKETS]);
 int bpfs_gil_thread(struct bpf_session *s, uint32_t tid, struct gil_thread *out);

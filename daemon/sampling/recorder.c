@@ -178,6 +178,11 @@ long recorder_sweep(struct recorder *r, uint32_t keep)
 	return agg_sweep(&r->agg, keep, forget_stack, r->bpf);
 }
 
+long recorder_drop_pids(struct recorder *r, const uint32_t *pids, size_t n)
+{
+	return agg_drop_pids(&r->agg, pids, n, forget_stack, r->bpf);
+}
+
 int recorder_step(struct recorder *r, int timeout_ms)
 {
 	if (bpfs_poll(r->bpf, timeout_ms))
@@ -185,6 +190,11 @@ int recorder_step(struct recorder *r, int timeout_ms)
 	if (monotonic_ns() - r->last_drain < DRAIN_INTERVAL_NS)
 		return 0;
 	return drain(r, DRAIN_TICK) ? -1 : 1;
+}
+
+int recorder_cut(struct recorder *r)
+{
+	return drain(r, DRAIN_TICK);
 }
 
 int recorder_flush(struct recorder *r)

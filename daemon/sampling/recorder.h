@@ -43,6 +43,9 @@ void recorder_remove_pid(struct recorder *r, pid_t pid);
  * still off CPU stay); the kernel sends them again if they recur.  Returns
  * how many, -1 when out of memory. */
 long recorder_sweep(struct recorder *r, uint32_t keep);
+/* Forgets the stacks of processes gone for good (pids sorted), here and in
+ * the kernel.  Returns how many, -1 on ENOMEM. */
+long recorder_drop_pids(struct recorder *r, const uint32_t *pids, size_t n);
 
 /* Whether switch-outs take a stack (they cost an unwind each); time off CPU
  * that began without one gets its stack from userspace once they do. */
@@ -51,6 +54,10 @@ void recorder_set_offcpu_stacks(struct recorder *r, bool on);
 /* Waits up to timeout_ms for new stacks; drains counts once a second.
  * Returns 1 when it drained, 0 when not, -1 on error. */
 int recorder_step(struct recorder *r, int timeout_ms);
+
+/* Ends a tick now, whenever the last was: the counts sampled until now go
+ * into the generation the next drain takes.  0 or -1. */
+int recorder_cut(struct recorder *r);
 
 /* Drains everything sampled until now (the window then holds it all);
  * sampling goes on.  0 or -1. */

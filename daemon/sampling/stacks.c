@@ -97,6 +97,40 @@ long stacks_sweep(struct stack_table *t, uint32_t keep, stacks_forget_fn forget,
 	return dropped;
 }
 
+static int cmp_u32(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+	return x < y ? -1 : x > y;
+}
+
+long stacks_drop_pids(struct stack_table *t, const uint32_t *pids, size_t npids,
+		      stacks_forget_fn forget, void *ctx)
+{
+	long dropped = 0;
+	size_t kept = 0;
+	if (!npids)
+		return 0;
+	for (size_t i = 0; i < t->n; i++) {
+		struct stack_entry *e = &t->e[i];
+		if (!bsearch(&e->pid, pids, npids, sizeof(*pids), cmp_u32)) {
+			t->e[kept++] = *e;
+			continue;
+		}
+		if (forget && !(e->hash & PYBPF_HASH_USER_BIT))
+			forget(ctx, e->hash);
+		free(e->frames);
+		dropped++;
+	}
+	t->n = kept;
+	if (!dropped)
+		return 0;
+	/* the index again, over what is left (never larger: cannot fail) */
+	htab_clear(&t->index);
+	for (size_t i = 0; i < t->n; i++)
+		htab_put(&t->index, t->e[i].hash, (uint32_t)i);
+	return dropped;
+}
+
 int stacks_compact_frames(struct stack_table *t, struct profile *frames, uint32_t rate_hz)
 {
 	struct profile nf;

@@ -51,6 +51,11 @@ typedef void (*stacks_forget_fn)(void *ctx, uint64_t hash);
  * (then nothing changed). */
 long stacks_sweep(struct stack_table *t, uint32_t keep, stacks_forget_fn forget, void *ctx);
 
+/* Drops the stacks of the processes in pids (sorted; gone for good), with
+ * forget(ctx, hash) for each kernel stack among them.  Returns how many. */
+long stacks_drop_pids(struct stack_table *t, const uint32_t *pids, size_t npids,
+		      stacks_forget_fn forget, void *ctx);
+
 /* Rebuilds *frames with only the frames the stacks still use, renumbering
  * the stacks.  0, or -1 on ENOMEM (then nothing changed). */
 int stacks_compact_frames(struct stack_table *t, struct profile *frames, uint32_t rate_hz);

@@ -11,6 +11,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "sys/log.h"
+
 struct capture *capture_new(enum capture_kind kind, enum agg_mode mode, const uint32_t *pids,
 			    size_t npids, int64_t uid, const char *service, double seconds,
 			    uint32_t rate_hz)
@@ -58,6 +60,13 @@ fail:
 
 void capture_start(struct daemon *d, struct capture *c)
 {
+	if (c->aligned) {
+		uint64_t len = c->end_mono ? c->end_mono - c->start_mono : 0;
+		sampler_cut(d);
+		c->start_mono = d->rec.last_drain;
+		c->start_real = realtime_ns();
+		c->end_mono = len ? c->start_mono + len : 0;
+	}
 	recorder_stats(&d->rec, &c->stats0);
 	c->next = d->captures;
 	d->captures = c;
@@ -85,6 +94,7 @@ void capture_free(struct daemon *d, struct capture *c)
 	}
 	waitstats_free(&c->waits);
 	report_baseline_free(&c->base);
+	report_baseline_free(&c->endsnap);
 	pthread_cond_destroy(&c->cond);
 	free(c->pids);
 	free(c);
@@ -178,6 +188,65 @@ static bool all_gone(struct daemon *d, const struct capture *c, uint64_t to)
 	return true;
 }
 
+/* When the last of c's processes exited (all have). */
+static uint64_t last_exit(struct daemon *d, const struct capture *c)
+{
+	uint64_t last = 0;
+	for (size_t i = 0; i < c->npids; i++) {
+		struct dproc *p = daemon_proc(d, (pid_t)c->pids[i]);
+		if (p && p->exited_at > last)
+			last = p->exited_at;
+	}
+	return last ? last : monotonic_ns();
+}
+
+static void feed_report(struct daemon *d, struct capture *c);
+
+static void take_end(struct daemon *d, struct capture *c, uint64_t now)
+{
+	if (c->kind != CAPTURE_REPORT || c->ended_mono)
+		return;
+	if (report_baseline_take(&c->endsnap, d->rec.bpf, &c->report_pp))
+		log_warn("out of memory: a report's end counters are incomplete");
+	c->ended_mono = now;
+}
+
+static bool cut_due(const struct capture *c)
+{
+	return c->aligned && !c->done && !c->end_cut && c->end_mono;
+}
+
+uint64_t capture_next_cut(const struct daemon *d)
+{
+	uint64_t next = 0;
+	for (const struct capture *c = d->captures; c; c = c->next)
+		if (cut_due(c) && (!next || c->end_mono < next))
+			next = c->end_mono;
+	return next;
+}
+
+void capture_cut_ends(struct daemon *d, uint64_t now)
+{
+	bool due = false;
+	for (struct capture *c = d->captures; c && !due; c = c->next)
+		due = cut_due(c) && now >= c->end_mono;
+	if (!due)
+		return;
+	sampler_cut(d);
+	for (struct capture *c = d->captures; c; c = c->next)
+		if (cut_due(c) && now >= c->end_mono) {
+			c->end_mono = d->rec.last_drain; /* where its last tick ends */
+			c->end_cut = true;
+		}
+}
+
+void capture_take_ends(struct daemon *d, uint64_t now)
+{
+	for (struct capture *c = d->captures; c; c = c->next)
+		if (!c->done && c->end_mono && now >= c->end_mono)
+			take_end(d, c, now);
+}
+
 void capture_feed(struct daemon *d, const struct profile *tick, uint64_t from, uint64_t to)
 {
 	uint64_t now = monotonic_ns(), mid = from / 2 + to / 2;
@@ -192,24 +261,52 @@ void capture_feed(struct daemon *d, const struct profile *tick, uint64_t from, u
 			struct keep_ctx k = {d, c};
 			profile_merge(c->prof, tick, keep_sample, &k);
 		}
+		if (c->kind == CAPTURE_REPORT && in)
+			feed_report(d, c);
 		bool over = c->end_mono && (c->aligned ? to >= c->end_mono : now >= c->end_mono);
-		if (!c->stop && !over && !(!c->end_mono && all_gone(d, c, to)))
+		bool gone = !c->end_mono && all_gone(d, c, to);
+		if (!c->stop && !over && !gone)
 			continue;
 		c->done = true;
+		take_end(d, c, now); /* stopped, or its processes gone */
 		if (c->prof) {
+			/* it lasted until its end, the last exit, or the stop */
+			uint64_t end = c->end_mono && !c->stop ? c->end_mono
+				       : gone		       ? last_exit(d, c)
+							       : now;
 			c->prof->start_ns = c->start_real;
-			c->prof->duration_ns = c->end_mono && !c->stop ? c->end_mono - c->start_mono
-								       : now - c->start_mono;
+			c->prof->duration_ns = end > c->start_mono ? end - c->start_mono : 0;
 		}
 		pthread_cond_broadcast(&c->cond);
 	}
 }
 
+/* The counts of the tick being drained, kept for the reports: they take
+ * those of the ticks that fall in their span, as profiles do. */
 int capture_count_hook(void *ctx, const struct pybpf_count_key *key, const struct pybpf_count *val)
 {
 	struct daemon *d = ctx;
-	for (struct capture *c = d->captures; c; c = c->next)
-		if (c->kind == CAPTURE_REPORT && !c->done && wants_pid(d, c, key->pid))
-			waitstats_add(&c->waits, key, val);
+	bool wanted = false;
+	for (struct capture *c = d->captures; c && !wanted; c = c->next)
+		wanted = c->kind == CAPTURE_REPORT && !c->done && wants_pid(d, c, key->pid);
+	if (!wanted)
+		return 0;
+	if (d->tick_n == d->tick_cap) {
+		size_t ncap = d->tick_cap ? d->tick_cap * 2 : 1024;
+		struct tick_count *nt = realloc(d->tick_counts, ncap * sizeof(*nt));
+		if (!nt)
+			return -1;
+		d->tick_counts = nt;
+		d->tick_cap = ncap;
+	}
+	d->tick_counts[d->tick_n++] = (struct tick_count){*key, *val};
 	return 0;
+}
+
+static void feed_report(struct daemon *d, struct capture *c)
+{
+	for (size_t i = 0; i < d->tick_n; i++)
+		if (wants_pid(d, c, d->tick_counts[i].key.pid) &&
+		    waitstats_add(&c->waits, &d->tick_counts[i].key, &d->tick_counts[i].val))
+			log_warn("out of memory: a report lost counts");
 }

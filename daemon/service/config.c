@@ -85,6 +85,8 @@ static const struct key_desc keys[] = {
 	U32(push_backoff_max_s, 1, UINT32_MAX),
 	BOOL(pull),
 	STR(pull_listen),
+	STR(pull_token),
+	BOOL(pull_insecure),
 	{"log_level", KT_LOGLEVEL, offsetof(struct config, log_level), 0, 0, 0},
 };
 
@@ -439,6 +441,12 @@ void config_print(const struct config *c, FILE *out)
 
 	for (size_t i = 0; i < NKEYS; i++) {
 		config_get(c, keys[i].name, buf, sizeof(buf));
+		/* a secret is not shown */
+		if (!strcmp(keys[i].name, "pull_token") && buf[0]) {
+			fprintf(out, "# pull_token is set (%zu characters, not shown)\n",
+				strlen(buf));
+			continue;
+		}
 		fprintf(out, "%s = ", keys[i].name);
 		print_value(out, buf);
 		fputc('\n', out);

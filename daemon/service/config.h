@@ -30,6 +30,8 @@ struct config {
 	uint32_t push_backoff_max_s; /* push_backoff_max_s = 60 */
 	bool pull;		     /* pull = true */
 	char pull_listen[128];	     /* pull_listen = 127.0.0.1:6171 */
+	char pull_token[128];	     /* pull_token = "" (asked as Authorization: Bearer) */
+	bool pull_insecure;	     /* pull_insecure = false (beyond loopback with no token) */
 	int log_level;		     /* log_level = info (enum log_level) */
 };
 

@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <limits.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -94,6 +95,8 @@ static struct capture *start(struct ctl_client *c, struct capture *cap)
 		ctl_reply_error(c, EAGAIN, "%s", cap ? "the daemon is stopping" : "out of memory");
 		return NULL;
 	}
+	/* the samples taken in its span, not those drained in it */
+	cap->aligned = true;
 	capture_start(c->d, cap);
 	return cap;
 }
@@ -109,7 +112,7 @@ static int finish(struct ctl_client *c, struct capture *cap)
 		if (cap->done || poll(&pfd, 1, 0) <= 0)
 			continue;
 		pthread_mutex_unlock(&d->lock);
-		Pybpf__Control__Request *rq = ctl_read_request(c->fd);
+		Pybpf__Control__Request *rq = ctl_read_request(c->fd, CTL_REQUEST_MS);
 		pthread_mutex_lock(&d->lock);
 		if (!rq) {
 			capture_free(d, cap); /* closed: cancelled */
@@ -149,7 +152,7 @@ static void export_status(Pybpf__Control__ExportStatus *e, const char *name, boo
 static void send_status(struct ctl_client *cl, struct daemon_snapshot *s)
 {
 	Pybpf__Control__StatusReply st = PYBPF__CONTROL__STATUS_REPLY__INIT;
-	Pybpf__Control__Counter drops[RECORDER_MAX_DROPS + STAT__COUNT], ctrs[STAT__COUNT + 8];
+	Pybpf__Control__Counter drops[RECORDER_MAX_DROPS + STAT__COUNT], ctrs[STAT__COUNT + 12];
 	Pybpf__Control__Counter *dp[RECORDER_MAX_DROPS + STAT__COUNT], *cp[STAT__COUNT + 8];
 	Pybpf__Control__ExportStatus ex[3], *exp[3] = {&ex[0], &ex[1], &ex[2]};
 	char version[] = PYBPF_VERSION, mode[16];
@@ -166,6 +169,7 @@ static void send_status(struct ctl_client *cl, struct daemon_snapshot *s)
 	st.processes = (uint32_t)s->processes;
 	st.samples = s->st.bpf[STAT_RECORDED];
 	st.config_path = s->config_path;
+	st.reload_error = s->reload_error;
 	for (size_t i = 0; i < s->ndrops; i++)
 		dp[nd] = counter(&drops[nd], s->drops[i].reason, s->drops[i].n), nd++;
 	for (int i = 0; i < STAT__COUNT; i++)
@@ -180,6 +184,8 @@ static void send_status(struct ctl_client *cl, struct daemon_snapshot *s)
 	cp[nc] = counter(&ctrs[nc], "unsupported_pythons", s->ctr.unsupported), nc++;
 	cp[nc] = counter(&ctrs[nc], "windows", s->ctr.windows), nc++;
 	cp[nc] = counter(&ctrs[nc], "control_refused", s->ctr.ctl_refused), nc++;
+	cp[nc] = counter(&ctrs[nc], "control_busy", s->ctr.ctl_busy), nc++;
+	cp[nc] = counter(&ctrs[nc], "pull_timeouts", s->ctr.pull_cut), nc++;
 	st.drops = dp;
 	st.n_drops = nd;
 	st.counters = cp;
@@ -310,6 +316,10 @@ static void do_record(struct ctl_client *cl, const Pybpf__Control__RecordRequest
 				rq->mode);
 		return;
 	}
+	/* a command pybpfctl holds for it: found now, before it runs on */
+	for (size_t i = 0; rq->resume && i < rq->n_pids; i++)
+		if (authz_may_see(cl->cred.uid, (pid_t)rq->pids[i]))
+			discovery_look_now(d, (pid_t)rq->pids[i]);
 	if (check_pids(cl, rq->pids, rq->n_pids, &first)) {
 		pthread_mutex_unlock(&d->lock);
 		return;
@@ -320,8 +330,8 @@ static void do_record(struct ctl_client *cl, const Pybpf__Control__RecordRequest
 	struct capture *c =
 		start(cl, capture_new(CAPTURE_PROFILE, (enum agg_mode)mode, rq->pids, rq->n_pids,
 				      caller_uid(cl), NULL, rq->duration_s, d->cfg.rate_hz));
-	if (c)
-		c->aligned = true;
+	for (size_t i = 0; c && rq->resume && i < rq->n_pids; i++)
+		kill((pid_t)rq->pids[i], SIGCONT); /* its capture runs: on it goes */
 	if (!c || finish(cl, c)) {
 		pthread_mutex_unlock(&d->lock);
 		return;
@@ -400,7 +410,12 @@ static void do_top(struct ctl_client *cl, const Pybpf__Control__TopRequest *rq)
 {
 	struct daemon *d = cl->d;
 	struct dproc *first;
-	double interval = rq->interval_s > 0 && rq->interval_s <= 60 ? rq->interval_s : 1;
+	/* 0: the default; NaN, infinities and the rest are refused */
+	double interval = rq->interval_s == 0 ? 1 : rq->interval_s;
+	if (!(interval > 0 && interval <= 60)) {
+		ctl_reply_error(cl, EINVAL, "bad request: interval %g s (0 to 60)", rq->interval_s);
+		return;
+	}
 	pthread_mutex_lock(&d->lock);
 	if (rq->pid && check_pids(cl, &rq->pid, 1, &first)) {
 		pthread_mutex_unlock(&d->lock);
@@ -409,8 +424,6 @@ static void do_top(struct ctl_client *cl, const Pybpf__Control__TopRequest *rq)
 	struct capture *c =
 		start(cl, capture_new(CAPTURE_PROFILE, AGG_MODE_CPU, &rq->pid, rq->pid ? 1 : 0,
 				      caller_uid(cl), NULL, interval, d->cfg.rate_hz));
-	if (c)
-		c->aligned = true; /* the samples taken in the interval, not those drained in it */
 	if (!c || finish(cl, c)) {
 		pthread_mutex_unlock(&d->lock);
 		return;
@@ -479,8 +492,11 @@ static char *print_report(struct daemon *d, struct capture *c, const struct pypr
 {
 	struct report_input in;
 	char *text = NULL;
+	/* the counts of the ticks sampled in its span, the live counters
+	 * between its two snapshots: both over the same length */
+	uint64_t end = c->ended_mono ? c->ended_mono : monotonic_ns();
 	report_collect(&in, &d->rec.agg, &c->waits, d->rec.bpf, pp, &c->base,
-		       (double)(monotonic_ns() - c->start_mono) / 1e9);
+		       c->ended_mono ? &c->endsnap : NULL, (double)(end - c->start_mono) / 1e9);
 	FILE *f = open_memstream(&text, len);
 	if (!f)
 		return NULL;
@@ -496,8 +512,13 @@ static void do_report(struct ctl_client *cl, const Pybpf__Control__ReportRequest
 {
 	struct daemon *d = cl->d;
 	struct dproc *p;
-	double secs = rq->duration_s > 0 && rq->duration_s <= MAX_RECORD_S ? rq->duration_s : 5;
+	double secs = rq->duration_s == 0 ? 5 : rq->duration_s;
 	size_t len = 0;
+	if (!(secs > 0 && secs <= MAX_RECORD_S)) {
+		ctl_reply_error(cl, EINVAL, "bad request: duration %g s (0 to %d)", rq->duration_s,
+				(int)MAX_RECORD_S);
+		return;
+	}
 	pthread_mutex_lock(&d->lock);
 	if (!d->cfg.offcpu) {
 		pthread_mutex_unlock(&d->lock);
@@ -513,19 +534,28 @@ static void do_report(struct ctl_client *cl, const Pybpf__Control__ReportRequest
 	struct pyprocess pp = p->pp; /* p may be gone after an exit */
 	struct capture *c = capture_new(CAPTURE_REPORT, AGG_MODE_WALL, &rq->pid, 1, -1, NULL, secs,
 					d->cfg.rate_hz);
-	/* its counts come through the count hook as they are drained, the GIL
-	 * counters live: both over the time it runs */
+	/* its counts those of the ticks sampled in its span (as a profile's),
+	 * the GIL counters live: both over its length */
+	if (c)
+		c->report_pp = pp;
+	/* the exact GIL signal while it runs, where the interpreter names take_gil */
+	bool takes = rq->gil && pp.take_gil_off && bpfs_attach_gil_takes(d->rec.bpf, &pp) == 0;
+	d->gil_reports += takes;
 	if (c && report_baseline_take(&c->base, d->rec.bpf, &pp)) {
 		capture_free(NULL, c);
 		c = NULL;
 	}
 	c = start(cl, c);
-	if (!c || finish(cl, c)) {
-		pthread_mutex_unlock(&d->lock);
-		return;
-	}
-	char *text = print_report(d, c, &pp, rq, &len);
+	char *text = NULL;
+	if (c && finish(cl, c) == 0)
+		text = print_report(d, c, &pp, rq, &len);
+	else
+		c = NULL; /* said, and freed */
+	if (takes && --d->gil_reports == 0)
+		bpfs_detach_gil_takes(d->rec.bpf);
 	pthread_mutex_unlock(&d->lock);
+	if (!c)
+		return;
 	capture_free(NULL, c);
 	send_printed(cl, text, len);
 }

@@ -18,7 +18,9 @@
 
 #include "sys/log.h"
 
-#define MAX_CLIENTS 64
+#define MAX_CLIENTS  64
+#define ROOT_RESERVE 8 /* slots only root takes: its status always gets in */
+#define PER_UID_MAX  8 /* one user's connections at once (root: any) */
 
 struct slot {
 	struct ctl_server *srv;
@@ -35,6 +37,7 @@ struct ctl_server {
 	pthread_t thread;
 	pthread_mutex_t lock; /* the slots */
 	struct slot slots[MAX_CLIENTS];
+	uint64_t busy; /* clients refused for want of a slot */
 };
 
 void ctl_reply(struct ctl_client *c, Pybpf__Control__Response *r)
@@ -72,7 +75,7 @@ void ctl_reply_data(struct ctl_client *c, const void *data, size_t len)
 
 static void serve(struct ctl_client *cl)
 {
-	Pybpf__Control__Request *rq = ctl_read_request(cl->fd);
+	Pybpf__Control__Request *rq = ctl_read_request(cl->fd, CTL_REQUEST_MS);
 	if (!rq) {
 		if (errno != ECONNRESET)
 			log_debug("control: bad request from pid %d: %s", (int)cl->cred.pid,
@@ -101,10 +104,13 @@ static void *client_main(void *arg)
 	return NULL;
 }
 
-/* Joins the threads of finished clients; returns a free slot or NULL. */
-static struct slot *free_slot(struct ctl_server *s)
+/* Joins the threads of finished clients; returns a free slot uid may take,
+ * or NULL with why (a user holds at most PER_UID_MAX, and the last
+ * ROOT_RESERVE are root's). */
+static struct slot *free_slot(struct ctl_server *s, uid_t uid, const char **why)
 {
 	struct slot *slot = NULL;
+	int used = 0, mine = 0;
 	pthread_mutex_lock(&s->lock);
 	for (int i = 0; i < MAX_CLIENTS; i++) {
 		struct slot *c = &s->slots[i];
@@ -114,9 +120,33 @@ static struct slot *free_slot(struct ctl_server *s)
 		}
 		if (!c->used && !slot)
 			slot = c;
+		used += c->used;
+		mine += c->used && c->cl.cred.uid == uid;
 	}
+	if (slot && uid != 0 && mine >= PER_UID_MAX) {
+		*why = "this user has too many connections to pybpfd open";
+		slot = NULL;
+	} else if (slot && uid != 0 && used >= MAX_CLIENTS - ROOT_RESERVE) {
+		*why = "pybpfd is busy: too many clients";
+		slot = NULL;
+	} else if (!slot) {
+		*why = "pybpfd is busy: too many clients";
+	}
+	if (slot)
+		slot->used = true; /* taken before the lock is let go */
 	pthread_mutex_unlock(&s->lock);
 	return slot;
+}
+
+/* Tells a client it is refused and why, without waiting on it. */
+static void refuse(int fd, const char *why)
+{
+	Pybpf__Control__Response r = PYBPF__CONTROL__RESPONSE__INIT;
+	r.code = EAGAIN;
+	r.error = (char *)why;
+	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
+	ctl_write_msg(fd, &r.base); /* a few bytes: the socket's buffer takes them */
+	close(fd);
 }
 
 static void accept_one(struct ctl_server *s)
@@ -124,19 +154,24 @@ static void accept_one(struct ctl_server *s)
 	int fd = accept4(s->fd, NULL, NULL, SOCK_CLOEXEC);
 	if (fd < 0)
 		return;
-	struct slot *sl = free_slot(s);
-	socklen_t len = sizeof(struct ucred);
+	struct ucred cred;
+	socklen_t len = sizeof(cred);
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len)) {
+		close(fd);
+		return;
+	}
+	const char *why = NULL;
+	struct slot *sl = free_slot(s, cred.uid, &why);
 	if (!sl) {
-		log_warn("control: %d clients already, one refused", MAX_CLIENTS);
-		close(fd);
+		log_warn("control: pid %d (uid %u) refused: %s", (int)cred.pid, (unsigned)cred.uid,
+			 why);
+		__atomic_fetch_add(&s->busy, 1, __ATOMIC_RELAXED);
+		refuse(fd, why);
 		return;
 	}
-	*sl = (struct slot){.srv = s, .cl = {.d = s->d, .fd = fd}, .used = true};
-	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &sl->cl.cred, &len)) {
-		close(fd);
-		sl->used = false;
-		return;
-	}
+	pthread_mutex_lock(&s->lock);
+	*sl = (struct slot){.srv = s, .cl = {.d = s->d, .fd = fd, .cred = cred}, .used = true};
+	pthread_mutex_unlock(&s->lock);
 	/* tests shrink the send buffer to show that a client that never reads
 	 * a large reply holds up only itself */
 	const char *sndbuf = getenv("PYBPFD_TEST_CTL_SNDBUF");
@@ -146,8 +181,15 @@ static void accept_one(struct ctl_server *s)
 	}
 	if (pthread_create(&sl->thread, NULL, client_main, sl)) {
 		close(fd);
+		pthread_mutex_lock(&s->lock);
 		sl->used = false;
+		pthread_mutex_unlock(&s->lock);
 	}
+}
+
+uint64_t ctl_server_busy(const struct ctl_server *s)
+{
+	return s ? __atomic_load_n(&s->busy, __ATOMIC_RELAXED) : 0;
 }
 
 static void *accept_main(void *arg)

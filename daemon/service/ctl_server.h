@@ -26,6 +26,8 @@ struct ctl_client {
 struct ctl_server *ctl_server_start(struct daemon *d, const char *path, const char *group,
 				    char *err, size_t errlen);
 void ctl_server_stop(struct ctl_server *s);
+/* Clients refused so far because the slots (theirs or all) were taken. */
+uint64_t ctl_server_busy(const struct ctl_server *s);
 
 /* Replies, never with the daemon's lock held: a client that does not read
  * blocks only its own thread. */

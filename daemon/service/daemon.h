@@ -70,11 +70,15 @@ struct capture {
 	/* counts reach the daemon a drain late: take the ticks that cover
 	 * [start, end) rather than those that arrive in it */
 	bool aligned;
+	bool end_cut; /* aligned: a tick was ended at end_mono */
 	bool done;
-	struct profile *prof;	      /* CAPTURE_PROFILE */
-	struct waitstats waits;	      /* CAPTURE_REPORT */
-	struct report_baseline base;  /* CAPTURE_REPORT: counters at start */
-	struct recorder_stats stats0; /* the sampler's counters at start */
+	struct profile *prof;		/* CAPTURE_PROFILE */
+	struct waitstats waits;		/* CAPTURE_REPORT */
+	struct report_baseline base;	/* CAPTURE_REPORT: counters at start */
+	struct report_baseline endsnap; /* ... and at its end */
+	uint64_t ended_mono;		/* when endsnap was taken; 0 not yet */
+	struct pyprocess report_pp;	/* ... of this process */
+	struct recorder_stats stats0;	/* the sampler's counters at start */
 	pthread_cond_t cond;
 	struct capture *next;
 };
@@ -83,13 +87,24 @@ struct daemon_counters {
 	uint64_t windows; /* windows exported */
 	uint64_t pull_requests, pull_errors;
 	uint64_t ctl_refused;
+	uint64_t ctl_busy;	  /* control clients refused for want of a slot */
+	uint64_t pull_cut;	  /* pull connections cut at their deadline */
 	uint64_t discover_errors; /* processes that could not be inspected */
 	uint64_t unsupported;	  /* Pythons of a version without a layout */
 	uint64_t processes_seen;  /* Python processes registered, ever */
 	uint64_t encode_errors;	  /* windows that could not be encoded */
 };
 
+/* A count drained in the current tick, for the reports running. */
+struct tick_count {
+	struct pybpf_count_key key;
+	struct pybpf_count val;
+};
+
 struct daemon {
+	int gil_reports; /* running: the uprobes on take_gil stay while any does */
+	struct tick_count *tick_counts;
+	size_t tick_n, tick_cap;
 	struct config cfg;
 	char config_path[256];
 	bool config_missing_ok;
@@ -127,6 +142,7 @@ struct daemon {
 	struct pusher *pusher;
 	struct http_pull *pull;
 	struct ctl_server *ctl;
+	char reload_error[640]; /* why the last reload was refused; "" it was not */
 };
 
 /* Loads the configuration (file, then overrides).  err says why not. */
@@ -154,7 +170,8 @@ struct capture *capture_new(enum capture_kind kind, enum agg_mode mode, const ui
 			    size_t npids, int64_t uid, const char *service, double seconds,
 			    uint32_t rate_hz);
 /* Registers c (taking ownership) for the sampler to feed from its next tick;
- * c->cond is signalled when done. */
+ * c->cond is signalled when done.  An aligned capture ends a tick as it
+ * starts and as it ends, so its ticks cover its span exactly. */
 void capture_start(struct daemon *d, struct capture *c);
 /* Unlinks c from the daemon (done or not); then it is the caller's alone. */
 void capture_detach(struct daemon *d, struct capture *c);
@@ -169,14 +186,26 @@ size_t capture_drops(struct daemon *d, const struct capture *c, struct recorder_
 /* The sampler: feeds one tick, the counts sampled in [from, to) (monotonic
  * ns), to the captures. */
 void capture_feed(struct daemon *d, const struct profile *tick, uint64_t from, uint64_t to);
+/* The earliest end of an aligned capture not cut yet; 0 none. */
+uint64_t capture_next_cut(const struct daemon *d);
+/* Ends a tick at the ends of aligned captures that are due (sampler loop). */
+void capture_cut_ends(struct daemon *d, uint64_t now);
+/* Reports whose span is over take their end snapshot of the live counters
+ * (called at every turn of the sampler loop, lock held). */
+void capture_take_ends(struct daemon *d, uint64_t now);
 /* Count hook: drained counts for report captures. */
 int capture_count_hook(void *ctx, const struct pybpf_count_key *key, const struct pybpf_count *val);
+
+/* Ends the current tick now and feeds it (sampler.c, lock held). */
+void sampler_cut(struct daemon *d);
 
 /* --- discovery (discovery.c), lock held ------------------------------------------ */
 
 void discovery_scan_all(struct daemon *d);
 int discovery_on_event(void *ctx, const void *rec, size_t len);
 void discovery_poll(struct daemon *d);
+/* Inspects pid at once (a command held for it); its record, or NULL. */
+struct dproc *discovery_look_now(struct daemon *d, pid_t pid);
 /* Forgets the processes that exited (after their last window). */
 void discovery_reap(struct daemon *d);
 

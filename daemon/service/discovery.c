@@ -5,6 +5,7 @@
 #include "service/daemon.h"
 
 #include <errno.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -105,6 +106,18 @@ const char *daemon_service_of(struct daemon *d, uint32_t pid)
 	return p ? p->service : "unknown";
 }
 
+static void proc_gone(struct daemon *d, pid_t pid);
+
+/* Still a live process: its /proc entry is there and not a zombie (a
+ * zombie leader with threads left is alive). */
+static bool still_running(pid_t pid)
+{
+	char st = procfs_task_state(pid, 0);
+	if (st == '?')
+		return false;
+	return (st != 'Z' && st != 'X') || procfs_count_tasks(pid) > 1;
+}
+
 /* Registers an inspected Python with the recorder and the process table. */
 static int add_python(struct daemon *d, const struct pyprocess *pp)
 {
@@ -124,6 +137,7 @@ static int add_python(struct daemon *d, const struct pyprocess *pp)
 	}
 	struct dproc *p = &d->procs[d->nprocs++];
 	memset(p, 0, sizeof(*p));
+	/* registered: an exit from now on is seen; one before it was not */
 	p->pid = pp->pid;
 	p->pp = *pp;
 	p->uid = procfs_uid(pp->pid);
@@ -135,6 +149,8 @@ static int add_python(struct daemon *d, const struct pyprocess *pp)
 		 pp->root);
 	if (pp->layout_note[0])
 		log_info("pid %d: %s", (int)pp->pid, pp->layout_note);
+	if (!still_running(pp->pid))
+		proc_gone(d, pp->pid);
 	return 0;
 }
 
@@ -238,6 +254,14 @@ int discovery_on_event(void *ctx, const void *rec, size_t len)
 	return 0;
 }
 
+struct dproc *discovery_look_now(struct daemon *d, pid_t pid)
+{
+	struct look_ctx l = {d, false};
+	if (!daemon_proc(d, pid))
+		look(&l, pid, 0);
+	return daemon_proc(d, pid);
+}
+
 void discovery_poll(struct daemon *d)
 {
 	struct look_ctx l = {d, false};
@@ -248,14 +272,55 @@ void discovery_poll(struct daemon *d)
  * arrive up to two drains (about 2 s) after its exit. */
 #define REAP_AFTER (3000 * MS)
 
+static int cmp_pid(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+	return x < y ? -1 : x > y;
+}
+
+/* A report names its waits by stack when it ends: not while one runs. */
+static bool report_running(const struct daemon *d)
+{
+	for (const struct capture *c = d->captures; c; c = c->next)
+		if (!c->done && c->kind == CAPTURE_REPORT)
+			return true;
+	return false;
+}
+
 void discovery_reap(struct daemon *d)
 {
 	uint64_t now = monotonic_ns();
+	size_t n = 0;
+	uint32_t *gone = malloc((d->nprocs ? d->nprocs : 1) * sizeof(*gone));
 	for (size_t i = 0; i < d->nprocs;) {
-		if (!d->procs[i].exited || now - d->procs[i].exited_at < REAP_AFTER) {
+		struct dproc *p = &d->procs[i];
+		/* an exit the kernel's event did not tell (none is lost once a
+		 * process is registered, but this costs one stat a window) */
+		if (!p->exited && !still_running(p->pid)) {
+			log_debug("pid %d: gone without an exit event", (int)p->pid);
+			proc_gone(d, p->pid);
+		}
+		if (!p->exited || now - p->exited_at < REAP_AFTER) {
 			i++;
 			continue;
 		}
-		forget(d, d->procs[i].pid); /* moves the last entry to i */
+		if (gone)
+			gone[n++] = (uint32_t)p->pid;
+		forget(d, p->pid); /* moves the last entry to i */
 	}
+	/* its window is flushed: its stacks now, not after stack_idle_s */
+	if (gone && n && !report_running(d)) {
+		qsort(gone, n, sizeof(*gone), cmp_pid);
+		long k = recorder_drop_pids(&d->rec, gone, n);
+		if (k < 0)
+			log_warn("out of memory while forgetting the stacks of exited processes");
+		else if (k)
+			log_debug("forgot %ld stacks of %zu exited processes, %zu left", k, n,
+				  agg_stack_count(&d->rec.agg));
+	}
+	free(gone);
+	/* what the exited processes held goes back to the system, not only to
+	 * malloc's free lists (churn leaves them fragmented) */
+	if (n)
+		malloc_trim(0);
 }

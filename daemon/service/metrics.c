@@ -112,6 +112,10 @@ static void error_metrics(const struct daemon_snapshot *s, FILE *out)
 		(unsigned long long)s->ctr.pull_errors);
 	fprintf(out, "pybpf_errors_total{kind=\"control_refused\"} %llu\n",
 		(unsigned long long)s->ctr.ctl_refused);
+	fprintf(out, "pybpf_errors_total{kind=\"control_busy\"} %llu\n",
+		(unsigned long long)s->ctr.ctl_busy);
+	fprintf(out, "pybpf_errors_total{kind=\"pull_timeout\"} %llu\n",
+		(unsigned long long)s->ctr.pull_cut);
 }
 
 void metrics_write(const struct daemon_snapshot *s, FILE *out)

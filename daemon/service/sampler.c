@@ -98,6 +98,7 @@ static void tick(struct daemon *d, struct profile *p, uint64_t from, uint64_t to
 	if (windows_feed(&d->windows, p, service_of, d))
 		log_warn("out of memory: samples lost from the windows");
 	capture_feed(d, p, from, to);
+	d->tick_n = 0;
 	waitstats_free(&w);
 }
 
@@ -114,6 +115,13 @@ static void take_tick(struct daemon *d)
 	d->drain_prev1 = d->rec.last_drain;
 	profile_free(p);
 	free(p);
+}
+
+void sampler_cut(struct daemon *d)
+{
+	if (recorder_cut(&d->rec))
+		log_err("reading from the BPF programs failed");
+	take_tick(d);
 }
 
 /* Off-CPU stacks cost an unwind per context switch: only while a capture
@@ -173,7 +181,8 @@ static int open_pull(struct daemon *d)
 	char err[512];
 	if (!d->cfg.pull)
 		return 0;
-	d->pull = http_pull_start(d, d->cfg.pull_listen, err, sizeof(err));
+	d->pull = http_pull_start(d, d->cfg.pull_listen, d->cfg.pull_token, d->cfg.pull_insecure,
+				  err, sizeof(err));
 	if (!d->pull) {
 		log_err("pull endpoint %s: %s", d->cfg.pull_listen, err);
 		return -1;
@@ -232,9 +241,27 @@ static void reload(struct daemon *d)
 	char err[512];
 	if (daemon_load_config(d, &nc, err, sizeof(err))) {
 		log_err("reload: %s; keeping the running configuration", err);
+		snprintf(d->reload_error, sizeof(d->reload_error), "%.600s", err);
 		return;
 	}
 	struct config old = d->cfg;
+	/* all or nothing: the new endpoint is open before anything changes,
+	 * and the old one closes only then */
+	bool pull = nc.pull != old.pull || str_changed(nc.pull_listen, old.pull_listen) ||
+		    str_changed(nc.pull_token, old.pull_token) ||
+		    nc.pull_insecure != old.pull_insecure;
+	struct http_pull *new_pull = NULL;
+	if (pull && nc.pull) {
+		new_pull = http_pull_start(d, nc.pull_listen, nc.pull_token, nc.pull_insecure, err,
+					   sizeof(err));
+		if (!new_pull) {
+			log_err("reload: pull endpoint %s: %s; keeping the running configuration",
+				nc.pull_listen, err);
+			snprintf(d->reload_error, sizeof(d->reload_error),
+				 "pull endpoint %.127s: %.480s", nc.pull_listen, err);
+			return;
+		}
+	}
 	log_set_level((enum log_level)nc.log_level);
 	if (nc.rate_hz != old.rate_hz) {
 		/* one rate per window */
@@ -263,7 +290,6 @@ static void reload(struct daemon *d)
 		    nc.push_queue_max_mb != old.push_queue_max_mb ||
 		    nc.push_timeout_s != old.push_timeout_s ||
 		    nc.push_backoff_max_s != old.push_backoff_max_s;
-	bool pull = nc.pull != old.pull || str_changed(nc.pull_listen, old.pull_listen);
 	bool ctl = str_changed(nc.socket, old.socket) ||
 		   str_changed(nc.socket_group, old.socket_group);
 	if (push || pull || ctl) {
@@ -275,17 +301,19 @@ static void reload(struct daemon *d)
 			d->pull = NULL;
 		close_servers(d, push);
 		d->ctl = keep_ctl;
-		d->pull = keep_pull;
+		d->pull = pull ? new_pull : keep_pull;
+		if (new_pull)
+			log_info("serving /debug/pprof/profile and /metrics on http://%s",
+				 d->cfg.pull_listen);
 		if (push)
 			exports_open_push(d);
-		if (pull)
-			open_pull(d);
 		if (ctl)
 			open_ctl(d);
 	}
 	if (nc.spool != old.spool || str_changed(nc.spool_dir, old.spool_dir) ||
 	    nc.spool_max_mb != old.spool_max_mb)
 		exports_open_spool(d);
+	d->reload_error[0] = 0;
 	log_info("configuration reloaded: %u Hz, %u s windows", d->cfg.rate_hz, d->cfg.window_s);
 }
 
@@ -306,6 +334,16 @@ static int open_all(struct daemon *d)
 	if (exports_open_spool(d) || exports_open_push(d) || open_pull(d) || open_ctl(d))
 		return -1;
 	return 0;
+}
+
+static int poll_ms(const struct daemon *d)
+{
+	uint64_t ms = d->pending.n ? 5 : 100, cut = capture_next_cut(d), now = monotonic_ns();
+	if (cut && cut <= now)
+		return 0;
+	if (cut && (cut - now + 999999) / 1000000 < ms)
+		ms = (cut - now + 999999) / 1000000;
+	return (int)ms;
 }
 
 int daemon_run(struct daemon *d, volatile int *stop, volatile int *reload_req)
@@ -331,8 +369,8 @@ int daemon_run(struct daemon *d, volatile int *stop, volatile int *reload_req)
 		}
 		pthread_mutex_unlock(&d->lock);
 		struct pollfd pfd = {.fd = epfd, .events = POLLIN};
-		/* short while execs wait to be inspected */
-		poll(&pfd, 1, d->pending.n ? 5 : 100);
+		/* short while execs wait to be inspected; on time for an end */
+		poll(&pfd, 1, poll_ms(d));
 		pthread_mutex_lock(&d->lock);
 		recorder_set_offcpu_stacks(&d->rec, offcpu_stacks_wanted(d));
 		int r = recorder_step(&d->rec, 0);
@@ -342,6 +380,8 @@ int daemon_run(struct daemon *d, volatile int *stop, volatile int *reload_req)
 		if (r == 1)
 			take_tick(d);
 		uint64_t now = monotonic_ns();
+		capture_cut_ends(d, now);
+		capture_take_ends(d, now);
 		sweep_stacks(d, now);
 		if (now - d->windows.start_mono >= (uint64_t)d->cfg.window_s * 1000000000ULL) {
 			daemon_flush_windows(d, realtime_ns());
@@ -365,6 +405,7 @@ out:
 	windows_free(&d->windows);
 	spool_close(&d->spool);
 	free(d->procs);
+	free(d->tick_counts);
 	pending_free(&d->pending);
 	free(d->metrics);
 	return ret;

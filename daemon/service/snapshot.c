@@ -1,8 +1,12 @@
 /* snapshot.c - the daemon's figures, copied under its lock. */
+#define _GNU_SOURCE
 #include "service/snapshot.h"
 
 #include <stdlib.h>
 #include <string.h>
+
+#include "service/ctl_server.h"
+#include "service/pull.h"
 
 int daemon_snapshot(struct daemon *d, struct daemon_snapshot *s)
 {
@@ -12,6 +16,7 @@ int daemon_snapshot(struct daemon *d, struct daemon_snapshot *s)
 	s->window_s = d->cfg.window_s;
 	s->offcpu = d->cfg.offcpu;
 	snprintf(s->config_path, sizeof(s->config_path), "%s", d->config_path);
+	snprintf(s->reload_error, sizeof(s->reload_error), "%s", d->reload_error);
 	for (size_t i = 0; i < d->nprocs; i++)
 		s->processes += !d->procs[i].exited;
 	recorder_stats(&d->rec, &s->st);
@@ -19,6 +24,8 @@ int daemon_snapshot(struct daemon *d, struct daemon_snapshot *s)
 	s->stacks = agg_stack_count(&d->rec.agg);
 	s->samples_delivered = d->samples_total;
 	s->ctr = d->ctr;
+	s->ctr.ctl_busy = ctl_server_busy(d->ctl);
+	s->ctr.pull_cut = http_pull_cut(d->pull);
 	s->spool_on = d->cfg.spool;
 	s->spool = d->spool.st;
 	snprintf(s->spool_dir, sizeof(s->spool_dir), "%s", d->cfg.spool_dir);

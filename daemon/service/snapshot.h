@@ -16,6 +16,7 @@ struct daemon_snapshot {
 	uint32_t rate_hz, window_s;
 	bool offcpu;
 	char config_path[256];
+	char reload_error[640];
 	size_t processes; /* live ones */
 	struct recorder_stats st;
 	struct recorder_drop drops[RECORDER_MAX_DROPS];

@@ -18,16 +18,17 @@ enum parse_result parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t 
 				return PARSE_SYNTAX;
 		return PARSE_RANGE; /* a negative number */
 	}
+	bool over = false; /* too large, but only once all of it is digits */
 	for (; *s; s++) {
 		unsigned d;
 		if (*s < '0' || *s > '9')
 			return PARSE_SYNTAX;
 		d = (unsigned)(*s - '0');
 		if (v > (UINT64_MAX - d) / 10)
-			return PARSE_RANGE;
+			over = true;
 		v = v * 10 + d;
 	}
-	if (v < min || v > max)
+	if (over || v < min || v > max)
 		return PARSE_RANGE;
 	*out = v;
 	return PARSE_OK;

@@ -96,14 +96,20 @@ uint32_t procfs_count_tasks(pid_t pid)
 	return (uint32_t)n;
 }
 
+char stat_task_state(const char *text)
+{
+	/* "pid (comm) S ...": comm may hold ')' and spaces; the last ')' ends it */
+	const char *rp = text ? strrchr(text, ')') : NULL;
+	if (rp && rp[1] == ' ' && rp[2])
+		return rp[2];
+	return '?';
+}
+
 char procfs_task_state(pid_t pid, uint32_t tid)
 {
 	size_t n;
-	char *buf = procfs_read(pid, tid, "stat", &n), state = '?';
-	/* "pid (comm) S ...": comm may hold ')' and spaces; the last ')' ends it */
-	char *rp = buf ? strrchr(buf, ')') : NULL;
-	if (rp && rp[1] == ' ' && rp[2])
-		state = rp[2];
+	char *buf = procfs_read(pid, tid, "stat", &n);
+	char state = stat_task_state(buf);
 	free(buf);
 	return state;
 }
@@ -120,12 +126,9 @@ void procfs_comm(pid_t pid, uint32_t tid, char *out, size_t len)
 	free(buf);
 }
 
-uint32_t procfs_nspid(pid_t pid, uint32_t tid)
+uint32_t status_nspid(char *text, uint32_t id)
 {
-	size_t n;
-	char *buf = procfs_read(pid, tid, "status", &n);
-	uint32_t id = tid ? tid : (uint32_t)pid;
-	char *line = buf ? strstr(buf, "\nNSpid:") : NULL;
+	char *line = text ? strstr(text, "\nNSpid:") : NULL;
 	if (line) {
 		char *end = strchr(line + 1, '\n');
 		if (end)
@@ -135,6 +138,14 @@ uint32_t procfs_nspid(pid_t pid, uint32_t tid)
 		if (v && v <= UINT32_MAX)
 			id = (uint32_t)v;
 	}
+	return id;
+}
+
+uint32_t procfs_nspid(pid_t pid, uint32_t tid)
+{
+	size_t n;
+	char *buf = procfs_read(pid, tid, "status", &n);
+	uint32_t id = status_nspid(buf, tid ? tid : (uint32_t)pid);
 	free(buf);
 	return id;
 }
@@ -227,18 +238,24 @@ void procfs_cmdline_text(pid_t pid, char *out, size_t len)
 	free(buf);
 }
 
-int procfs_syscall(pid_t pid, uint32_t tid, long *nr, uint64_t args[2])
+int syscall_parse(const char *text, long *nr, uint64_t args[2])
 {
-	size_t n;
-	char *buf = procfs_read(pid, tid, "syscall", &n);
 	unsigned long long a0 = 0, a1 = 0;
-	int got = buf ? sscanf(buf, "%ld %llx %llx", nr, &a0, &a1) : 0;
-	free(buf);
+	int got = text ? sscanf(text, "%ld %llx %llx", nr, &a0, &a1) : 0;
 	if (got < 1 || *nr < 0)
 		return -1; /* "running", or not in a syscall */
 	args[0] = a0;
 	args[1] = a1;
 	return 0;
+}
+
+int procfs_syscall(pid_t pid, uint32_t tid, long *nr, uint64_t args[2])
+{
+	size_t n;
+	char *buf = procfs_read(pid, tid, "syscall", &n);
+	int ret = syscall_parse(buf, nr, args);
+	free(buf);
+	return ret;
 }
 
 enum procfs_fd_kind procfs_fd_kind(pid_t pid, long fd)

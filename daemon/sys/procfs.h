@@ -40,6 +40,14 @@ uint32_t procfs_nspid(pid_t pid, uint32_t tid);
 void procfs_cgroup(pid_t pid, char *out, size_t len);
 /* That rule on the text of a /proc/PID/cgroup file (for tests). */
 void cgroup_primary_path(const char *text, char *out, size_t len);
+/* The pure parts of the reads above, on a file's text (NULL: unreadable),
+ * for tests and fuzzing: the state letter of a stat line ('?'), the last
+ * NSpid entry of a status file (id when there is none; the text is cut at
+ * the end of that line), and a syscall file's number and first two
+ * arguments (-1 when not in a syscall). */
+char stat_task_state(const char *text);
+uint32_t status_nspid(char *text, uint32_t id);
+int syscall_parse(const char *text, long *nr, uint64_t args[2]);
 /* The process's root directory, "" for the host's own. */
 void procfs_root(pid_t pid, char *out, size_t len);
 /* The process's executable (readlink of /proc/PID/exe).  0 or -1/errno. */

@@ -35,18 +35,14 @@ static int parse_line(char *line, struct mapping *m)
 	return m->path ? 0 : -1;
 }
 
-int procmaps_read(pid_t pid, struct procmaps *out)
+int procmaps_parse(FILE *f, struct procmaps *out)
 {
-	char fn[64], *line = NULL;
+	char *line = NULL;
 	size_t cap = 0, mcap = 0;
 	int ret = -1;
 
-	memset(out, 0, sizeof(*out));
-	out->pid = pid;
-	snprintf(fn, sizeof(fn), "/proc/%d/maps", (int)pid);
-	FILE *f = fopen(fn, "re");
-	if (!f)
-		return -1;
+	out->m = NULL;
+	out->n = 0;
 	while (getline(&line, &cap, f) > 0) {
 		if (out->n == PROCMAPS_MAX) {
 			errno = E2BIG;
@@ -65,9 +61,23 @@ int procmaps_read(pid_t pid, struct procmaps *out)
 	ret = 0;
 out:
 	free(line);
-	fclose(f);
 	if (ret)
 		procmaps_free(out);
+	return ret;
+}
+
+int procmaps_read(pid_t pid, struct procmaps *out)
+{
+	char fn[64];
+
+	memset(out, 0, sizeof(*out));
+	out->pid = pid;
+	snprintf(fn, sizeof(fn), "/proc/%d/maps", (int)pid);
+	FILE *f = fopen(fn, "re");
+	if (!f)
+		return -1;
+	int ret = procmaps_parse(f, out);
+	fclose(f);
 	return ret;
 }
 

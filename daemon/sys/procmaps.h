@@ -5,6 +5,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <sys/types.h>
 
 struct mapping {
@@ -23,6 +24,9 @@ struct procmaps {
 
 /* Reads /proc/PID/maps (at most 65536 mappings).  Returns 0 or -1/errno. */
 int procmaps_read(pid_t pid, struct procmaps *out);
+/* The same from the text of a maps file read from f (out->pid is left as
+ * it is; lines that do not parse are skipped). */
+int procmaps_parse(FILE *f, struct procmaps *out);
 void procmaps_free(struct procmaps *pm);
 
 /* The mapping containing addr, or NULL. */

@@ -150,7 +150,8 @@ class Pprof:
     [locations leaf first], labels) and locations (name, file, line)."""
 
     LOC = re.compile(r"^\s*(\d+): (0x[0-9a-f]+)(?: M=\d+)? (.*) (\S*):(-?\d+) s=(-?\d+)")
-    SAMPLE = re.compile(r"^\s+(\d+)\s+(\d+): ([\d ]+)$")
+    # a sample may have no location at all (a stack that could not be read)
+    SAMPLE = re.compile(r"^\s+(\d+)\s+(\d+):\s*([\d ]*)$")
 
     def __init__(self, path):
         env = dict(os.environ)
@@ -333,6 +334,30 @@ def parse_prometheus(text):
             fail(f"/metrics: duplicate sample {line!r}")
         out[key] = float(m.group(3))
     return out
+
+
+def make_user(name, group=None):
+    """A fresh system user for a test (made again if it exists), in group
+    (created when missing) if given."""
+    import grp
+    import pwd
+
+    def run(*cmd):
+        print("$ " + " ".join(cmd), flush=True)
+        subprocess.run(cmd, check=True)
+
+    if group:
+        try:
+            grp.getgrnam(group)
+        except KeyError:
+            run("groupadd", "--system", group)
+    try:
+        pwd.getpwnam(name)
+        run("userdel", name)
+    except KeyError:
+        pass
+    run("useradd", "--no-create-home", "--shell", "/usr/sbin/nologin",
+        *(["--groups", group] if group else []), name)
 
 
 def spawn_python(script_args, env=None, user=None):

@@ -1,7 +1,10 @@
 """`pybpfctl record -- COMMAND`, locally and through pybpfd: the command's exit
 status is pybpfctl's (its code, 128+signal, 127 when not found), and with -d
 the recording ends at d seconds and the command is stopped: SIGINT, then
-SIGTERM, then SIGKILL, each after a grace period."""
+SIGTERM, then SIGKILL, each after a grace period.  A command of a few
+milliseconds is profiled too (held, stopped, once its interpreter is up,
+until it is registered), with its own exit status and output.  A program
+that never becomes Python is let go, not held."""
 import os
 import subprocess
 import time
@@ -37,6 +40,26 @@ def scenarios(prefix, where):
     p, _ = run(prefix, ["-o", out], [PYTHON, "-c",
                                       "import os, signal, time; time.sleep(0.5); os.kill(os.getpid(), signal.SIGSEGV)"])
     check(p.returncode == 128 + 11, f"{where}: a segfault gives 139")
+
+    # short ones: held until registered, then run on
+    for code, rc in (("pass", 0), ("import sys; sys.exit(3)", 3),
+                     ("import os; os.kill(os.getpid(), 11)", 139), ("print('hello')", 0)):
+        p, took = run(prefix, ["--json", "-o", out], [PYTHON, "-c", code])
+        summary = {}
+        for line in p.stdout.splitlines():
+            if line.startswith("{"):
+                import json
+                summary = json.loads(line)
+        check(p.returncode == rc and summary.get("python", "").startswith("3.") and
+              summary.get("duration_s", 99) < 2 and os.path.getsize(out) > 0,
+              f"{where}: a short command ({code!r}) is profiled: rc {p.returncode}, "
+              f"{summary.get('samples')} samples over {summary.get('duration_s')} s")
+        if code.startswith("print"):
+            check("hello" in p.stdout, f"{where}: ... and its output is there")
+
+    p, took = run(prefix, ["-o", out], ["bash", "-c", "sleep 5"])
+    check(p.returncode == 1 and "no CPython" in p.stderr and took < 10,
+          f"{where}: a program that is no Python is let go after 3 s, and said ({took:.1f} s)")
 
     p, _ = run(prefix, ["-o", out], ["/nonexistent/command"])
     check(p.returncode == 127 and "/nonexistent/command" in p.stderr, f"{where}: a missing command gives 127, named")

@@ -7,31 +7,14 @@ import pwd
 import subprocess
 import time
 
-from pybpf_testlib import Daemon, Pprof, WORKLOADS, check, end, fail, spawn_python, tmpdir
+from pybpf_testlib import Daemon, Pprof, WORKLOADS, check, end, fail, make_user, spawn_python, tmpdir
 
 U1, U2 = "pybpft1", "pybpft2"
 
 
-def run(*cmd):
-    print("$ " + " ".join(cmd), flush=True)
-    subprocess.run(cmd, check=True)
-
-
 def main():
-    created_group = False
-    try:
-        grp.getgrnam("pybpf")
-    except KeyError:
-        run("groupadd", "--system", "pybpf")
-        created_group = True
-    for u in (U1, U2):
-        try:
-            pwd.getpwnam(u)
-            run("userdel", u)
-        except KeyError:
-            pass
-    run("useradd", "--no-create-home", "--shell", "/usr/sbin/nologin", "--groups", "pybpf", U1)
-    run("useradd", "--no-create-home", "--shell", "/usr/sbin/nologin", U2)
+    make_user(U1, group="pybpf")
+    make_user(U2)
     procs = []
     d = None
     try:
@@ -86,8 +69,6 @@ def main():
             d.stop(9)
         for u in (U1, U2):
             subprocess.run(["userdel", u])
-        if created_group:
-            subprocess.run(["groupdel", "pybpf"])
 
 
 if __name__ == "__main__":

@@ -3,13 +3,15 @@ beside a sleeping main thread) are charged only while they live: the wall
 profile of a 4 s capture holds at most (threads alive) x 4 s, nothing of
 `other` under do_exit, and the threads keep their names after they are gone.
 And the same process recorded through pybpfd and with --no-daemon, at the
-same time, gives the same wall profile: total and per thread within 5 %."""
+same time, gives the same wall profile (total and per thread within 5 %)
+and the same io report (each thread's time by reason within 5 pp)."""
+import json
 import os
 import subprocess
 import threading
 import time
 
-from pybpf_testlib import PYTHON, WORKLOADS, Daemon, Pprof, check, fail, record, tmpdir
+from pybpf_testlib import PYBPFCTL, PYTHON, WORKLOADS, Daemon, Pprof, check, fail, record, tmpdir
 
 SECONDS = 4
 
@@ -88,6 +90,37 @@ try:
     for tid in lt:
         check(abs(rt.get(tid, 0) - lt[tid]) <= 0.05 * lt[tid],
               f"thread {tid}: pybpfd {rt.get(tid, 0) / 1e9:.2f} s, local {lt[tid] / 1e9:.2f} s")
+
+    # the io report, both ways at once: the same time by thread and reason
+    w, d = start("mixed.py", SECONDS + 30)
+    try:
+        res = {}
+
+        def remote_io():
+            p = daemon.ctl("io", "--pid", str(w.pid), "-d", str(SECONDS), "--json")
+            res["io"] = json.loads(p.stdout)
+
+        t = threading.Thread(target=remote_io)
+        t.start()
+        p = subprocess.run([PYBPFCTL, "--no-daemon", "io", "--pid", str(w.pid), "-d", str(SECONDS), "--json"],
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=120)
+        t.join()
+        check(p.returncode == 0, f"local io report ({p.stderr.strip()})")
+        local_io, remote_io_ = json.loads(p.stdout), res["io"]
+    finally:
+        w.kill()
+        w.wait()
+
+    def shares(r):
+        """each thread's time by reason, as shares of the report's span"""
+        return {(t["tid"], reason): v / r["seconds"] for t in r["per_thread"] for reason, v in t["seconds"].items()}
+
+    ls_, rs_ = shares(local_io), shares(remote_io_)
+    print(f"io local over {local_io['seconds']:.2f} s, pybpfd over {remote_io_['seconds']:.2f} s")
+    for k, v in sorted(ls_.items()):
+        if v < 0.05:
+            continue
+        check(abs(rs_.get(k, 0) - v) <= 0.05, f"io: thread {k[0]} {k[1]}: pybpfd {rs_.get(k, 0):.3f}, local {v:.3f} of the time")
 finally:
     daemon.stop()
 print("PASS")

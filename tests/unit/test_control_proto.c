@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "control/proto.h"
+#include "sys/clock.h"
 
 static void pair(int sv[2])
 {
@@ -48,7 +49,7 @@ static void test_request_roundtrip(void **state)
 	rq.cmd_case = PYBPF__CONTROL__REQUEST__CMD_RECORD;
 	rq.record = &rec;
 	assert_int_equal(ctl_write_msg(sv[0], &rq.base), 0);
-	Pybpf__Control__Request *got = ctl_read_request(sv[1]);
+	Pybpf__Control__Request *got = ctl_read_request(sv[1], 0);
 	assert_non_null(got);
 	assert_int_equal(got->version, CTL_PROTO_VERSION);
 	assert_int_equal(got->cmd_case, PYBPF__CONTROL__REQUEST__CMD_RECORD);
@@ -104,7 +105,7 @@ static void test_errors(void **state)
 
 	pair(sv); /* a clean end before any frame */
 	close(sv[0]);
-	assert_null(ctl_read_request(sv[1]));
+	assert_null(ctl_read_request(sv[1], 0));
 	assert_int_equal(errno, ECONNRESET);
 	close(sv[1]);
 
@@ -113,14 +114,14 @@ static void test_errors(void **state)
 	assert_int_equal(write(sv[0], h, 4), 4);
 	assert_int_equal(write(sv[0], "abc", 3), 3);
 	close(sv[0]);
-	assert_null(ctl_read_request(sv[1]));
+	assert_null(ctl_read_request(sv[1], 0));
 	assert_int_equal(errno, EPROTO);
 	close(sv[1]);
 
-	pair(sv); /* above the limit: refused before any allocation */
-	ctl_frame_header(CTL_MAX_MESSAGE + 1, h);
+	pair(sv); /* a request above its limit: refused before any allocation */
+	ctl_frame_header(CTL_MAX_REQUEST + 1, h);
 	assert_int_equal(write(sv[0], h, 4), 4);
-	assert_null(ctl_read_request(sv[1]));
+	assert_null(ctl_read_request(sv[1], 0));
 	assert_int_equal(errno, EMSGSIZE);
 	close(sv[0]);
 	close(sv[1]);
@@ -129,9 +130,47 @@ static void test_errors(void **state)
 	ctl_frame_header(2, h);
 	assert_int_equal(write(sv[0], h, 4), 4);
 	assert_int_equal(write(sv[0], "\x0f\x01", 2), 2);
-	assert_null(ctl_read_request(sv[1]));
+	assert_null(ctl_read_request(sv[1], 0));
 	assert_int_equal(errno, EBADMSG);
 	close(sv[0]);
+	close(sv[1]);
+}
+
+/* A client that sends a length and then stalls, or dribbles, is cut off at
+ * the deadline; a large length alone pins no buffer of that size. */
+static void test_deadline(void **state)
+{
+	(void)state;
+	int sv[2];
+	uint8_t h[4];
+
+	pair(sv);
+	ctl_frame_header(CTL_MAX_REQUEST, h);
+	assert_int_equal(write(sv[0], h, 4), 4);
+	assert_int_equal(write(sv[0], "ab", 2), 2);
+	uint64_t t0 = monotonic_ns();
+	assert_null(ctl_read_request(sv[1], 200));
+	assert_int_equal(errno, ETIMEDOUT);
+	uint64_t took = monotonic_ns() - t0;
+	assert_true(took >= 150000000ULL && took < 2000000000ULL);
+	close(sv[0]);
+	close(sv[1]);
+
+	pair(sv); /* nothing at all */
+	assert_null(ctl_read_request(sv[1], 100));
+	assert_int_equal(errno, ETIMEDOUT);
+	close(sv[0]);
+	close(sv[1]);
+
+	/* a reply may be far larger than any request */
+	uint8_t *buf;
+	size_t len;
+	pair(sv);
+	ctl_frame_header(CTL_MAX_REQUEST + 1, h);
+	assert_int_equal(write(sv[0], h, 4), 4);
+	close(sv[0]);
+	assert_int_equal(ctl_read_frame(sv[1], CTL_MAX_MESSAGE, 0, &buf, &len), -1);
+	assert_int_equal(errno, EPROTO); /* cut short, not refused */
 	close(sv[1]);
 }
 
@@ -142,6 +181,7 @@ int main(void)
 		cmocka_unit_test(test_request_roundtrip),
 		cmocka_unit_test(test_response_roundtrip),
 		cmocka_unit_test(test_errors),
+		cmocka_unit_test(test_deadline),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

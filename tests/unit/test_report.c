@@ -121,8 +121,9 @@ static void gil_figures(void **state)
 	assert_float_equal(num(j, "contended_pct"), 62.5, 0.01);
 	/* 2 s of waiting over 4 s: half a waiter on average */
 	assert_float_equal(num(j, "avg_waiters"), 0.5, 0.001);
-	assert_float_equal(num(j, "wait_p50_ms"), 1.572864, 0.0005);
-	assert_float_equal(num(j, "wait_p99_ms"), 6.291456, 0.0005);
+	/* 5.5 of the 10 in [1.5, 1.75) x 2^20 ns */
+	assert_float_equal(num(j, "wait_p50_ms"), 1.572864 + 0.262144 * 0.55, 0.0005);
+	assert_float_equal(num(j, "wait_p99_ms"), 6.291456 + 1.048576 * 0.89, 0.0005);
 	assert_float_equal(num(j, "wait_max_ms"), 6.1, 0.0005);
 	assert_float_equal(thread_num(j, 1, "on_cpu_pct"), 75.0, 0.01);
 	assert_float_equal(thread_num(j, 1, "waits_pct"), 0.0, 0.01);
@@ -165,9 +166,12 @@ static void percentiles(void **state)
 	assert_float_equal(report_percentile_ns(h, 0.5), 0, 0); /* empty */
 	h[40] = 99;						/* 2^10 ns */
 	h[41] = 1;						/* 1.25 x 2^10 */
-	assert_float_equal(report_percentile_ns(h, 0.5), 1024, 0);
-	assert_float_equal(report_percentile_ns(h, 0.99), 1024, 0);
-	assert_float_equal(report_percentile_ns(h, 1.0), 1280, 0);
+	/* interpolated within the bucket [1024, 1280) and [1280, 1536) */
+	assert_float_equal(report_percentile_ns(h, 0.5), 1024 + 256 * 50.0 / 99, 1e-9);
+	assert_float_equal(report_percentile_ns(h, 0.99), 1280, 1e-9);
+	assert_float_equal(report_percentile_ns(h, 1.0), 1536, 1e-9);
+	h[41] = 0;
+	assert_float_equal(report_percentile_ns(h, 0.0), 1024, 1e-9);
 }
 
 int main(void)

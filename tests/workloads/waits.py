@@ -3,6 +3,7 @@
     waits.py MODE SECONDS OUT
 
 gil4:   four CPU-bound threads (each should wait for the GIL ~3/4 of the time);
+gil2:   two (each waits ~1/2 of the time, one switch interval at a time);
 onecpu: one CPU-bound thread among three sleeping ones (no contention);
 io:     a thread asking a loopback server that answers after a delay
         (ask_server blocks in recv), a thread in time.sleep, a thread blocked
@@ -75,8 +76,8 @@ def asker(port):
 
 
 threads = []
-if mode == "gil4":
-    threads = [threading.Thread(target=spin, name=f"spin{i}") for i in range(4)]
+if mode in ("gil4", "gil2"):
+    threads = [threading.Thread(target=spin, name=f"spin{i}") for i in range(int(mode[3]))]
 elif mode == "onecpu":
     threads = [threading.Thread(target=spin, name="spin0")]
     threads += [threading.Thread(target=sleeper, name=f"sleeper{i}") for i in range(3)]
