@@ -146,6 +146,11 @@ static void refuse(int fd, const char *why)
 	r.error = (char *)why;
 	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
 	ctl_write_msg(fd, &r.base); /* a few bytes: the socket's buffer takes them */
+	/* its request unread would make the close a reset, the reply lost */
+	char sink[512];
+	for (int i = 0; i < 16 && recv(fd, sink, sizeof(sink), MSG_DONTWAIT) > 0; i++)
+		;
+	shutdown(fd, SHUT_WR);
 	close(fd);
 }
 

@@ -10,7 +10,7 @@ with a CPU hog on every CPU beside them (a thread woken for the GIL that
 sits in the run queue is still waiting for it).  Where the interpreter has
 take_gil's symbol (pyenv's builds), the exact signal (uprobes on take_gil)
 runs too and agrees with the futex signal: per-thread wait % within 5 pp
-(four threads; within 3 pp, mean wait below take_gil's (a sub-span of it) and p50 within 15 % for two, whose waits are one
+(four threads; for two, futex share and mean wait at most take_gil's, a sub-span of it, by 5 pp and a quarter at most, p50 within 15 %, whose waits are one
 switch interval each); elsewhere the report says it used the futex signal.
 And `record --mode` writes profiles whose sample types and reason labels say
 what they measure."""
@@ -111,13 +111,17 @@ if EXACT:
         by_tid = {t["tid"]: t for t in g["threads"]}
         for name, tid in ids.items():
             t = by_tid[tid]
-            check(abs(t["take_waits_pct"] - t["waits_pct"]) <= 3 and abs(t["waits_pct"] - 50) <= 10,
-                  f"gil2 {name}: take_gil {t['take_waits_pct']:.1f} %, futex {t['waits_pct']:.1f} % (50, within 3 pp)")
+            # a futex episode is a sub-span of its take_gil call: its share
+            # is at most take_gil's, a few points below under load
+            gap = t["take_waits_pct"] - t["waits_pct"]
+            check(-1 <= gap <= 5 and abs(t["waits_pct"] - 50) <= 10,
+                  f"gil2 {name}: take_gil {t['take_waits_pct']:.1f} %, futex {t['waits_pct']:.1f} % "
+                  f"(50; futex at most take_gil's, by 5 pp at most)")
             # the mean wait: time waiting over the waits.  A futex episode
             # is the sleep in the futex only, take_gil's the whole call
             # around it, run-queue time after the wake included: lower,
             # never higher (2-5 % here; 11 % with the ASan build's own load
-            # on the two CPUs), while the shares above agree within 3 pp
+            # on the two CPUs), the shares above within 5 pp
             futex_ms = 10 * t["waits_pct"] / max(t["acquisitions_per_s"], 1e-9)
             exact_ms = 10 * t["take_waits_pct"] / max(t["take_waits_per_s"], 1e-9)
             check(0.75 * exact_ms <= futex_ms <= 1.02 * exact_ms,
