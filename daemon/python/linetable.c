@@ -78,6 +78,8 @@ static int line_or_bad(int64_t line)
 
 static int location_table_line(const uint8_t *tab, size_t len, int firstlineno, int32_t instr)
 {
+	if (!len)
+		return -1; /* no table (tab may be NULL: no arithmetic on it) */
 	struct cursor c = {tab, tab + len, false};
 	int64_t addr = 0, line = firstlineno;
 	while (c.p < c.end) {
