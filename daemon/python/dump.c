@@ -406,6 +406,15 @@ static uint32_t thread_tid(const struct pyprocess *pp, __u64 ts, __u64 pthread, 
 }
 
 /* Every thread state of every interpreter: addresses and thread keys. */
+/* A thread state met again: the list loops (target memory is hostile). */
+static bool listed(const __u64 *ts, size_t n, __u64 addr)
+{
+	for (size_t i = 0; i < n; i++)
+		if (ts[i] == addr)
+			return true;
+	return false;
+}
+
 static size_t list_tstates(const struct pyprocess *pp, __u64 *ts_out, __u64 *keys, size_t max)
 {
 	const struct py_layout *L = &pp->layout.bpf;
@@ -418,7 +427,7 @@ static size_t list_tstates(const struct pyprocess *pp, __u64 *ts_out, __u64 *key
 	for (int guard = 0; interp && guard < 64; guard++) {
 		if (pyu_interp_threads(L, r, interp, &ts))
 			break;
-		for (; ts && n < max; ts = next) {
+		for (; ts && n < max && !listed(ts_out, n, ts); ts = next) {
 			if (pyu_tstate(L, r, ts, &keys[n], &next))
 				break;
 			ts_out[n++] = ts;

@@ -256,46 +256,6 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	return 0;
 }
 
-/* Does the thread list loop (a thread state, or an interpreter, met twice)?
- * dump.c's list_tstates() has no loop check: it then lists the one thread
- * up to PYBPF_MAX_THREADS (4096) times and walks each, about half a second
- * an input here.  A known finding (tests/fuzz/findings/dump-tstate-cycle);
- * such inputs are skipped so that the fuzzer spends its time elsewhere,
- * unless PYBPF_FUZZ_DUMP_LOOPS is set. */
-static bool thread_list_loops(const struct pyprocess *pp)
-{
-	const struct py_layout *L = &pp->layout.bpf;
-	pid_t pid = pp->pid;
-	__u64 interp = 0, seen[64];
-	size_t nseen = 0;
-	if (pyu_first_interp(L, &pid, pp->runtime_addr, &interp))
-		return false;
-	for (; interp && nseen < 64; nseen++) {
-		for (size_t i = 0; i < nseen; i++)
-			if (seen[i] == interp)
-				return true;
-		seen[nseen] = interp;
-		__u64 ts = 0, key, next, tortoise = 0;
-		size_t power = 1, lam = 0;
-		if (pyu_interp_threads(L, &pid, interp, &ts))
-			return false;
-		for (size_t n = 0; ts && n <= PYBPF_MAX_THREADS; n++, ts = next) {
-			if (pyu_tstate(L, &pid, ts, &key, &next))
-				break;
-			if (next && next == tortoise)
-				return true;
-			if (++lam == power) { /* Brent's, as the frame walk */
-				tortoise = next;
-				power *= 2;
-				lam = 0;
-			}
-		}
-		if (pyu_interp_next(L, &pid, interp, &interp))
-			return false;
-	}
-	return false;
-}
-
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static struct pyprocess pp;
@@ -326,12 +286,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		s->bytes = data + at;
 		at += s->len;
 	}
-
-	static int loops = -1;
-	if (loops < 0)
-		loops = getenv("PYBPF_FUZZ_DUMP_LOOPS") != NULL;
-	if (!loops && thread_list_loops(&pp))
-		return 0;
 
 	struct dump d;
 	char err[256];
