@@ -207,7 +207,8 @@ static int frame_bytes(struct reader *r, const struct py_layout *L, uint64_t add
  * innermost frame's instruction, which moves on as it runs), and the same
  * frame is still the current one before and after that re-read.  Frames
  * that are left and re-entered between two reads, and a copy of the data
- * stack that is not one instant, both show as a difference. */
+ * stack that is not one instant, both show as a difference; so does a
+ * frame object with no reference. */
 static bool walk_holds(const struct pyprocess *pp, struct reader *r, uint64_t ts,
 		       const struct raw_stack *w)
 {
@@ -240,6 +241,12 @@ static bool walk_holds(const struct pyprocess *pp, struct reader *r, uint64_t ts
 		frame_fields(L, a, fa);
 		frame_fields(L, b, fb);
 		same = same && fa[0] == fb[0] && fa[1] == fb[1] && (i == 0 || fa[2] == fb[2]);
+		/* a frame object no one refers to is on a free list (its f_back
+		 * the next free one, or NULL): the walk read a frame left and its
+		 * address reused (a recursion rebuilds the same frames, so the
+		 * re-read above can match) */
+		if ((L->flags & PYL_FRAME_OBJECTS) && (!pyu_u64(a, 0) || !pyu_u64(b, 0)))
+			same = false;
 	}
 	r->win = win;
 	r->win_lo = r->win_hi = 0;

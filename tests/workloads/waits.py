@@ -10,7 +10,10 @@ io:     a thread asking a loopback server that answers after a delay
         on a threading.Lock, and the server.
 
 Writes OUT (JSON) once every thread runs: {"threads": {name: native tid}};
-and OUT.done at the end, with the asker's measured share of time in recv.
+and OUT.done at the end, with the asker's measured share of time in recv and
+each spinning thread's own CPU clock every 50 ms ("cpu": {name: [[monotonic,
+thread_time], ...]}): the truth a GIL report is checked against, whatever the
+hand-over's fairness.  A file OUT.stop ends the spinning early.
 """
 import json
 import os
@@ -22,13 +25,24 @@ import time
 mode, seconds, out = sys.argv[1], float(sys.argv[2]), sys.argv[3]
 end = time.monotonic() + seconds
 ids = {}
-done = {}
+done = {"cpu": {}}
 
 
 def spin():
-    ids[threading.current_thread().name] = threading.get_native_id()
+    name = threading.current_thread().name
+    ids[name] = threading.get_native_id()
+    marks = done["cpu"][name] = []
     x = 0
-    while time.monotonic() < end:
+    next_mark = 0.0
+    while True:
+        now = time.monotonic()
+        if now >= next_mark:
+            marks.append((now, time.thread_time()))
+            next_mark = now + 0.05
+            if now >= end or os.path.exists(out + ".stop"):
+                # read again: the GIL may have passed to others since `now`
+                marks.append((time.monotonic(), time.thread_time()))
+                break
         for i in range(2000):
             x += i  # SPIN LINE
 
@@ -103,9 +117,10 @@ while len(ids) < len(threads):
 with open(out + ".tmp", "w") as f:
     json.dump({"threads": ids}, f)
 os.rename(out + ".tmp", out)
-# one long sleep: a main thread waking often would itself contend for the GIL
-time.sleep(max(0.0, end - time.monotonic()))
+# one long sleep (or a join): a main thread waking often would itself
+# contend for the GIL
 if mode == "io":
+    time.sleep(max(0.0, end - time.monotonic()))
     lock.release()
 for t in threads:
     t.join()
