@@ -15,6 +15,7 @@
 #include "cli/command.h"
 #include "export/export.h"
 #include "native/elfcache.h"
+#include "profile/view.h"
 #include "sys/fileio.h"
 
 #define MAX_DURATION_S (86400.0 * 365)
@@ -31,6 +32,7 @@ struct record_opts {
 	size_t noutputs;
 	int forced_format; /* -f, or -1 */
 	bool quiet, json;
+	struct prof_view view;
 	char **command;
 };
 
@@ -58,6 +60,14 @@ static void usage(FILE *out)
 		"  -f, --format FMT      pprof (gzip'd profile.proto), collapsed, svg or\n"
 		"                        speedscope (default: from FILE's extension, else pprof;\n"
 		"                        with several -o, always from the extensions)\n"
+		"      --native          every native frame (the interpreter's own too)\n"
+		"      --no-native       Python frames only\n"
+		"                        (default: the interpreter's own frames - python,\n"
+		"                        libpython - folded into the Python frame they run;\n"
+		"                        extension, library and kernel frames kept)\n"
+		"      --function        a function's lines as one (at its first line)\n"
+		"      --nolineno        no line numbers at all\n"
+		"      --threads         each thread a root frame\n"
 		"  -q, --quiet           no progress line\n"
 		"      --json            print a JSON summary on stdout at the end\n"
 		"  -h, --help            this text\n"
@@ -68,7 +78,7 @@ static void usage(FILE *out)
 
 static int parse(int argc, char **argv, struct record_opts *o)
 {
-	enum { OPT_JSON = 256 };
+	enum { OPT_JSON = 256, OPT_NATIVE, OPT_NO_NATIVE, OPT_FUNCTION, OPT_NOLINENO, OPT_THREADS };
 	static const struct option opts[] = {
 		{"pid", required_argument, NULL, 'p'},
 		{"duration", required_argument, NULL, 'd'},
@@ -79,6 +89,11 @@ static int parse(int argc, char **argv, struct record_opts *o)
 		{"json", no_argument, NULL, OPT_JSON},
 		{"help", no_argument, NULL, 'h'},
 		{"mode", required_argument, NULL, 'm'},
+		{"native", no_argument, NULL, OPT_NATIVE},
+		{"no-native", no_argument, NULL, OPT_NO_NATIVE},
+		{"function", no_argument, NULL, OPT_FUNCTION},
+		{"nolineno", no_argument, NULL, OPT_NOLINENO},
+		{"threads", no_argument, NULL, OPT_THREADS},
 		{NULL, 0, NULL, 0},
 	};
 	int c;
@@ -123,6 +138,21 @@ static int parse(int argc, char **argv, struct record_opts *o)
 			break;
 		case OPT_JSON:
 			o->json = true;
+			break;
+		case OPT_NATIVE:
+			o->view.native = PROF_NATIVE_ALL;
+			break;
+		case OPT_NO_NATIVE:
+			o->view.native = PROF_NATIVE_NONE;
+			break;
+		case OPT_FUNCTION:
+			o->view.function = true;
+			break;
+		case OPT_NOLINENO:
+			o->view.nolineno = true;
+			break;
+		case OPT_THREADS:
+			o->view.threads = true;
 			break;
 		case 'h':
 			usage(stdout);
@@ -270,7 +300,12 @@ static int record_local(struct record_opts *o, struct recorder *r, struct pyproc
 	if (record_loop(o, r, &pr, child))
 		return 1;
 	progress_recorder(&pr, r, "recording", true);
-	struct profile *p = recorder_finish(r);
+	struct profile *all = recorder_finish(r);
+	struct profile *p = all ? profile_view(all, &o->view) : NULL;
+	if (all) {
+		profile_free(all);
+		free(all);
+	}
 	if (!p) {
 		fprintf(stderr, "pybpfctl: out of memory building the profile\n");
 		return 1;
@@ -391,6 +426,10 @@ static int record_remote(int fd, const struct record_opts *o, bool resume)
 	rec.n_formats = o->noutputs;
 	rec.title = title;
 	rec.resume = resume;
+	rec.native = (char *)prof_native_name(o->view.native);
+	rec.function = o->view.function;
+	rec.nolineno = o->view.nolineno;
+	rec.threads = o->view.threads;
 	rq.cmd_case = PYBPF__CONTROL__REQUEST__CMD_RECORD;
 	rq.record = &rec;
 	if (o->rate != 99 && !o->quiet)

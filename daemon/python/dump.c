@@ -445,6 +445,22 @@ static size_t list_tstates(const struct pyprocess *pp, __u64 *ts_out, __u64 *key
 	return n;
 }
 
+#define GIL_UNKNOWN UINT64_MAX
+
+/* The thread state holding the GIL (0: none, it is free), read once as
+ * the dump begins, as py-spy does; GIL_UNKNOWN when it cannot be read. */
+static __u64 gil_holder(const struct pyprocess *pp)
+{
+	const struct py_layout *L = &pp->layout.bpf;
+	uint32_t locked = 0;
+	uint64_t holder = 0;
+	if (!pp->gil_addr ||
+	    mem_read(pp->pid, pp->gil_addr + L->gil_locked, &locked, sizeof(locked)) ||
+	    mem_read_u64(pp->pid, pp->gil_addr + L->gil_last_holder, &holder))
+		return GIL_UNKNOWN;
+	return locked ? holder : 0;
+}
+
 int dump_process(const struct pyprocess *pp, struct dump *d, bool nonblocking, char *err,
 		 size_t errlen)
 {
@@ -475,6 +491,7 @@ int dump_process(const struct pyprocess *pp, struct dump *d, bool nonblocking, c
 			 strerror(errno));
 		goto out;
 	}
+	__u64 holder = gil_holder(pp);
 	int tid_off = pp->layout.ts_native_tid == PYL_NO_FIELD
 			      ? pthread_tid_offset(pp->pid, pp->ns_pid, keys, n, &m)
 			      : 0;
@@ -483,6 +500,7 @@ int dump_process(const struct pyprocess *pp, struct dump *d, bool nonblocking, c
 		if (!t)
 			goto out;
 		t->tid = thread_tid(pp, tstates[i], keys[i], tid_off, &m);
+		t->gil = holder == GIL_UNKNOWN ? -1 : holder == tstates[i];
 		read_task(pp->pid, t);
 		if (walk_thread(pp, syms, &rd, raw, tstates[i], nonblocking, t))
 			goto out;
@@ -540,8 +558,10 @@ void dump_print_text(const struct pyprocess *pp, const struct dump *d, FILE *out
 		pp->micro, pp->object);
 	for (size_t i = 0; i < d->nthreads; i++) {
 		const struct dump_thread *t = &d->threads[i];
-		fprintf(out, "\nThread %u (%s): \"%s\" ident 0x%llx\n", t->tid,
-			state_name(t->state), t->comm, (unsigned long long)t->thread_id);
+		fprintf(out, "\nThread %u (%s%s%s): \"%s\" ident 0x%llx\n", t->tid,
+			state_name(t->state), t->state == 'R' ? ", active" : "",
+			t->gil > 0 ? ", holds the GIL" : "", t->comm,
+			(unsigned long long)t->thread_id);
 		for (size_t j = 0; j < t->nframes; j++)
 			fprintf(out, "    %s (%s:%d)\n", t->frames[j].name, t->frames[j].file,
 				t->frames[j].line);
@@ -566,9 +586,13 @@ void dump_print_json(const struct pyprocess *pp, const struct dump *d, FILE *out
 			t->tid, (unsigned long long)t->thread_id);
 		json_write_string(out, t->comm);
 		fprintf(out,
-			", \"state\": \"%s\", \"partial\": %s, \"truncated\": %s, \"reads\": %d, "
-			"\"stopped\": %s, \"error\": ",
-			state_name(t->state), t->truncated || t->error ? "true" : "false",
+			", \"state\": \"%s\", \"active\": %s, \"gil\": %s, \"partial\": %s, "
+			"\"truncated\": %s, \"reads\": %d, \"stopped\": %s, \"error\": ",
+			state_name(t->state), t->state == 'R' ? "true" : "false",
+			t->gil < 0 ? "null"
+			: t->gil   ? "true"
+				   : "false",
+			t->truncated || t->error ? "true" : "false",
 			t->truncated ? "true" : "false", t->attempts,
 			t->stopped ? "true" : "false");
 		if (t->error)

@@ -30,6 +30,7 @@ struct dump_thread {
 	const char *error; /* non-NULL when the stack is incomplete: why */
 	int attempts;	   /* walks until one held (the stack changes as it is read) */
 	bool stopped;	   /* held still for the walk that did */
+	int8_t gil;	   /* holds the GIL as the dump began: 1, 0, or -1 unknown */
 };
 
 struct dump {

@@ -14,6 +14,7 @@
 
 #include "export/export.h"
 #include "native/elfcache.h"
+#include "profile/view.h"
 #include "python/dump.h"
 #include "report/report.h"
 #include "report/top.h"
@@ -303,11 +304,16 @@ static void do_record(struct ctl_client *cl, const Pybpf__Control__RecordRequest
 			format = -1;
 	if (nformats > MAX_FORMATS)
 		format = -1;
-	if (mode < 0 || format < 0 || !(rq->duration_s >= 0 && rq->duration_s <= MAX_RECORD_S)) {
-		ctl_reply_error(cl, EINVAL, "bad request: mode '%s', format '%s', duration %g s",
-				rq->mode, rq->format, rq->duration_s);
+	int native =
+		!rq->native || !rq->native[0] ? PROF_NATIVE_FOLD : prof_native_parse(rq->native);
+	if (mode < 0 || format < 0 || native < 0 ||
+	    !(rq->duration_s >= 0 && rq->duration_s <= MAX_RECORD_S)) {
+		ctl_reply_error(cl, EINVAL,
+				"bad request: mode '%s', format '%s', native '%s', duration %g s",
+				rq->mode, rq->format, rq->native, rq->duration_s);
 		return;
 	}
+	struct prof_view view = {(enum prof_native)native, rq->function, rq->nolineno, rq->threads};
 	pthread_mutex_lock(&d->lock);
 	if (mode != AGG_MODE_CPU && !d->cfg.offcpu) {
 		pthread_mutex_unlock(&d->lock);
@@ -355,10 +361,15 @@ static void do_record(struct ctl_client *cl, const Pybpf__Control__RecordRequest
 		formats[nformats++] = format;
 	ProtobufCBinaryData out[MAX_FORMATS] = {0};
 	const char *title = rq->title ? rq->title : "pybpf";
-	int ok = 1;
+	struct profile *shown = profile_view(c->prof, &view);
+	int ok = shown != NULL;
 	for (size_t i = 0; i < nformats && ok; i++)
-		ok = !export_encode(c->prof, (enum export_format)formats[i], title, &out[i].data,
+		ok = !export_encode(shown, (enum export_format)formats[i], title, &out[i].data,
 				    &out[i].len);
+	if (shown) {
+		profile_free(shown);
+		free(shown);
+	}
 	if (!ok) {
 		ctl_reply_error(cl, EIO, "encoding the profile failed: %s", strerror(errno));
 	} else {

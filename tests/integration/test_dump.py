@@ -1,5 +1,6 @@
 """pybpfctl dump shows a thread parked in a known function, with its line,
-and the main thread sleeping at its line."""
+and the main thread sleeping at its line; neither holds the GIL nor is
+active (test_dump_churn: a running thread does and is)."""
 import json
 import os
 import re
@@ -43,6 +44,9 @@ try:
           "a sleeping thread is read whole at the first walk, never held still")
     check(parked[0]["tid"] > 0 and os.path.exists(f"/proc/{proc.pid}/task/{parked[0]['tid']}"),
           f"parked thread's kernel tid {parked[0]['tid']} is one of the process's tasks")
+    check(all(t["gil"] is False and t["active"] is False for t in threads),
+          f"neither sleeping thread holds the GIL or is active "
+          f"({[(t['tid'], t['gil'], t['active']) for t in threads]})")
     main = [t for t in threads if t["tid"] == proc.pid]
     check(len(main) == 1 and main[0]["frames"][0]["name"] == "<module>", "main thread is in <module>")
     text = subprocess.run([PYBPFCTL, "dump", "--pid", str(proc.pid)], stdout=subprocess.PIPE, text=True).stdout

