@@ -23,6 +23,7 @@
 #include "sys/fileio.h"
 #include "sys/log.h"
 #include "sys/parse.h"
+#include "profile/view.h"
 
 #define LINE_MAX_LEN	 4096
 #define CONFIG_MAX_BYTES (1 << 20)
@@ -33,6 +34,7 @@ enum key_type {
 	KT_BOOL,
 	KT_STR,
 	KT_LOGLEVEL,
+	KT_NATIVE,
 	KT_RULE,
 };
 
@@ -87,6 +89,7 @@ static const struct key_desc keys[] = {
 	STR(pull_listen),
 	STR(pull_token),
 	BOOL(pull_insecure),
+	{"native", KT_NATIVE, offsetof(struct config, native), 0, 0, 0},
 	{"log_level", KT_LOGLEVEL, offsetof(struct config, log_level), 0, 0, 0},
 };
 
@@ -200,6 +203,14 @@ static int set_value(struct config *c, const struct key_desc *k, const char *val
 			snprintf(err, errlen,
 				 "%s: '%s' is not a log level (error, warning, info, debug)",
 				 k->name, value);
+			return -1;
+		}
+		*(int *)(void *)field = lvl;
+		return 0;
+	case KT_NATIVE:
+		lvl = prof_native_parse(value);
+		if (lvl < 0) {
+			snprintf(err, errlen, "%s: '%s' is not fold, all or none", k->name, value);
 			return -1;
 		}
 		*(int *)(void *)field = lvl;
@@ -403,6 +414,10 @@ const char *config_get(const struct config *c, const char *key, char *buf, size_
 	case KT_LOGLEVEL:
 		snprintf(buf, len, "%s",
 			 log_level_name((enum log_level) * (const int *)(const void *)field));
+		break;
+	case KT_NATIVE:
+		snprintf(buf, len, "%s",
+			 prof_native_name((enum prof_native) * (const int *)(const void *)field));
 		break;
 	case KT_STR:
 	case KT_RULE:

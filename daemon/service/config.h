@@ -32,6 +32,7 @@ struct config {
 	char pull_listen[128];	     /* pull_listen = 127.0.0.1:6171 */
 	char pull_token[128];	     /* pull_token = "" (asked as Authorization: Bearer) */
 	bool pull_insecure;	     /* pull_insecure = false (beyond loopback with no token) */
+	int native;		     /* native = fold (enum prof_native: fold, all, none) */
 	int log_level;		     /* log_level = info (enum log_level) */
 };
 

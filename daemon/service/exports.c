@@ -56,6 +56,7 @@ static void export_window(void *ctx, const struct window_out *w)
 
 void daemon_flush_windows(struct daemon *d, uint64_t now_real)
 {
+	d->windows.native = d->cfg.native; /* windows_flush starts the next afresh */
 	d->ctr.windows += windows_flush(&d->windows, now_real, monotonic_ns(), d->cfg.rate_hz,
 					export_window, d, &d->ctr.encode_errors);
 }

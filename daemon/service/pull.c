@@ -18,6 +18,7 @@
 #include <sys/socket.h>
 
 #include "export/export.h"
+#include "profile/view.h"
 #include "service/daemon.h"
 #include "service/snapshot.h"
 #include "sys/clock.h"
@@ -149,10 +150,16 @@ static enum MHD_Result serve_profile(struct http_pull *h, struct MHD_Connection 
 	/* the sampler ticks about once a second: allow a few */
 	capture_wait(d, c, c->end_mono + 5000000000ULL);
 	capture_detach(d, c);
+	struct prof_view view = {.native = (enum prof_native)d->cfg.native};
 	pthread_mutex_unlock(&d->lock);
 	unsigned char *buf = NULL;
 	size_t len = 0;
-	int enc = export_pprof_buf(c->prof, &buf, &len);
+	struct profile *shown = profile_view(c->prof, &view);
+	int enc = shown ? export_pprof_buf(shown, &buf, &len) : -1;
+	if (shown) {
+		profile_free(shown);
+		free(shown);
+	}
 	capture_free(NULL, c);
 	if (enc)
 		return error(h, conn, MHD_HTTP_INTERNAL_SERVER_ERROR, "encoding failed: %s",

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "export/export.h"
+#include "profile/view.h"
 #include "sys/log.h"
 
 static bool on_cpu(const struct prof_sample *s)
@@ -93,11 +94,17 @@ static int export_one(struct windows *ws, struct svc_window *w, uint64_t now_rea
 {
 	unsigned char *buf = NULL;
 	size_t len = 0;
-	struct profile *p = w->prof;
-	p->start_ns = ws->start_real;
-	p->duration_ns = now_real > ws->start_real ? now_real - ws->start_real : 0;
-	if (export_pprof_buf(p, &buf, &len)) {
+	struct profile *all = w->prof;
+	all->start_ns = ws->start_real;
+	all->duration_ns = now_real > ws->start_real ? now_real - ws->start_real : 0;
+	struct prof_view v = {.native = (enum prof_native)ws->native};
+	struct profile *p = profile_view(all, &v);
+	if (!p || export_pprof_buf(p, &buf, &len)) {
 		log_err("service %s: encoding its window failed: %s", w->name, strerror(errno));
+		if (p) {
+			profile_free(p);
+			free(p);
+		}
 		return -1;
 	}
 	struct window_out o = {
@@ -110,6 +117,8 @@ static int export_one(struct windows *ws, struct svc_window *w, uint64_t now_rea
 	};
 	out(ctx, &o);
 	free(buf);
+	profile_free(p);
+	free(p);
 	return 0;
 }
 

@@ -4,12 +4,15 @@ interpreter's own frames (the python binary's, libpython's)
 are folded into the Python frame they run, and libz's stay under hot();
 --native keeps them (as in round 1); --no-native leaves Python frames only;
 --function puts every sample of hot() at its first line, --nolineno at none;
---threads makes "thread NAME (TID)" the root of each stack (the OS name
+pybpfd's pull profiles and spooled windows fold the same way (config
+native = fold).  --threads makes "thread NAME (TID)" the root of each stack (the OS name
 until Python's thread names are read: issue 12).  Run
 on Debian's python3.11, whose native stacks unwind (its leaf frames in the
 stripped binary are named "[python3.11+0x...]")."""
 import os
 import re
+import subprocess
+import time
 
 from pybpf_testlib import PYTHON, Daemon, Pprof, WORKLOADS, check, line_of, record, tmpdir
 
@@ -111,6 +114,28 @@ try:
     prof, _ = capture("d-nonative", ["--no-native"], dm)
     others = {l["name"] for _, locs, _ in prof.stacks() for l in locs if not python_loc(l)}
     check(all(special(n) for n in others), f"through pybpfd, --no-native: Python frames only ({sorted(others)[:5]})")
+    # its pull endpoint and its windows (spool) fold the same way
+    w = subprocess.Popen([PY, script, "30"])
+    try:
+        time.sleep(1.5)
+        status, body = dm.http(f"/debug/pprof/profile?seconds=3&pid={w.pid}")
+        check(status == 200, f"pull answers ({status})")
+        path = os.path.join(d, "pull.pb.gz")
+        with open(path, "wb") as f:
+            f.write(body)
+        check_default(Pprof(path), "pull")
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline and len(dm.spool_files()) < 2:
+            time.sleep(0.5)
+    finally:
+        w.kill()
+        w.wait()
+    spooled = dm.spool_files()
+    check(spooled, "pybpfd spooled a window")
+    prof = Pprof(spooled[-1])
+    interp = sum(c for c, locs, _ in prof.stacks()
+                 if any(python_loc(l) for l in locs) and any(libpython(l) for l in locs))
+    check(interp == 0, f"a spooled window folds the interpreter's frames too ({interp} of {prof.total()})")
 finally:
     check(dm.stop() == 0, "pybpfd stops cleanly")
 print("PASS")
