@@ -117,6 +117,7 @@ struct daemon {
 
 	struct dproc *procs;
 	size_t nprocs, procs_cap;
+	size_t reaped_since_trim;    /* processes forgotten since the last malloc_trim */
 	struct pending_list pending; /* execs not yet known to be Python */
 
 	struct windows windows;
@@ -206,8 +207,10 @@ int discovery_on_event(void *ctx, const void *rec, size_t len);
 void discovery_poll(struct daemon *d);
 /* Inspects pid at once (a command held for it); its record, or NULL. */
 struct dproc *discovery_look_now(struct daemon *d, pid_t pid);
-/* Forgets the processes that exited (after their last window). */
-void discovery_reap(struct daemon *d);
+/* Forgets the processes that exited a few seconds ago (their counts all
+ * drained), with their stacks: at every tick.  full (once a window): also
+ * finds those gone without an exit event, and trims malloc's heap. */
+void discovery_reap(struct daemon *d, bool full);
 
 /* --- exports of a window (exports.c), lock held --------------------------------- */
 

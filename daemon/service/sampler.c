@@ -377,15 +377,17 @@ int daemon_run(struct daemon *d, volatile int *stop, volatile int *reload_req)
 		if (r < 0)
 			log_err("reading from the BPF programs failed");
 		discovery_poll(d);
-		if (r == 1)
+		if (r == 1) {
 			take_tick(d);
+			discovery_reap(d, false);
+		}
 		uint64_t now = monotonic_ns();
 		capture_cut_ends(d, now);
 		capture_take_ends(d, now);
 		sweep_stacks(d, now);
 		if (now - d->windows.start_mono >= (uint64_t)d->cfg.window_s * 1000000000ULL) {
 			daemon_flush_windows(d, realtime_ns());
-			discovery_reap(d);
+			discovery_reap(d, true);
 			update_cpu(d);
 		}
 	}

@@ -19,7 +19,7 @@ struct windows {
 	struct svc_window *w;
 	size_t n;
 	uint32_t rate_hz;
-	int native; /* enum prof_native: how windows show native frames */
+	int native;			 /* enum prof_native: how windows show native frames */
 	uint64_t start_real, start_mono; /* of the current window */
 };
 
