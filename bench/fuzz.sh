@@ -57,7 +57,7 @@ one() { # NAME MAXLEN: one harness, its figures in $tmp/NAME.res
 	cp -n "$src/tests/fuzz/corpus/$name/"* "$dir/" 2>/dev/null || true
 	local start=$SECONDS
 	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-		"$build/fuzz/fuzz_$name" -max_total_time="$secs" -max_len="$max_len" -timeout=20 \
+		"$build/fuzz/fuzz_$name" -max_total_time="$secs" -max_len="$max_len" -timeout=20 -report_slow_units=20 \
 		-rss_limit_mb=2048 -print_final_stats=1 -artifact_prefix="$art/" "$dir" \
 		>"$tmp/$name.log" 2>&1 || true
 	local execs rate cov ft found=()

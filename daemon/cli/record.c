@@ -57,8 +57,10 @@ static void usage(FILE *out)
 		"                        (gil, lock, socket, file, sleep, runqueue, other)\n"
 		"  -o, --output FILE     where to write the profile ('-' for stdout); given\n"
 		"                        several times, the one capture is written to each\n"
-		"  -f, --format FMT      pprof (gzip'd profile.proto), collapsed, svg or\n"
-		"                        speedscope (default: from FILE's extension, else pprof;\n"
+		"  -f, --format FMT      pprof (gzip'd profile.proto), collapsed, svg,\n"
+		"                        speedscope or chrometrace (Chrome's trace events, each\n"
+		"                        thread a flame chart; .trace) (default: from FILE's\n"
+		"                        extension, else pprof;\n"
 		"                        with several -o, always from the extensions)\n"
 		"      --native          every native frame (the interpreter's own too)\n"
 		"      --no-native       Python frames only\n"
@@ -128,7 +130,7 @@ static int parse(int argc, char **argv, struct record_opts *o)
 			if (o->forced_format < 0) {
 				fprintf(stderr,
 					"pybpfctl: unknown format '%s' (pprof, collapsed, svg, "
-					"speedscope)\n",
+					"speedscope, chrometrace)\n",
 					optarg);
 				return -1;
 			}

@@ -15,6 +15,7 @@ static const char *const format_names[] = {
 	[EXPORT_COLLAPSED] = "collapsed",
 	[EXPORT_SVG] = "svg",
 	[EXPORT_SPEEDSCOPE] = "speedscope",
+	[EXPORT_CHROMETRACE] = "chrometrace",
 };
 
 #define NFORMATS (sizeof(format_names) / sizeof(format_names[0]))
@@ -49,6 +50,8 @@ enum export_format export_format_from_path(const char *path)
 		return EXPORT_SVG;
 	if (ends_with(path, ".collapsed") || ends_with(path, ".folded") || ends_with(path, ".txt"))
 		return EXPORT_COLLAPSED;
+	if (ends_with(path, ".trace") || ends_with(path, ".trace.json"))
+		return EXPORT_CHROMETRACE;
 	if (ends_with(path, ".json") || ends_with(path, ".speedscope"))
 		return EXPORT_SPEEDSCOPE;
 	return EXPORT_PPROF;
@@ -72,6 +75,8 @@ static int export_text(const struct profile *p, enum export_format f, FILE *out,
 		return export_svg(p, out, title);
 	case EXPORT_SPEEDSCOPE:
 		return export_speedscope(p, out, title);
+	case EXPORT_CHROMETRACE:
+		return export_chrometrace(p, out, title);
 	case EXPORT_PPROF:
 		break;
 	}

@@ -15,13 +15,16 @@ enum export_format {
 	EXPORT_COLLAPSED,
 	EXPORT_SVG,
 	EXPORT_SPEEDSCOPE,
+	EXPORT_CHROMETRACE,
 };
 
-/* Parses "pprof", "collapsed", "svg", "speedscope"; -1 when unknown. */
+/* Parses "pprof", "collapsed", "svg", "speedscope", "chrometrace"; -1
+ * when unknown. */
 int export_format_parse(const char *name);
 const char *export_format_name(enum export_format f);
 /* The format a path's extension asks for: .svg, .txt/.collapsed/.folded,
- * .json/.speedscope; pprof for anything else. */
+ * .json/.speedscope, .trace/.trace.json (chrometrace); pprof for anything
+ * else. */
 enum export_format export_format_from_path(const char *path);
 
 /* gzip'd profile.proto (pprof.c), in a malloc'd buffer.  0, or -1 with errno. */
@@ -37,6 +40,10 @@ int export_svg(const struct profile *p, FILE *out, const char *title);
 /* speedscope's JSON file format, one sampled profile per thread
  * (speedscope.c). */
 int export_speedscope(const struct profile *p, FILE *out, const char *name);
+
+/* Chrome's trace-event JSON, each thread a flame chart of its stacks laid
+ * end to end (chrometrace.c). */
+int export_chrometrace(const struct profile *p, FILE *out, const char *name);
 
 /* Ends an exporter's output: flushes out and reports any write error
  * (errno, EIO when the stream did not say).  0 or -1. */

@@ -449,4 +449,46 @@ def shares_speedscope(path, names):
     return {n: v / total for n, v in out.items()}, total
 
 
-SHARE_READERS = {"pb.gz": shares_pprof, "txt": shares_collapsed, "svg": shares_svg, "json": shares_speedscope}
+def _union(spans):
+    total, end = 0.0, None
+    for a, b in sorted(spans):
+        if end is None or a > end:
+            total += b - a
+            end = b
+        elif b > end:
+            total += b - end
+            end = b
+    return total
+
+
+def shares_chrometrace(path, names):
+    """From Chrome's trace events, checked against the format: the time of
+    the events naming each function (their union per thread), over the time
+    of every thread's chart."""
+    with open(path) as f:
+        d = json.load(f)
+    if not isinstance(d.get("traceEvents"), list):
+        fail(f"{path}: no traceEvents list")
+    spans, named = {}, {}
+    for e in d["traceEvents"]:
+        if e.get("ph") == "M":
+            if e.get("name") not in ("process_name", "thread_name") or not isinstance(e["args"]["name"], str):
+                fail(f"{path}: bad metadata event {e}")
+            continue
+        if e.get("ph") != "X" or not isinstance(e.get("name"), str) or not all(
+                isinstance(e.get(k), (int, float)) for k in ("ts", "dur", "pid", "tid")) or e["dur"] < 0:
+            fail(f"{path}: bad trace event {e}")
+        key = (e["pid"], e["tid"])
+        spans.setdefault(key, []).append((e["ts"], e["ts"] + e["dur"]))
+        n = _label_name(e["name"])
+        if n in names:
+            named.setdefault((n, key), []).append((e["ts"], e["ts"] + e["dur"]))
+    total = sum(_union(v) for v in spans.values())
+    out = dict.fromkeys(names, 0.0)
+    for (n, _), v in named.items():
+        out[n] += _union(v)
+    return {n: v / total for n, v in out.items()}, total
+
+
+SHARE_READERS = {"pb.gz": shares_pprof, "txt": shares_collapsed, "svg": shares_svg, "json": shares_speedscope,
+                 "trace": shares_chrometrace}
