@@ -21,6 +21,7 @@
 struct top_opts {
 	pid_t pid;
 	double interval;
+	unsigned long rate;
 	bool once, json;
 };
 
@@ -170,7 +171,7 @@ static int local_top(const struct top_opts *o, bool tty_in)
 		fprintf(stderr, "pybpfctl: %s\n", err[0] ? err : "out of memory");
 		return 1;
 	}
-	if (recorder_open(&r, 99, AGG_MODE_CPU, err, sizeof(err)))
+	if (recorder_open(&r, (uint32_t)o->rate, AGG_MODE_CPU, err, sizeof(err)))
 		goto fail;
 	if (recorder_add_pid(&r, &pp, err, sizeof(err))) {
 		recorder_close(&r);
@@ -218,13 +219,17 @@ int cmd_top(int argc, char **argv)
 {
 	enum { OPT_JSON = 256, OPT_ONCE };
 	static const struct option opts[] = {
-		{"pid", required_argument, NULL, 'p'}, {"interval", required_argument, NULL, 'i'},
-		{"once", no_argument, NULL, OPT_ONCE}, {"json", no_argument, NULL, OPT_JSON},
-		{"help", no_argument, NULL, 'h'},      {NULL, 0, NULL, 0},
+		{"pid", required_argument, NULL, 'p'},
+		{"interval", required_argument, NULL, 'i'},
+		{"rate", required_argument, NULL, 'r'},
+		{"once", no_argument, NULL, OPT_ONCE},
+		{"json", no_argument, NULL, OPT_JSON},
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
 	};
-	struct top_opts o = {.interval = 1};
+	struct top_opts o = {.interval = 1, .rate = 99};
 	int c;
-	while ((c = getopt_long(argc, argv, "p:i:h", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "p:i:r:h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'p':
 			if (parse_pid(optarg, &o.pid))
@@ -234,6 +239,10 @@ int cmd_top(int argc, char **argv)
 			if (parse_seconds(optarg, 60, &o.interval))
 				return EXIT_USAGE;
 			break;
+		case 'r':
+			if (parse_rate(optarg, &o.rate))
+				return EXIT_USAGE;
+			break;
 		case OPT_ONCE:
 			o.once = true;
 			break;
@@ -241,8 +250,8 @@ int cmd_top(int argc, char **argv)
 			o.json = true;
 			break;
 		case 'h':
-			printf("usage: pybpfctl top [--pid PID] [--interval SECS] [--once] "
-			       "[--json]\n"
+			printf("usage: pybpfctl top [--pid PID] [--interval SECS] [--rate HZ] "
+			       "[--once] [--json]\n"
 			       "\n"
 			       "A live table of the Python functions on CPU, by own (self) and "
 			       "total\n"
@@ -254,6 +263,9 @@ int cmd_top(int argc, char **argv)
 			       "options:\n"
 			       "  -p, --pid PID          one process\n"
 			       "  -i, --interval SECS    refresh period (default 1, at most 60)\n"
+			       "  -r, --rate HZ          samples per second per CPU (default 99; "
+			       "pybpfd\n"
+			       "                         samples at its own)\n"
 			       "      --once             one table, then exit\n"
 			       "      --json             a JSON object per interval (with --once: "
 			       "one)\n"
@@ -273,6 +285,9 @@ int cmd_top(int argc, char **argv)
 		ret = local_top(&o, tty_in);
 	} else {
 		close(fd);
+		if (o.rate != 99)
+			fprintf(stderr,
+				"pybpfctl: pybpfd samples at its own rate; --rate is ignored\n");
 		for (;;) {
 			int r = remote_once(&o, tty_in);
 			if (r < 0)
