@@ -1,8 +1,9 @@
 """A control-socket client that asks for a reply larger than its socket can
 hold, and never reads it, holds up nobody: while it sits there (for 6 s),
 `pybpfctl status` and `ps` answer within 2 s, /metrics answers, and the
-sampler delivers samples at the same rate as before (±5 %; per CPU second
-of the busy process, which is what a sampler at a fixed frequency owes).  The daemon's
+sampler delivers the busy process's samples at the same rate as before
+(per CPU second of it, which is what a sampler at a fixed frequency owes:
+±5 %, or three sigma of the counts' noise when the machine preempts it).  The daemon's
 send buffer is shrunk (PYBPFD_TEST_CTL_SNDBUF) and 80 Python processes with
 long command lines make the `ps` reply some 16 KiB."""
 import os
@@ -17,8 +18,10 @@ SLEEPER = "import time\nwhile True: time.sleep(1)\n"
 
 
 def delivered(d):
+    """The busy process's samples (its service's): the 80 sleepers starting
+    up take CPU of their own, and their samples are not the subject's."""
     m = d.metrics()
-    return m[("pybpf_samples_delivered_total", ())]
+    return m.get(("pybpf_service_samples_total", (("service", "stall"),)), 0.0)
 
 
 def cpu_s(pid):
@@ -44,7 +47,7 @@ def rate(d, seconds, pid):
         fail(f"only {len(changes)} ticks seen in {seconds} s")
     (t0, v0, c0), (t1, v1, c1) = changes[1], changes[-1]
     print(f"  {v1 - v0:.0f} samples in {t1 - t0:.2f} s, the busy process on CPU {c1 - c0:.2f} s")
-    return (v1 - v0) / max(c1 - c0, 1e-9)
+    return (v1 - v0) / max(c1 - c0, 1e-9), v1 - v0
 
 
 def timed_ctl(d, *args):
@@ -64,7 +67,8 @@ def stalled_ps_client(path):
 
 
 def main():
-    d = Daemon({"window_s": "2"}, env={"PYBPFD_TEST_CTL_SNDBUF": "4096"})
+    # 499 Hz: enough samples that their noise stays a few per cent
+    d = Daemon({"window_s": "2", "rate_hz": "499"}, env={"PYBPFD_TEST_CTL_SNDBUF": "4096"})
     pad = "x" * 200
     sleepers = [subprocess.Popen([PYTHON, "-c", SLEEPER, pad, str(i)], stdout=subprocess.DEVNULL)
                 for i in range(80)]
@@ -77,7 +81,7 @@ def main():
             time.sleep(0.5)
         ps = d.ctl("ps", "--json").stdout
         check(len(ps) > 12000, f"pybpfd profiles the 81 processes; ps is {len(ps)} bytes")
-        before = rate(d, 6, busy.pid)
+        before, n_before = rate(d, 6, busy.pid)
         print(f"samples delivered before: {before:.1f} per CPU second", flush=True)
 
         stalled = stalled_ps_client(d.socket)
@@ -92,10 +96,16 @@ def main():
         t0 = time.monotonic()
         d.metrics()
         check(time.monotonic() - t0 < 2, "and /metrics answers")
-        during = rate(d, 6, busy.pid)
+        during, n_during = rate(d, 6, busy.pid)
         print(f"samples delivered during the stall: {during:.1f} per CPU second", flush=True)
-        check(abs(during - before) <= 0.05 * before,
-              f"the sampler keeps its rate: {during:.1f} against {before:.1f} samples per CPU second (±5 %)")
+        # a process on a CPU all the time is sampled like clockwork; one the
+        # machine's other work preempts, at random phases: then the counts
+        # carry a Poisson-like noise, allowed at three sigma (a stalled
+        # sampler loses most of its samples, far beyond either)
+        tol = max(0.05, 3 * (1 / max(n_before, 1) + 1 / max(n_during, 1)) ** 0.5)
+        check(abs(during - before) <= tol * before,
+              f"the sampler keeps its rate: {during:.1f} against {before:.1f} samples per CPU second "
+              f"(± {100 * tol:.0f} %)")
         stalled.close()
         took, _ = timed_ctl(d, "status")
         check(took < 2, "after the stalled client goes, status still answers")
