@@ -40,19 +40,37 @@ static void set_extents(struct kallsyms *ks)
 	}
 }
 
-static int push(struct kallsyms *ks, size_t *cap, uint64_t addr, const char *name)
+/* The names go one after another into one buffer (a kernel has ~150k
+ * symbols: one allocation each would cost their malloc overhead and, at
+ * every reload, fragment the heap); k->end holds the name's offset until
+ * the buffer stops moving. */
+struct names {
+	size_t len, cap;
+};
+
+static int push(struct kallsyms *ks, size_t *cap, struct names *nb, uint64_t addr, const char *name)
 {
+	size_t len = strlen(name) + 1;
 	if (ks->n == *cap) {
-		*cap = *cap ? *cap * 2 : 65536;
+		*cap = *cap ? *cap * 2 : 4096; /* grown: a small input stays small */
 		struct ksym *ns = realloc(ks->syms, *cap * sizeof(*ns));
 		if (!ns)
 			return -1;
 		ks->syms = ns;
 	}
-	char *copy = strdup(name);
-	if (!copy)
-		return -1;
-	ks->syms[ks->n++] = (struct ksym){addr, 0, copy};
+	if (nb->len + len > nb->cap) {
+		size_t ncap = nb->cap ? nb->cap : 65536;
+		while (nb->len + len > ncap)
+			ncap *= 2;
+		char *nn = realloc(ks->names, ncap);
+		if (!nn)
+			return -1;
+		ks->names = nn;
+		nb->cap = ncap;
+	}
+	memcpy(ks->names + nb->len, name, len);
+	ks->syms[ks->n++] = (struct ksym){addr, nb->len, NULL};
+	nb->len += len;
 	return 0;
 }
 
@@ -61,6 +79,7 @@ int kallsyms_load(struct kallsyms *ks, const char *path)
 	char line[1024], name[512], type;
 	unsigned long long addr;
 	size_t cap = 0;
+	struct names nb = {0, 0};
 
 	memset(ks, 0, sizeof(*ks));
 	FILE *f = fopen(path, "re");
@@ -71,7 +90,7 @@ int kallsyms_load(struct kallsyms *ks, const char *path)
 			continue;
 		if (type != 't' && type != 'T' && type != 'w' && type != 'W')
 			continue;
-		if (push(ks, &cap, addr, name)) {
+		if (push(ks, &cap, &nb, addr, name)) {
 			fclose(f);
 			kallsyms_free(ks);
 			return -1;
@@ -79,9 +98,12 @@ int kallsyms_load(struct kallsyms *ks, const char *path)
 	}
 	fclose(f);
 	if (!ks->n) {
+		kallsyms_free(ks);
 		errno = EPERM;
 		return -1;
 	}
+	for (size_t i = 0; i < ks->n; i++)
+		ks->syms[i].name = ks->names + ks->syms[i].end;
 	qsort(ks->syms, ks->n, sizeof(*ks->syms), cmp_ksym);
 	set_extents(ks);
 	return 0;
@@ -89,9 +111,8 @@ int kallsyms_load(struct kallsyms *ks, const char *path)
 
 void kallsyms_free(struct kallsyms *ks)
 {
-	for (size_t i = 0; i < ks->n; i++)
-		free(ks->syms[i].name);
 	free(ks->syms);
+	free(ks->names);
 	memset(ks, 0, sizeof(*ks));
 }
 

@@ -7,13 +7,14 @@
 
 struct ksym {
 	uint64_t addr;
-	uint64_t end; /* the next symbol, a text-end marker, or at most 1 MiB on */
-	char *name;
+	uint64_t end;	  /* the next symbol, a text-end marker, or at most 1 MiB on */
+	const char *name; /* in kallsyms.names */
 };
 
 struct kallsyms {
 	struct ksym *syms; /* sorted by addr */
 	size_t n;
+	char *names; /* every name, NUL-terminated, one after another */
 };
 
 /* Reads path (normally "/proc/kallsyms").  Returns 0 or -1/errno; all zero

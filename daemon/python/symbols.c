@@ -32,7 +32,7 @@ struct pysym_cache *pysym_cache_new(pid_t pid, const struct pylayout *L, unsigne
 	c->layout = *L;
 	c->L = &c->layout;
 	c->minor = minor;
-	if (htab_init(&c->index, 1024)) {
+	if (htab_init(&c->index, 32)) { /* grows: most processes run few code objects */
 		free(c);
 		return NULL;
 	}
@@ -132,6 +132,13 @@ char *pysym_read_str(pid_t pid, const struct pylayout *L, uint64_t obj, size_t m
 		return NULL;
 	}
 	if (ascii) {
+		/* an ASCII string holds ASCII: anything else is memory reused
+		 * under it (a process tearing down frees its names first) */
+		for (size_t i = 0; i < bytes; i++)
+			if (!raw[i] || raw[i] >= 0x80) {
+				free(raw);
+				return NULL;
+			}
 		raw[bytes] = 0;
 		return (char *)raw;
 	}

@@ -26,9 +26,6 @@ struct thread_name {
 struct agg_proc {
 	struct agg_proc *next;
 	pid_t pid;
-	pid_t ns_pid;
-	char cgroup[256];
-	char root[PATH_MAX];
 	struct pysym_cache *syms;
 	struct natsym_proc nat;
 	struct thread_name *threads;
@@ -79,9 +76,6 @@ int agg_add_process(struct aggregator *a, const struct pyprocess *pp)
 		return -1;
 	p->pid = pp->pid;
 	p->pp = *pp;
-	p->ns_pid = pp->ns_pid;
-	snprintf(p->cgroup, sizeof(p->cgroup), "%s", pp->cgroup);
-	snprintf(p->root, sizeof(p->root), "%s", pp->root);
 	p->syms = pysym_cache_new(pp->pid, &pp->layout, pp->minor);
 	if (!p->syms || natsym_open(&p->nat, pp->pid, a->elves)) {
 		proc_free(p);
@@ -150,7 +144,8 @@ static void push_special(struct aggregator *a, const char *name)
 
 /* Kernel symbols come and go (modules, BPF programs): an address that no
  * symbol covers reads them again, at most every KSYMS_REREAD_NS. */
-#define KSYMS_REREAD_NS (10 * NS_PER_SEC)
+#define KSYMS_REREAD_NS	    (10 * NS_PER_SEC)
+#define KSYMS_REREAD_MAX_NS (600 * NS_PER_SEC)
 
 void agg_reload_kallsyms(struct aggregator *a)
 {
@@ -166,10 +161,16 @@ void agg_reload_kallsyms(struct aggregator *a)
 static const struct ksym *ksym_of(struct aggregator *a, uint64_t ip)
 {
 	const struct ksym *k = a->have_ksyms ? kallsyms_find(&a->ksyms, ip) : NULL;
-	if (k || monotonic_ns() - a->ksyms_loaded < KSYMS_REREAD_NS)
+	uint64_t wait = a->ksyms_backoff ? a->ksyms_backoff : KSYMS_REREAD_NS;
+	if (k || monotonic_ns() - a->ksyms_loaded < wait)
 		return k;
 	agg_reload_kallsyms(a);
-	return a->have_ksyms ? kallsyms_find(&a->ksyms, ip) : NULL;
+	k = a->have_ksyms ? kallsyms_find(&a->ksyms, ip) : NULL;
+	/* an address no reload names (a trampoline, a JIT area without
+	 * symbols) would reload the ~150k symbols every 10 s forever: each
+	 * fruitless reload doubles the wait, up to KSYMS_REREAD_MAX_NS */
+	a->ksyms_backoff = k ? 0 : wait * 2 < KSYMS_REREAD_MAX_NS ? wait * 2 : KSYMS_REREAD_MAX_NS;
+	return k;
 }
 
 static void push_kernel(struct aggregator *a, uint64_t ip)
@@ -470,7 +471,8 @@ int agg_count(struct aggregator *a, const struct pybpf_count_key *key,
 	if (!agg_mode_wants(a->mode, key->kind, key->reason))
 		return 0;
 	if (!profile_process(a->window, key->pid) &&
-	    profile_set_process(a->window, key->pid, (uint32_t)p->ns_pid, p->cgroup, p->root))
+	    profile_set_process(a->window, key->pid, (uint32_t)p->pp.ns_pid, p->pp.cgroup,
+				p->pp.root))
 		return -1;
 	for (uint32_t i = 0; i < s->n; i++) {
 		int64_t wi = window_frame(a, s->frames[i]);
@@ -480,8 +482,18 @@ int agg_count(struct aggregator *a, const struct pybpf_count_key *key,
 	}
 	uint64_t value = key->kind == KIND_CPU ? val->count * a->window->period_ns : val->ns;
 	const char *reason = a->mode == AGG_MODE_CPU ? "" : waitstats_reason_name(key->reason);
-	return profile_add(a->window, wf, s->n, val->count, value, key->pid, key->tid,
-			   thread_name(a, p, key->tid), reason);
+	struct prof_sample ps = {
+		.frames = wf,
+		.nframes = s->n,
+		.count = val->count,
+		.value = value,
+		.pid = key->pid,
+		.tid = key->tid,
+		.thread_name = thread_name(a, p, key->tid),
+		.reason = reason,
+		.holds_gil = key->holds_gil != 0,
+	};
+	return profile_add_sample(a->window, &ps);
 }
 
 /* --- forgetting what is no longer seen -------------------------------------- */

@@ -52,7 +52,8 @@ struct aggregator {
 	struct elfcache *elves; /* ELF files of every process, loaded once */
 	struct kallsyms ksyms;
 	int have_ksyms;
-	uint64_t ksyms_loaded; /* monotonic ns */
+	uint64_t ksyms_loaded;	/* monotonic ns */
+	uint64_t ksyms_backoff; /* ns between reloads now; 0: KSYMS_REREAD_NS */
 	uint32_t rate_hz;
 	enum agg_mode mode;
 	struct waitstats waits;

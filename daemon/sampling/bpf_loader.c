@@ -376,7 +376,11 @@ struct bpfs_offcpu *bpfs_offcpu_now(struct bpf_session *s, size_t *n)
 {
 	int fd = bpf_map__fd(s->skel->maps.offcpu);
 	uint32_t max = bpf_map__max_entries(s->skel->maps.offcpu), key, cur, *prev = NULL;
-	struct bpfs_offcpu *out = calloc(max, sizeof(*out));
+	/* grown as entries come: the map's size (MiBs) every tick would be
+	 * zeroed for a few sleepers, and freed chunks that size fragment the
+	 * heap once malloc's mmap threshold has risen past them */
+	size_t cap = 256;
+	struct bpfs_offcpu *out = malloc(cap * sizeof(*out));
 	struct htab seen;
 	*n = 0;
 	if (!out || htab_init(&seen, 256)) {
@@ -386,9 +390,20 @@ struct bpfs_offcpu *bpfs_offcpu_now(struct bpf_session *s, size_t *n)
 	/* the BPF side deletes entries meanwhile: a walk may restart and see a
 	 * key twice */
 	while (*n < max && bpf_map_get_next_key(fd, prev, &key) == 0) {
-		struct bpfs_offcpu *o = &out[*n];
 		cur = key;
 		prev = &cur;
+		if (*n == cap) {
+			struct bpfs_offcpu *no = realloc(out, 2 * cap * sizeof(*out));
+			if (!no) { /* a partial walk would end the intervals it missed */
+				free(out);
+				out = NULL;
+				break;
+			}
+			out = no;
+			cap *= 2;
+		}
+		struct bpfs_offcpu *o = &out[*n];
+		memset(o, 0, sizeof(*o));
 		o->tid = key;
 		if (htab_get(&seen, key, NULL, NULL) >= 0 || bpf_map_lookup_elem(fd, &key, &o->v))
 			continue;
