@@ -32,6 +32,7 @@ struct {
 struct tstate_entry {
 	__u64 tstate;  /* 0: the thread has none (until expires) */
 	__u64 expires; /* for negative entries */
+	__u64 born;    /* when the thread was first looked for */
 };
 
 struct {

@@ -74,7 +74,14 @@ static __always_inline long find_tstate(const struct py_layout *L, const struct 
 	bpf_loop(PYBPF_MAX_THREADS, find_tstate_cb, &f, 0);
 	if (f.err)
 		return f.err;
-	struct tstate_entry ne = {.tstate = f.found, .expires = now + PYBPF_NEGATIVE_TTL_NS};
+	/* none yet: asked again after as long as it has gone without (10 ms to
+	 * 1 s), so a starting thread's samples get its state within ~its age */
+	__u64 born = e && e->born ? e->born : now, ttl = now - born;
+	if (ttl < PYBPF_NEGATIVE_MIN_TTL_NS)
+		ttl = PYBPF_NEGATIVE_MIN_TTL_NS;
+	if (ttl > PYBPF_NEGATIVE_TTL_NS)
+		ttl = PYBPF_NEGATIVE_TTL_NS;
+	struct tstate_entry ne = {.tstate = f.found, .expires = now + ttl, .born = born};
 	bpf_map_update_elem(&tstates, &tid, &ne, BPF_ANY);
 	*ts = f.found;
 	return 0;

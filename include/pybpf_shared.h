@@ -18,6 +18,10 @@
 
 /* How long the BPF side trusts "this thread has no PyThreadState". */
 #define PYBPF_NEGATIVE_TTL_NS 1000000000ULL
+/* ... but a thread that just started is asked again sooner: its state is
+ * linked to it only once it runs (CPython binds it in the new thread), so a
+ * first look finds none; the wait grows with the thread's age, from this */
+#define PYBPF_NEGATIVE_MIN_TTL_NS 10000000ULL
 
 /* --- process events (ring buffer events_rb) -------------------------------- */
 

@@ -70,6 +70,10 @@ static void usage(FILE *out)
 		"      --function        a function's lines as one (at its first line)\n"
 		"      --nolineno        no line numbers at all\n"
 		"      --threads         each thread a root frame\n"
+		"      --gil             only the samples of a thread holding the GIL\n"
+		"      --idle            cpu mode with the threads off CPU too, each wait\n"
+		"                        counted as the samples it lasted (--mode wall is the\n"
+		"                        same in nanoseconds, with each wait's reason)\n"
 		"  -q, --quiet           no progress line\n"
 		"      --json            print a JSON summary on stdout at the end\n"
 		"  -h, --help            this text\n"
@@ -80,7 +84,16 @@ static void usage(FILE *out)
 
 static int parse(int argc, char **argv, struct record_opts *o)
 {
-	enum { OPT_JSON = 256, OPT_NATIVE, OPT_NO_NATIVE, OPT_FUNCTION, OPT_NOLINENO, OPT_THREADS };
+	enum {
+		OPT_JSON = 256,
+		OPT_NATIVE,
+		OPT_NO_NATIVE,
+		OPT_FUNCTION,
+		OPT_NOLINENO,
+		OPT_THREADS,
+		OPT_GIL,
+		OPT_IDLE
+	};
 	static const struct option opts[] = {
 		{"pid", required_argument, NULL, 'p'},
 		{"duration", required_argument, NULL, 'd'},
@@ -96,6 +109,8 @@ static int parse(int argc, char **argv, struct record_opts *o)
 		{"function", no_argument, NULL, OPT_FUNCTION},
 		{"nolineno", no_argument, NULL, OPT_NOLINENO},
 		{"threads", no_argument, NULL, OPT_THREADS},
+		{"gil", no_argument, NULL, OPT_GIL},
+		{"idle", no_argument, NULL, OPT_IDLE},
 		{NULL, 0, NULL, 0},
 	};
 	int c;
@@ -156,6 +171,12 @@ static int parse(int argc, char **argv, struct record_opts *o)
 		case OPT_THREADS:
 			o->view.threads = true;
 			break;
+		case OPT_GIL:
+			o->view.gil_only = true;
+			break;
+		case OPT_IDLE:
+			o->view.idle = true;
+			break;
 		case 'h':
 			usage(stdout);
 			exit(0);
@@ -165,6 +186,16 @@ static int parse(int argc, char **argv, struct record_opts *o)
 	}
 	if (optind < argc)
 		o->command = &argv[optind];
+	if (o->view.idle) {
+		if (o->mode != AGG_MODE_CPU) {
+			fprintf(stderr,
+				"pybpfctl record: --idle is cpu mode's (--mode %s counts "
+				"waits already)\n",
+				agg_mode_name((enum agg_mode)o->mode));
+			return -1;
+		}
+		o->mode = AGG_MODE_WALL; /* what is sampled; shown as cpu */
+	}
 	if (!o->noutputs) {
 		fprintf(stderr, "pybpfctl record: -o FILE is required\n");
 		return -1;
@@ -271,7 +302,7 @@ static void local_summary(const struct record_opts *o, const struct recorder_sta
 	struct record_summary s = {
 		.pid = pp->pid,
 		.python = python,
-		.mode = agg_mode_name((enum agg_mode)o->mode),
+		.mode = o->view.idle ? "cpu" : agg_mode_name((enum agg_mode)o->mode),
 		.rate_hz = (unsigned)o->rate,
 		.duration_s = (double)p->duration_ns / 1e9,
 		.samples = p->total_count,
@@ -395,7 +426,7 @@ static void remote_summary(const struct record_opts *o, const Pybpf__Control__Re
 	struct record_summary s = {
 		.pid = o->pid,
 		.python = rs && rs->python ? rs->python : "",
-		.mode = agg_mode_name((enum agg_mode)o->mode),
+		.mode = o->view.idle ? "cpu" : agg_mode_name((enum agg_mode)o->mode),
 		.rate_hz = rs ? rs->rate_hz : 0,
 		.duration_s = rs ? rs->duration_s : 0,
 		.samples = rs ? rs->samples : 0,
@@ -432,6 +463,8 @@ static int record_remote(int fd, const struct record_opts *o, bool resume)
 	rec.function = o->view.function;
 	rec.nolineno = o->view.nolineno;
 	rec.threads = o->view.threads;
+	rec.gil = o->view.gil_only;
+	rec.idle = o->view.idle;
 	rq.cmd_case = PYBPF__CONTROL__REQUEST__CMD_RECORD;
 	rq.record = &rec;
 	if (o->rate != 99 && !o->quiet)

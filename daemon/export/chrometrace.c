@@ -17,25 +17,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* By pid, tid, then root-first frame indices: stacks sharing a prefix
- * follow one another, so the prefix is one event. */
-static int cmp_sample(const void *a, const void *b)
-{
-	const struct prof_sample *x = *(const struct prof_sample *const *)a;
-	const struct prof_sample *y = *(const struct prof_sample *const *)b;
-	uint32_t n = x->nframes < y->nframes ? x->nframes : y->nframes;
-	if (x->pid != y->pid)
-		return x->pid < y->pid ? -1 : 1;
-	if (x->tid != y->tid)
-		return x->tid < y->tid ? -1 : 1;
-	for (uint32_t i = 0; i < n; i++) {
-		uint32_t fx = x->frames[x->nframes - 1 - i], fy = y->frames[y->nframes - 1 - i];
-		if (fx != fy)
-			return fx < fy ? -1 : 1;
-	}
-	return (x->nframes > y->nframes) - (x->nframes < y->nframes);
-}
-
 struct open_frame {
 	uint32_t frame;
 	double start_us;
@@ -145,7 +126,7 @@ int export_chrometrace(const struct profile *p, FILE *out, const char *name)
 		errno = ENOMEM;
 		return -1;
 	}
-	qsort(sorted, n, sizeof(*sorted), cmp_sample);
+	qsort(sorted, n, sizeof(*sorted), profile_sample_cmp_thread_stack);
 	fputs("{\"displayTimeUnit\": \"ms\", \"otherData\": {\"producer\": \"pybpf\", \"name\": ",
 	      out);
 	json_write_string(out, name ? name : "pybpf");

@@ -36,25 +36,6 @@ static uint64_t sample_weight(const struct ss *c, const struct prof_sample *s)
 	return c->by_value ? s->value : s->count;
 }
 
-/* By pid, tid, then root-first frame indices. */
-static int cmp_sample(const void *a, const void *b)
-{
-	const struct prof_sample *x = *(const struct prof_sample *const *)a;
-	const struct prof_sample *y = *(const struct prof_sample *const *)b;
-	uint32_t n = x->nframes < y->nframes ? x->nframes : y->nframes;
-
-	if (x->pid != y->pid)
-		return x->pid < y->pid ? -1 : 1;
-	if (x->tid != y->tid)
-		return x->tid < y->tid ? -1 : 1;
-	for (uint32_t i = 0; i < n; i++) {
-		uint32_t fx = x->frames[x->nframes - 1 - i], fy = y->frames[y->nframes - 1 - i];
-		if (fx != fy)
-			return fx < fy ? -1 : 1;
-	}
-	return (x->nframes > y->nframes) - (x->nframes < y->nframes);
-}
-
 static void group_threads(struct ss *c)
 {
 	for (size_t i = 0; i < c->nsamples; i++) {
@@ -87,7 +68,8 @@ static int collect(struct ss *c)
 			c->samples[c->nsamples++] = &p->samples[i];
 	}
 	if (c->nsamples)
-		qsort(c->samples, c->nsamples, sizeof(*c->samples), cmp_sample);
+		qsort(c->samples, c->nsamples, sizeof(*c->samples),
+		      profile_sample_cmp_thread_stack);
 	group_threads(c);
 	return 0;
 }

@@ -171,6 +171,7 @@ static bool sample_eq(const void *ctx, uint32_t i)
 	const struct prof_sample *b = ((const struct sample_eq_ctx *)ctx)->s;
 	return a->nframes == b->nframes && a->pid == b->pid && a->tid == b->tid &&
 	       a->thread_name == b->thread_name && a->reason == b->reason &&
+	       a->holds_gil == b->holds_gil &&
 	       (!a->nframes || memcmp(a->frames, b->frames, a->nframes * sizeof(uint32_t)) == 0);
 }
 
@@ -181,17 +182,36 @@ int profile_add(struct profile *p, const uint32_t *frames, uint32_t nframes, uin
 	struct prof_sample s = {
 		.frames = (uint32_t *)frames,
 		.nframes = nframes,
+		.count = count,
+		.value = value,
 		.pid = pid,
 		.tid = tid,
-		.thread_name = profile_str(p, thread_name),
-		.reason = profile_str(p, reason),
+		.thread_name = thread_name,
+		.reason = reason,
+	};
+	return profile_add_sample(p, &s);
+}
+
+int profile_add_sample(struct profile *p, const struct prof_sample *in)
+{
+	const uint32_t *frames = in->frames;
+	uint32_t nframes = in->nframes;
+	uint64_t count = in->count, value = in->value;
+	struct prof_sample s = {
+		.frames = (uint32_t *)frames,
+		.nframes = nframes,
+		.pid = in->pid,
+		.tid = in->tid,
+		.thread_name = profile_str(p, in->thread_name ? in->thread_name : ""),
+		.reason = profile_str(p, in->reason ? in->reason : ""),
+		.holds_gil = in->holds_gil,
 	};
 	if (!s.thread_name || !s.reason)
 		return -1;
-	uint64_t h = hash_u64(hash_u64(pid, tid), (uintptr_t)s.thread_name);
+	uint64_t h = hash_u64(hash_u64(s.pid, s.tid), (uintptr_t)s.thread_name);
 	if (nframes)
 		h = hash_bytes(h, frames, nframes * sizeof(uint32_t));
-	h = hash_u64(h, (uintptr_t)s.reason);
+	h = hash_u64(hash_u64(h, (uintptr_t)s.reason), s.holds_gil);
 	struct sample_eq_ctx c = {p, &s};
 	int64_t found = htab_get(&p->frame_index->samples, h, sample_eq, &c);
 	if (found >= 0) {
@@ -251,6 +271,23 @@ int profile_set_process(struct profile *p, uint32_t pid, uint32_t ns_pid, const 
 	}
 	p->procs[p->nprocs++] = pr;
 	return 0;
+}
+
+int profile_sample_cmp_thread_stack(const void *a, const void *b)
+{
+	const struct prof_sample *x = *(const struct prof_sample *const *)a;
+	const struct prof_sample *y = *(const struct prof_sample *const *)b;
+	uint32_t n = x->nframes < y->nframes ? x->nframes : y->nframes;
+	if (x->pid != y->pid)
+		return x->pid < y->pid ? -1 : 1;
+	if (x->tid != y->tid)
+		return x->tid < y->tid ? -1 : 1;
+	for (uint32_t i = 0; i < n; i++) {
+		uint32_t fx = x->frames[x->nframes - 1 - i], fy = y->frames[y->nframes - 1 - i];
+		if (fx != fy)
+			return fx < fy ? -1 : 1;
+	}
+	return (x->nframes > y->nframes) - (x->nframes < y->nframes);
 }
 
 bool profile_is_cpu(const struct profile *p)
@@ -318,8 +355,10 @@ int profile_merge(struct profile *dst, const struct profile *src, prof_keep_fn k
 		if (pr && !profile_process(dst, s->pid) &&
 		    profile_set_process(dst, pr->pid, pr->ns_pid, pr->cgroup, pr->root))
 			goto out;
-		if (profile_add(dst, frames, s->nframes, s->count, s->value, s->pid, s->tid,
-				s->thread_name, reason))
+		struct prof_sample c = *s;
+		c.frames = frames;
+		c.reason = reason;
+		if (profile_add_sample(dst, &c))
 			goto out;
 	}
 	ret = 0;

@@ -37,6 +37,7 @@ struct prof_sample {
 	uint32_t tid;
 	const char *thread_name; /* interned */
 	const char *reason;	 /* interned, "" when none (cpu mode) */
+	bool holds_gil;		 /* the thread held the GIL (a CPU sample's) */
 };
 
 /* Who a pid is, for labels: its pid in its own pid namespace, its cgroup
@@ -86,6 +87,14 @@ int64_t profile_frame(struct profile *p, const struct prof_frame *f);
 int profile_add(struct profile *p, const uint32_t *frames, uint32_t nframes, uint64_t count,
 		uint64_t value, uint32_t pid, uint32_t tid, const char *thread_name,
 		const char *reason);
+/* The same with every field from s (frames copied, strings interned):
+ * holds_gil too, which keeps apart samples that differ only in it. */
+int profile_add_sample(struct profile *p, const struct prof_sample *s);
+
+/* qsort order of sample pointers (struct prof_sample *): by pid, tid, then
+ * root-first frame indices, so that stacks sharing a prefix follow one
+ * another (a thread's flame chart, its prefix one event). */
+int profile_sample_cmp_thread_stack(const void *a, const void *b);
 
 /* Records (or replaces) what is known of pid.  Returns 0 or -1. */
 int profile_set_process(struct profile *p, uint32_t pid, uint32_t ns_pid, const char *cgroup,

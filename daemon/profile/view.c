@@ -118,8 +118,31 @@ static int view_sample(struct profile *dst, const struct profile *src, const str
 			return -1;
 		frames[n++] = (uint32_t)di;
 	}
-	return profile_add(dst, frames, n, s->count, s->value, s->pid, s->tid, s->thread_name,
-			   s->reason);
+	struct prof_sample c = *s;
+	c.frames = frames;
+	c.nframes = n;
+	if (v->idle) { /* counted again in periods once merged: see idle_counts */
+		c.count = 0;
+		c.reason = "";
+	}
+	return profile_add_sample(dst, &c);
+}
+
+/* --idle: each sample's count is its time in sampling periods, rounded once
+ * its stack's intervals are merged (so that many short waits add up as the
+ * sampler would have seen them), and the profile is a CPU one. */
+static int idle_counts(struct profile *dst)
+{
+	dst->value_type = profile_str(dst, "cpu");
+	if (!dst->value_type)
+		return -1;
+	dst->total_count = 0;
+	for (size_t i = 0; i < dst->nsamples; i++) {
+		struct prof_sample *s = &dst->samples[i];
+		s->count = (s->value + dst->period_ns / 2) / dst->period_ns;
+		dst->total_count += s->count;
+	}
+	return 0;
 }
 
 struct profile *profile_view(const struct profile *src, const struct prof_view *v)
@@ -136,9 +159,14 @@ struct profile *profile_view(const struct profile *src, const struct prof_view *
 		goto fail;
 	if (copy_meta(dst, src))
 		goto fail;
-	for (size_t i = 0; i < src->nsamples; i++)
+	for (size_t i = 0; i < src->nsamples; i++) {
+		if (v->gil_only && !src->samples[i].holds_gil)
+			continue;
 		if (view_sample(dst, src, &src->samples[i], v, remap, frames))
 			goto fail;
+	}
+	if (v->idle && idle_counts(dst))
+		goto fail;
 	free(remap);
 	free(frames);
 	return dst;

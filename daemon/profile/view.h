@@ -23,6 +23,11 @@ struct prof_view {
 	bool function; /* a Python frame at its function's first line */
 	bool nolineno; /* a Python frame with no line at all */
 	bool threads;  /* each thread a root frame: "thread NAME (tid)" */
+	bool gil_only; /* only the samples of a thread holding the GIL */
+	/* a wall profile shown as a CPU one (py-spy's --idle): samples whose
+	 * count is their time in periods, off-CPU stacks counted as if sampled,
+	 * no reason label */
+	bool idle;
 };
 
 /* "fold", "all", "none"; -1 when unknown. */

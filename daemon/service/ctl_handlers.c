@@ -306,14 +306,21 @@ static void do_record(struct ctl_client *cl, const Pybpf__Control__RecordRequest
 		format = -1;
 	int native =
 		!rq->native || !rq->native[0] ? PROF_NATIVE_FOLD : prof_native_parse(rq->native);
-	if (mode < 0 || format < 0 || native < 0 ||
+	if (mode < 0 || format < 0 || native < 0 || (rq->idle && mode != AGG_MODE_WALL) ||
 	    !(rq->duration_s >= 0 && rq->duration_s <= MAX_RECORD_S)) {
 		ctl_reply_error(cl, EINVAL,
 				"bad request: mode '%s', format '%s', native '%s', duration %g s",
 				rq->mode, rq->format, rq->native, rq->duration_s);
 		return;
 	}
-	struct prof_view view = {(enum prof_native)native, rq->function, rq->nolineno, rq->threads};
+	struct prof_view view = {
+		.native = (enum prof_native)native,
+		.function = rq->function,
+		.nolineno = rq->nolineno,
+		.threads = rq->threads,
+		.gil_only = rq->gil,
+		.idle = rq->idle,
+	};
 	pthread_mutex_lock(&d->lock);
 	if (mode != AGG_MODE_CPU && !d->cfg.offcpu) {
 		pthread_mutex_unlock(&d->lock);

@@ -147,6 +147,37 @@ static void test_threads(void **state)
 	done(p);
 }
 
+/* --gil keeps the samples taken holding the GIL, and only those; a sample
+ * that differs from another only in holding it stays apart */
+static void test_gil_only(void **state)
+{
+	(void)state;
+	struct profile src;
+	build(&src);
+	struct prof_sample held = src.samples[2];
+	held.count = 4;
+	held.value = 400;
+	held.holds_gil = true;
+	assert_int_equal(profile_add_sample(&src, &held), 0);
+	assert_int_equal(profile_add_sample(&src, &held), 0);
+	assert_int_equal(src.nsamples, 4);
+	assert_int_equal(src.total_count, 18);
+	struct prof_view v = {.gil_only = true};
+	struct profile *p = profile_view(&src, &v);
+	assert_non_null(p);
+	assert_int_equal(p->nsamples, 1);
+	assert_int_equal(p->total_count, 8);
+	assert_int_equal(p->samples[0].value, 800);
+	assert_true(p->samples[0].holds_gil);
+	done(p);
+	struct prof_view all = {0};
+	p = profile_view(&src, &all);
+	assert_int_equal(p->nsamples, 4);
+	assert_int_equal(p->total_count, 18);
+	done(p);
+	profile_free(&src);
+}
+
 static void test_names(void **state)
 {
 	(void)state;
@@ -165,7 +196,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_fold),  cmocka_unit_test(test_all_and_none),
 		cmocka_unit_test(test_lines), cmocka_unit_test(test_threads),
-		cmocka_unit_test(test_names),
+		cmocka_unit_test(test_names), cmocka_unit_test(test_gil_only),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

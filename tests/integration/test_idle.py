@@ -1,0 +1,72 @@
+"""record --idle: cpu mode with the threads off CPU too (py-spy's flag),
+locally and through pybpfd.  Without it a thread's samples are its own CPU
+clock x the rate (up to what a virtual machine's hypervisor stole meanwhile),
+a sleeping thread has none; with it every thread has
+samples for all of its life, asleep or not (its lifetime x the rate), the
+profile is a CPU one (samples/count, cpu/nanoseconds) and has no reason
+label."""
+import json
+import os
+
+from pybpf_testlib import PYTHON, Daemon, Pprof, WORKLOADS, check, record, tmpdir
+
+RATE = 499
+SECONDS = 3
+script = os.path.join(WORKLOADS, "idle.py")
+d = tmpdir()
+
+
+def capture(name, args, daemon=None):
+    out = os.path.join(d, f"{name}.pb.gz")
+    truth = os.path.join(d, f"{name}.json")
+    cmd = [PYTHON, script, str(SECONDS), truth]
+    if daemon:
+        daemon.ctl("record", "-q", "-o", out, *args, "--", *cmd)
+    else:
+        record(["-r", str(RATE), "-o", out] + args, cmd, local=True)
+    with open(truth) as f:
+        t = json.load(f)
+    prof = Pprof(out)
+    by_tid, reasons = {}, set()
+    for c, _, labels in prof.stacks():
+        tid = int(labels.get("thread_id", "0"))
+        by_tid[tid] = by_tid.get(tid, 0) + c
+        if "reason" in labels:
+            reasons.add(labels["reason"])
+    samples = {n: by_tid.get(tid, 0) for n, tid in t["threads"].items()}
+    print(f"{name}: samples {samples}, own CPU s {t['cpu']}, alive s {t['alive']}", flush=True)
+    return prof, samples, t, reasons
+
+
+def near(got, want, how, within, noise=0):
+    """within: a share of what is owed (a fixed-frequency sampler owes the
+    rate per second it runs; --idle's counts are time, rounded once);
+    noise: what sampling adds to the on-CPU part (as test_wall allows: twice
+    the square root of its samples)"""
+    check(abs(got - want) <= within * want + noise + 2, f"{how}: {got} samples, owed {want:.0f}")
+
+
+prof, samples, t, _ = capture("cpu", [])
+for n in t["threads"]:
+    # its own clock, and at most all of the time the hypervisor stole
+    # meanwhile (its clock leaves that out, the sampler's timers partly count
+    # it); 5 samples (10 ms) for its start and end, outside its clock's window
+    owed = RATE * t["cpu"][n]
+    check(0.95 * owed - 5 <= samples[n] <= 1.05 * owed / (1 - t["steal"]) + 5,
+          f"cpu mode, {n}: {samples[n]} samples, its own CPU clock x the rate {owed:.0f} "
+          f"(steal {100 * t['steal']:.1f} %)")
+
+for how, daemon in (("local", None), ("pybpfd", "daemon")):
+    dm = Daemon(conf={"rate_hz": str(RATE)}) if daemon else None
+    try:
+        prof, samples, t, reasons = capture(f"idle-{how}", ["--idle"], dm)
+    finally:
+        if dm:
+            dm.stop()
+    for n in t["threads"]:
+        near(samples[n], RATE * t["alive"][n], f"--idle ({how}), {n} (its lifetime x the rate)", 0.03,
+             2 * (RATE * t["cpu"][n]) ** 0.5)
+    check(not reasons, f"--idle ({how}): no reason label ({sorted(reasons)})")
+    check("samples/count" in prof.text and "cpu/nanoseconds" in prof.text,
+          f"--idle ({how}): a CPU profile's sample types")
+print("ok")
