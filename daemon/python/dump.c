@@ -461,6 +461,26 @@ static __u64 gil_holder(const struct pyprocess *pp)
 	return locked ? holder : 0;
 }
 
+/* Python's names where the threading module has them, else the OS's. */
+static void name_threads(const struct pyprocess *pp, struct dump *d)
+{
+	struct pythread_name *names = calloc(d->nthreads + 16, sizeof(*names));
+	int n = names ? pythread_names(pp, NULL, names, d->nthreads + 16, NULL) : -1;
+	for (size_t i = 0; i < d->nthreads; i++) {
+		struct dump_thread *t = &d->threads[i];
+		snprintf(t->name, sizeof(t->name), "%s", t->comm);
+		for (int k = 0; k < n; k++) {
+			if (names[k].ident != t->thread_id &&
+			    (!names[k].tid || names[k].tid != t->tid))
+				continue;
+			snprintf(t->name, sizeof(t->name), "%s", names[k].name);
+			t->python_name = true;
+			break;
+		}
+	}
+	free(names);
+}
+
 int dump_process(const struct pyprocess *pp, struct dump *d, bool nonblocking, char *err,
 		 size_t errlen)
 {
@@ -505,6 +525,7 @@ int dump_process(const struct pyprocess *pp, struct dump *d, bool nonblocking, c
 		if (walk_thread(pp, syms, &rd, raw, tstates[i], nonblocking, t))
 			goto out;
 	}
+	name_threads(pp, d);
 	ret = 0;
 out:
 	if (ret && !err[0])
@@ -560,7 +581,7 @@ void dump_print_text(const struct pyprocess *pp, const struct dump *d, FILE *out
 		const struct dump_thread *t = &d->threads[i];
 		fprintf(out, "\nThread %u (%s%s%s): \"%s\" ident 0x%llx\n", t->tid,
 			state_name(t->state), t->state == 'R' ? ", active" : "",
-			t->gil > 0 ? ", holds the GIL" : "", t->comm,
+			t->gil > 0 ? ", holds the GIL" : "", t->name,
 			(unsigned long long)t->thread_id);
 		for (size_t j = 0; j < t->nframes; j++)
 			fprintf(out, "    %s (%s:%d)\n", t->frames[j].name, t->frames[j].file,
@@ -584,6 +605,9 @@ void dump_print_json(const struct pyprocess *pp, const struct dump *d, FILE *out
 		const struct dump_thread *t = &d->threads[i];
 		fprintf(out, "%s\n  {\"tid\": %u, \"ident\": %llu, \"name\": ", i ? "," : "",
 			t->tid, (unsigned long long)t->thread_id);
+		json_write_string(out, t->name);
+		fprintf(out,
+			", \"name_from\": \"%s\", \"comm\": ", t->python_name ? "python" : "os");
 		json_write_string(out, t->comm);
 		fprintf(out,
 			", \"state\": \"%s\", \"active\": %s, \"gil\": %s, \"partial\": %s, "

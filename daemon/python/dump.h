@@ -6,6 +6,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+
+#include "python/threadnames.h"
 #include <stdio.h>
 
 #include "python/pyprocess.h"
@@ -20,11 +22,13 @@ struct dump_frame {
 };
 
 struct dump_thread {
-	uint32_t tid;	    /* kernel thread id (native_thread_id) */
-	uint64_t thread_id; /* pthread_t, as threading.get_ident() */
-	char comm[20];
-	char state;		   /* from /proc: R running, S sleeping, D disk wait, ... */
-	struct dump_frame *frames; /* leaf first */
+	uint32_t tid;		      /* kernel thread id (native_thread_id) */
+	uint64_t thread_id;	      /* pthread_t, as threading.get_ident() */
+	char comm[20];		      /* the OS's name (cut at 15) */
+	char name[PYTHREAD_NAME_MAX]; /* Python's (threading), else comm */
+	bool python_name;	      /* name is Python's */
+	char state;		      /* from /proc: R running, S sleeping, D disk wait, ... */
+	struct dump_frame *frames;    /* leaf first */
 	size_t nframes;
 	bool truncated;
 	const char *error; /* non-NULL when the stack is incomplete: why */

@@ -12,6 +12,7 @@
 #include "native/elfcache.h"
 #include "native/natsym.h"
 #include "python/symbols.h"
+#include "python/threadnames.h"
 #include "sampling/merge.h"
 #include "sys/clock.h"
 #include "sys/procfs.h"
@@ -20,7 +21,7 @@
 
 struct thread_name {
 	uint32_t tid;
-	char name[20];
+	char name[PYTHREAD_NAME_MAX];
 };
 
 struct agg_proc {
@@ -30,6 +31,7 @@ struct agg_proc {
 	struct natsym_proc nat;
 	struct thread_name *threads;
 	size_t nthreads, threads_cap;
+	uint64_t py_active;  /* where its threading._active is, 0: not found yet */
 	struct pyprocess pp; /* as registered */
 };
 
@@ -98,6 +100,22 @@ void agg_forget_process(struct aggregator *a, pid_t pid)
 	}
 }
 
+#define PYTHREADS_READ 256 /* registry entries read at a new thread */
+
+/* Python's name of tid (threading's registry, read when a thread is new to
+ * the aggregator: no Python object is read per sample). */
+static void python_thread_name(struct agg_proc *p, uint32_t tid, char *out, size_t len)
+{
+	struct pythread_name *names = malloc(PYTHREADS_READ * sizeof(*names));
+	int n = names ? pythread_names(&p->pp, &p->py_active, names, PYTHREADS_READ, NULL) : -1;
+	for (int i = 0; i < n; i++)
+		if (names[i].tid == tid) {
+			snprintf(out, len, "%s", names[i].name);
+			break;
+		}
+	free(names);
+}
+
 static const char *thread_name(struct aggregator *a, struct agg_proc *p, uint32_t tid)
 {
 	for (size_t i = 0; i < p->nthreads; i++)
@@ -113,7 +131,10 @@ static const char *thread_name(struct aggregator *a, struct agg_proc *p, uint32_
 	}
 	struct thread_name *t = &p->threads[p->nthreads++];
 	t->tid = tid;
-	procfs_comm(p->pid, tid, t->name, sizeof(t->name));
+	t->name[0] = 0;
+	python_thread_name(p, tid, t->name, sizeof(t->name));
+	if (!t->name[0])
+		procfs_comm(p->pid, tid, t->name, sizeof(t->name));
 	if (!t->name[0] && a->exited_name)
 		a->exited_name(a->exited_ctx, p->pid, tid, t->name, sizeof(t->name));
 	if (!t->name[0])

@@ -1,0 +1,326 @@
+/* pyobject.c - a bounded reader of Python objects in another process. */
+#include "python/pyobject.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "python/symbols.h"
+#include "sys/memread.h"
+
+/* The same in every version 3.9-3.15 (x86_64). */
+#define OB_TYPE		 8
+#define TP_NAME		 24
+#define TP_BASICSIZE	 32
+#define TP_FLAGS	 168
+#define TP_DICTOFFSET	 288
+#define MD_DICT		 16 /* PyModuleObject.md_dict */
+#define MA_USED		 16
+#define MA_KEYS		 32
+#define MA_VALUES	 40
+#define F_MANAGED_DICT	 (1UL << 4)
+#define F_INLINE_VALUES	 (1UL << 2)
+#define F_LONG_SUBCLASS	 (1UL << 24)
+#define F_UNICODE	 (1UL << 28)
+#define F_DICT_SUBCLASS	 (1UL << 29)
+#define LONG_SIZE	 16 /* ob_size (<= 3.11) or lv_tag (3.12+) */
+#define LONG_DIGITS	 24
+#define PYLONG_SHIFT	 30
+#define ENTRIES_PER_READ 128
+
+static const struct pyobj_layout table[] = {
+	{9, 864, 856, 0, 0, false, false, ATTR_DICTOFFSET},
+	{10, 872, 856, 0, 0, false, false, ATTR_DICTOFFSET},
+	{11, 872, 888, 0, 0, true, false, ATTR_MANAGED_311},
+	{12, 880, 944, 0, 0, true, true, ATTR_TAGGED_312},
+	{13, 880, 7656, 88, 8, true, true, ATTR_INLINE_313},
+	{14, 880, 7688, 96, 8, true, true, ATTR_INLINE_313},
+	{15, 888, 7592, 96, 8, true, true, ATTR_INLINE_313},
+};
+
+int pyobj_reader_init(struct pyobj_reader *r, const struct pyprocess *pp)
+{
+	memset(r, 0, sizeof(*r));
+	r->pp = pp;
+	for (size_t i = 0; i < sizeof(table) / sizeof(table[0]); i++)
+		if (pp->major == 3 && table[i].minor == pp->minor)
+			r->O = &table[i];
+	return r->O ? 0 : -1;
+}
+
+int pyobj_read(struct pyobj_reader *r, uint64_t addr, void *dst, size_t len)
+{
+	if (!addr || r->reads >= PYOBJ_MAX_READS)
+		return -1;
+	r->reads++;
+	return mem_read(r->pp->pid, addr, dst, len) ? -1 : 0;
+}
+
+static int read_u64(struct pyobj_reader *r, uint64_t addr, uint64_t *v)
+{
+	return pyobj_read(r, addr, v, sizeof(*v));
+}
+
+uint64_t pyobj_type(struct pyobj_reader *r, uint64_t obj)
+{
+	uint64_t t = 0;
+	return read_u64(r, obj + OB_TYPE, &t) ? 0 : t;
+}
+
+static uint64_t type_flags(struct pyobj_reader *r, uint64_t type)
+{
+	uint64_t f = 0;
+	return type && !read_u64(r, type + TP_FLAGS, &f) ? f : 0;
+}
+
+void pyobj_type_name(struct pyobj_reader *r, uint64_t obj, char *out, size_t len)
+{
+	uint64_t type = pyobj_type(r, obj), name = 0;
+	snprintf(out, len, "?");
+	if (!type || read_u64(r, type + TP_NAME, &name) || !name || len < 2)
+		return;
+	char buf[128];
+	size_t n = len < sizeof(buf) ? len : sizeof(buf);
+	/* a C string of unknown length: what fits, cut at its NUL */
+	if (pyobj_read(r, name, buf, n - 1))
+		return;
+	buf[n - 1] = 0;
+	for (size_t i = 0; buf[i]; i++)
+		if ((unsigned char)buf[i] < 0x20 || (unsigned char)buf[i] >= 0x7f)
+			return; /* not a type's name: memory reused */
+	snprintf(out, len, "%s", buf);
+}
+
+char *pyobj_str(struct pyobj_reader *r, uint64_t obj, size_t max)
+{
+	if (!(type_flags(r, pyobj_type(r, obj)) & F_UNICODE))
+		return NULL;
+	r->reads += 2;
+	return r->reads <= PYOBJ_MAX_READS ? pysym_read_str(r->pp->pid, &r->pp->layout, obj, max)
+					   : NULL;
+}
+
+int pyobj_int(struct pyobj_reader *r, uint64_t obj, int64_t *v)
+{
+	int64_t size;
+	uint32_t digits[3] = {0};
+	if (!(type_flags(r, pyobj_type(r, obj)) & F_LONG_SUBCLASS) ||
+	    pyobj_read(r, obj + LONG_SIZE, &size, sizeof(size)))
+		return -1;
+	int sign = 1;
+	uint64_t n;
+	if (r->O->long_tag) { /* ndigits << 3 | sign bits (0 +, 1 zero, 2 -) */
+		uint64_t tag = (uint64_t)size;
+		n = tag >> 3;
+		sign = 1 - (int)(tag & 3);
+	} else {
+		sign = size < 0 ? -1 : size > 0;
+		n = size < 0 ? (uint64_t)-size : (uint64_t)size;
+	}
+	if (n > 3 || (n && pyobj_read(r, obj + LONG_DIGITS, digits, n * sizeof(digits[0]))))
+		return -1;
+	uint64_t mag = 0;
+	for (uint64_t i = n; i-- > 0;) {
+		if (mag >> (63 - PYLONG_SHIFT))
+			return -1; /* past 64 bits */
+		mag = (mag << PYLONG_SHIFT) | (digits[i] & ((1u << PYLONG_SHIFT) - 1));
+	}
+	if (mag > (uint64_t)INT64_MAX)
+		return -1;
+	*v = sign * (int64_t)mag;
+	return 0;
+}
+
+/* --- dicts ------------------------------------------------------------------ */
+
+struct keys {
+	uint64_t entries; /* address of entry 0 */
+	uint64_t n;	  /* dk_nentries, capped */
+	size_t esize;	  /* 24: {hash, key, value}; 16: {key, value} */
+};
+
+static int read_keys(struct pyobj_reader *r, uint64_t keys, struct keys *k)
+{
+	uint8_t h[40];
+	int64_t nentries;
+	if (pyobj_read(r, keys, h, sizeof(h)))
+		return -1;
+	if (r->O->new_dict_keys) { /* 3.11+ */
+		uint8_t log2_size = h[8], log2_index = h[9], kind = h[10];
+		if (log2_size > 30 || log2_index > 34 || log2_index < log2_size || kind > 2)
+			return -1;
+		memcpy(&nentries, h + 24, sizeof(nentries));
+		k->entries = keys + 32 + (1ULL << log2_index);
+		k->esize = kind == 0 ? 24 : 16;
+	} else { /* 3.9, 3.10: dk_size slots, each 1, 2, 4 or 8 bytes */
+		int64_t size;
+		memcpy(&size, h + 8, sizeof(size));
+		memcpy(&nentries, h + 32, sizeof(nentries));
+		if (size <= 0 || size > (1LL << 30) || (size & (size - 1)))
+			return -1;
+		uint64_t width = size <= 0xff		? 1
+				 : size <= 0xffff	? 2
+				 : size <= 0xffffffffLL ? 4
+							: 8;
+		k->entries = keys + 40 + (uint64_t)size * width;
+		k->esize = 24;
+	}
+	if (nentries < 0)
+		return -1;
+	k->n = (uint64_t)nentries < PYOBJ_MAX_ENTRIES ? (uint64_t)nentries : PYOBJ_MAX_ENTRIES;
+	return 0;
+}
+
+/* Each key of keys with its value: from the entry, or values[i] of a
+ * split table (values != 0). */
+static int keys_each(struct pyobj_reader *r, uint64_t keys, uint64_t values, pyobj_item_fn fn,
+		     void *ctx)
+{
+	struct keys k;
+	uint64_t buf[ENTRIES_PER_READ * 3], vals[ENTRIES_PER_READ];
+	if (read_keys(r, keys, &k))
+		return -1;
+	size_t words = k.esize / 8, koff = words == 3 ? 1 : 0;
+	for (uint64_t at = 0; at < k.n; at += ENTRIES_PER_READ) {
+		size_t m = k.n - at < ENTRIES_PER_READ ? (size_t)(k.n - at) : ENTRIES_PER_READ;
+		if (pyobj_read(r, k.entries + at * k.esize, buf, m * k.esize))
+			return -1;
+		if (values && pyobj_read(r, values + at * 8, vals, m * 8))
+			return -1;
+		for (size_t i = 0; i < m; i++) {
+			uint64_t key = buf[i * words + koff];
+			uint64_t val = values ? vals[i] : buf[i * words + koff + 1];
+			if (!key || !val) /* deleted, or not set in this split table */
+				continue;
+			int ret = fn(ctx, key, val);
+			if (ret)
+				return ret;
+		}
+	}
+	return 0;
+}
+
+int pyobj_dict_each(struct pyobj_reader *r, uint64_t dict, pyobj_item_fn fn, void *ctx)
+{
+	uint64_t d[6];
+	if (!(type_flags(r, pyobj_type(r, dict)) & F_DICT_SUBCLASS) ||
+	    pyobj_read(r, dict, d, sizeof(d)))
+		return -1;
+	uint64_t keys = d[MA_KEYS / 8], values = d[MA_VALUES / 8];
+	return keys_each(r, keys, values ? values + r->O->split_values : 0, fn, ctx);
+}
+
+struct find {
+	struct pyobj_reader *r;
+	const char *name;
+	size_t len;
+	uint64_t value;
+};
+
+static int match_key(void *ctx, uint64_t key, uint64_t value)
+{
+	struct find *f = ctx;
+	int64_t len;
+	/* one read rejects most keys: a str of another length (sys.modules
+	 * has hundreds) */
+	if (pyobj_read(f->r, key + 16, &len, sizeof(len)) || len != (int64_t)f->len)
+		return 0;
+	char *s = pyobj_str(f->r, key, f->len + 1);
+	int hit = s && !strcmp(s, f->name);
+	free(s);
+	if (hit)
+		f->value = value;
+	return hit;
+}
+
+int pyobj_dict_get(struct pyobj_reader *r, uint64_t dict, const char *name, uint64_t *value)
+{
+	struct find f = {r, name, strlen(name), 0};
+	if (pyobj_dict_each(r, dict, match_key, &f) != 1)
+		return -1;
+	*value = f.value;
+	return 0;
+}
+
+/* --- instance attributes ---------------------------------------------------- */
+
+/* Values kept beside the object (not in a dict of its own), named by the
+ * type's shared keys: values[i] goes with key i. */
+static int split_get(struct pyobj_reader *r, uint64_t type, uint64_t values, const char *name,
+		     uint64_t *value)
+{
+	uint64_t keys;
+	struct find f = {r, name, strlen(name), 0};
+	if (read_u64(r, type + r->O->ht_cached_keys, &keys) || !keys ||
+	    keys_each(r, keys, values, match_key, &f) != 1)
+		return -1;
+	*value = f.value;
+	return 0;
+}
+
+int pyobj_attr(struct pyobj_reader *r, uint64_t obj, const char *name, uint64_t *value)
+{
+	uint64_t type = pyobj_type(r, obj), flags = type_flags(r, type), w = 0;
+	int64_t off;
+	switch (r->O->attrs) {
+	case ATTR_DICTOFFSET:
+		if (!type || pyobj_read(r, type + TP_DICTOFFSET, &off, sizeof(off)) || off <= 0 ||
+		    off > 4096 || read_u64(r, obj + (uint64_t)off, &w))
+			return -1;
+		return pyobj_dict_get(r, w, name, value);
+	case ATTR_MANAGED_311: /* dict at obj - 24, else values at obj - 32 */
+		if (!(flags & F_MANAGED_DICT) || read_u64(r, obj - 24, &w))
+			return -1;
+		if (w)
+			return pyobj_dict_get(r, w, name, value);
+		if (read_u64(r, obj - 32, &w) || !w)
+			return -1;
+		return split_get(r, type, w, name, value);
+	case ATTR_TAGGED_312: /* obj - 24: a dict, or values tagged by bit 0 */
+		if (!(flags & F_MANAGED_DICT) || read_u64(r, obj - 24, &w) || !w)
+			return -1;
+		if (w & 1)
+			return split_get(r, type, w + 1, name, value);
+		return pyobj_dict_get(r, w, name, value);
+	case ATTR_INLINE_313: { /* values after the object while valid, else the dict */
+		int64_t basic;
+		uint8_t hdr[4]; /* capacity, size, embedded, valid */
+		if ((flags & F_INLINE_VALUES) &&
+		    !pyobj_read(r, type + TP_BASICSIZE, &basic, sizeof(basic)) && basic > 0 &&
+		    basic < 4096 && !pyobj_read(r, obj + (uint64_t)basic, hdr, sizeof(hdr)) &&
+		    hdr[3])
+			return split_get(r, type, obj + (uint64_t)basic + 8, name, value);
+		if (!(flags & F_MANAGED_DICT) || read_u64(r, obj - 24, &w) || !w)
+			return -1;
+		return pyobj_dict_get(r, w, name, value);
+	}
+	}
+	return -1;
+}
+
+/* --- modules ---------------------------------------------------------------- */
+
+uint64_t pyobj_sys_modules(struct pyobj_reader *r)
+{
+	uint64_t interp = 0, modules = 0, off = r->O->interp_modules;
+	const struct pylayout *L = &r->pp->layout;
+	if (read_u64(r, r->pp->runtime_addr + L->bpf.rt_interp_head, &interp) || !interp)
+		return 0;
+	/* 3.13+: where the interpreter itself says (it moved within 3.14) */
+	if (r->O->debug_modules && r->pp->debug_offsets) {
+		uint64_t v;
+		if (!read_u64(r, r->pp->runtime_addr + r->O->debug_modules, &v) && v && v < 65536)
+			off = v;
+	}
+	return read_u64(r, interp + off, &modules) ? 0 : modules;
+}
+
+int pyobj_module_global(struct pyobj_reader *r, const char *module, const char *name,
+			uint64_t *value)
+{
+	uint64_t modules = pyobj_sys_modules(r), mod, dict;
+	if (!modules || pyobj_dict_get(r, modules, module, &mod) ||
+	    read_u64(r, mod + MD_DICT, &dict))
+		return -1;
+	return pyobj_dict_get(r, dict, name, value);
+}

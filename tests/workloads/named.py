@@ -1,0 +1,39 @@
+"""Threads with Python names the OS does not have, for the thread-name tests.
+
+    named.py SECONDS
+
+A thread named at its creation with a name longer than the OS keeps (15
+characters), one renamed after it started, and the main thread renamed; the
+two threads spin (so a CPU profile has them), the main one sleeps.  Prints
+"ready" once all are named, then {"name": native tid, ...} as JSON.
+"""
+import json
+import sys
+import threading
+import time
+
+seconds = float(sys.argv[1])
+end = time.monotonic() + seconds
+started = threading.Barrier(3)
+
+
+def spin():
+    started.wait()
+    x = 0
+    while time.monotonic() < end:
+        for i in range(1000):
+            x += i
+
+
+long_one = threading.Thread(target=spin, name="worker-with-a-long-python-name")
+renamed = threading.Thread(target=spin)
+long_one.start()
+renamed.start()
+renamed.name = "renamed-after-start"
+threading.current_thread().name = "main-renamed-too"
+started.wait()
+print("ready", flush=True)
+print(json.dumps({t.name: t.native_id for t in (long_one, renamed, threading.current_thread())}), flush=True)
+time.sleep(max(0.0, end - time.monotonic()))
+long_one.join()
+renamed.join()
