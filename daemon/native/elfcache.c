@@ -79,6 +79,36 @@ size_t elfcache_size(const struct elfcache *c)
 	return c->n;
 }
 
+size_t elfcache_prune(struct elfcache *c, elfcache_keep_fn keep, void *ctx)
+{
+	size_t kept = 0, gone = 0;
+	for (size_t i = 0; i < c->n; i++) {
+		struct elfcache_entry *e = &c->e[i];
+		if (keep(ctx, e->inode, e->dev_major, e->dev_minor)) {
+			c->e[kept++] = *e;
+			continue;
+		}
+		if (e->ef && e->ef->cfi && c->ncfi)
+			c->ncfi--;
+		if (e->ef)
+			elf_file_free(e->ef);
+		free(e->ef);
+		gone++;
+	}
+	if (!gone)
+		return 0;
+	c->n = kept;
+	/* the index again, over what is left (never larger: cannot fail) */
+	htab_clear(&c->index);
+	for (size_t i = 0; i < c->n; i++) {
+		struct mapping m = {.inode = c->e[i].inode,
+				    .dev_major = c->e[i].dev_major,
+				    .dev_minor = c->e[i].dev_minor};
+		htab_put(&c->index, key_hash(&m), (uint32_t)i);
+	}
+	return gone;
+}
+
 static struct elf_file *load(struct elfcache *c, const struct procmaps *pm, const struct mapping *m)
 {
 	struct elf_file *ef = calloc(1, sizeof(*ef));

@@ -24,5 +24,10 @@ int elfcache_bias(const struct elf_file *ef, const struct mapping *m, uint64_t *
 void elfcache_clear(struct elfcache *c);
 /* Files loaded now. */
 size_t elfcache_size(const struct elfcache *c);
+/* Forgets the files for which keep(ctx, inode, dev_major, dev_minor) is
+ * false (no live process maps them any more); the owner knows no pointer
+ * into those is held.  Returns how many it forgot. */
+typedef bool (*elfcache_keep_fn)(void *ctx, uint64_t inode, unsigned dev_major, unsigned dev_minor);
+size_t elfcache_prune(struct elfcache *c, elfcache_keep_fn keep, void *ctx);
 
 #endif

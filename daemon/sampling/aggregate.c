@@ -559,10 +559,61 @@ long agg_sweep(struct aggregator *a, uint32_t keep, stacks_forget_fn forget, voi
 	return compact(a, dropped);
 }
 
+struct file_id {
+	uint64_t inode;
+	uint64_t dev; /* major << 32 | minor */
+};
+
+static int cmp_file_id(const void *a, const void *b)
+{
+	const struct file_id *x = a, *y = b;
+	if (x->inode != y->inode)
+		return x->inode < y->inode ? -1 : 1;
+	return (x->dev > y->dev) - (x->dev < y->dev);
+}
+
+struct live_files {
+	struct file_id *f;
+	size_t n;
+};
+
+static bool still_mapped(void *ctx, uint64_t inode, unsigned major, unsigned minor)
+{
+	const struct live_files *l = ctx;
+	struct file_id k = {inode, (uint64_t)major << 32 | minor};
+	return bsearch(&k, l->f, l->n, sizeof(k), cmp_file_id) != NULL;
+}
+
+/* The ELF files no process still registered maps: forgotten, so the cache
+ * is bounded by what runs, not by every program seen since the start. */
+static void prune_elves(struct aggregator *a)
+{
+	struct live_files l = {NULL, 0};
+	size_t cap = 0;
+	for (const struct agg_proc *p = a->procs; p; p = p->next)
+		cap += p->nat.pm.n;
+	l.f = malloc((cap ? cap : 1) * sizeof(*l.f));
+	if (!l.f)
+		return; /* kept: still right, only larger */
+	for (const struct agg_proc *p = a->procs; p; p = p->next)
+		for (size_t i = 0; i < p->nat.pm.n; i++) {
+			const struct mapping *m = &p->nat.pm.m[i];
+			if (m->inode)
+				l.f[l.n++] = (struct file_id){
+					m->inode, (uint64_t)m->dev_major << 32 | m->dev_minor};
+		}
+	qsort(l.f, l.n, sizeof(*l.f), cmp_file_id);
+	elfcache_prune(a->elves, still_mapped, &l);
+	free(l.f);
+}
+
 long agg_drop_pids(struct aggregator *a, const uint32_t *pids, size_t n, stacks_forget_fn forget,
 		   void *ctx)
 {
-	return compact(a, stacks_drop_pids(&a->stacks, pids, n, forget, ctx));
+	long k = compact(a, stacks_drop_pids(&a->stacks, pids, n, forget, ctx));
+	if (k >= 0)
+		prune_elves(a);
+	return k;
 }
 
 size_t agg_stack_count(const struct aggregator *a)

@@ -16,6 +16,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "native/elfcache.h"
 #include "native/elfsyms.h"
 
 #define PYTHON_EXE "/usr/bin/python3.11"
@@ -346,6 +347,47 @@ static void free_zeroes_and_is_repeatable(void **state)
 	assert_int_equal(elf_file_vaddr(&ef, 0, &v), -1);
 }
 
+static bool keep_libc(void *ctx, uint64_t inode, unsigned major, unsigned minor)
+{
+	const struct mapping *libc = ctx;
+	return inode == libc->inode && major == libc->dev_major && minor == libc->dev_minor;
+}
+
+/* elfcache_prune forgets the files it is told no one maps, and only those:
+ * what is kept is found again without a new load, what is gone loads anew */
+static void cache_prune(void **state)
+{
+	(void)state;
+	struct procmaps pm;
+	assert_int_equal(procmaps_read(getpid(), &pm), 0);
+	const struct mapping *exe = NULL, *libc = NULL;
+	for (size_t i = 0; i < pm.n; i++) {
+		const struct mapping *m = &pm.m[i];
+		if (!m->exec || !m->inode)
+			continue;
+		if (!libc && strstr(m->path, "libc.so"))
+			libc = m;
+		else if (!exe && strstr(m->path, "test_elfsyms"))
+			exe = m;
+	}
+	assert_non_null(exe);
+	assert_non_null(libc);
+	struct elfcache *c = elfcache_new();
+	assert_non_null(c);
+	const struct elf_file *e1 = elfcache_get(c, &pm, exe), *l1 = elfcache_get(c, &pm, libc);
+	assert_non_null(e1);
+	assert_non_null(l1);
+	assert_int_equal(elfcache_size(c), 2);
+	assert_int_equal(elfcache_prune(c, keep_libc, (void *)libc), 1);
+	assert_int_equal(elfcache_size(c), 1);
+	assert_ptr_equal(elfcache_get(c, &pm, libc), l1); /* kept, not loaded again */
+	assert_non_null(elfcache_get(c, &pm, exe));	  /* gone: loaded anew */
+	assert_int_equal(elfcache_size(c), 2);
+	assert_int_equal(elfcache_prune(c, keep_libc, (void *)libc), 1);
+	elfcache_free(c);
+	procmaps_free(&pm);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -355,6 +397,7 @@ int main(void)
 		cmocka_unit_test(not_elf),
 		cmocka_unit_test(truncated_elf),
 		cmocka_unit_test(free_zeroes_and_is_repeatable),
+		cmocka_unit_test(cache_prune),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
