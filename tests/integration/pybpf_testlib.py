@@ -8,6 +8,8 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import threading
+import time
 
 SRC = os.environ.get("PYBPF_SOURCE_DIR", os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
 BUILD = os.environ.get("PYBPF_BUILD_DIR", os.path.join(SRC, "build"))
@@ -98,6 +100,56 @@ def interpreters():
         else:
             out[name] = f"{root}{binary} missing: scripts/make-root.sh {suite} python3.{minor} was not run or failed"
     return out
+
+
+class SchedClock:
+    """The kernel's own account of threads' time, read every 50 ms while a
+    capture runs: on CPU and runnable but waiting for a CPU (the run queue)
+    from /proc/PID/task/TID/schedstat; what is left of the wall time the
+    thread slept.  share(tid, t0, t1) gives (on-CPU %, run-queue %) over a
+    window of CLOCK_MONOTONIC, interpolated."""
+
+    def __init__(self, pid, tids):
+        self.paths = {tid: f"/proc/{pid}/task/{tid}/schedstat" for tid in tids}
+        self.marks = {tid: [] for tid in tids}
+        self.done = threading.Event()
+        self.thread = threading.Thread(target=self._poll, daemon=True)
+        self.thread.start()
+
+    def _read(self):
+        for tid, path in self.paths.items():
+            try:
+                with open(path) as f:
+                    run, wait = (int(x) for x in f.read().split()[:2])
+            except (OSError, ValueError):
+                continue
+            self.marks[tid].append((time.monotonic(), run / 1e9, wait / 1e9))
+
+    def _poll(self):
+        while not self.done.is_set():
+            self._read()
+            self.done.wait(0.05)
+
+    def stop(self):
+        """Stop polling, after one last reading (now: past any window that
+        has ended)."""
+        if not self.done.is_set():
+            self.done.set()
+            self.thread.join()
+            self._read()
+
+    def share(self, tid, t0, t1):
+        ms = self.marks[tid]
+
+        def at(t, k):
+            for a, b in zip(ms, ms[1:]):
+                if a[0] <= t <= b[0]:
+                    return a[k] + (b[k] - a[k]) * (t - a[0]) / max(b[0] - a[0], 1e-9)
+            fail(f"no schedstat reading of tid {tid} around {t:.3f} ({len(ms)} readings' span: "
+                 f"{ms[0][0] if ms else 0:.3f}..{ms[-1][0] if ms else 0:.3f})")
+
+        span = t1 - t0
+        return tuple(100 * (at(t1, k) - at(t0, k)) / span for k in (1, 2))
 
 
 def interp_from_argv():
@@ -202,6 +254,27 @@ class Pprof:
 
 PYBPFD = os.path.join(BUILD, "pybpfd")
 PYTHON = "/usr/bin/python3.11"
+
+
+def capture_workload(d, name, script, seconds, rate, args, daemon=None):
+    """Record a workload that writes its truth to a JSON file (its last
+    argument), locally at rate or through a Daemon; give the profile, that
+    truth and the samples per thread_id label."""
+    out = os.path.join(d, f"{name}.pb.gz")
+    truth = os.path.join(d, f"{name}.json")
+    cmd = [PYTHON, script, str(seconds), truth]
+    if daemon:
+        daemon.ctl("record", "-q", "-o", out, *args, "--", *cmd)
+    else:
+        record(["-r", str(rate), "-o", out] + args, cmd, local=True)
+    with open(truth) as f:
+        t = json.load(f)
+    prof = Pprof(out)
+    by_tid = {}
+    for c, _, labels in prof.stacks():
+        tid = int(labels.get("thread_id", "0"))
+        by_tid[tid] = by_tid.get(tid, 0) + c
+    return prof, t, by_tid
 
 
 def free_port():

@@ -9,10 +9,9 @@ threads' own clocks, not 50 %), and py1 + py2 keep every sample they owe
 (rate x their CPU seconds, up to what a virtual machine's hypervisor stole
 meanwhile: the threads' clocks leave it out, the sampler's timers partly
 count it)."""
-import json
 import os
 
-from pybpf_testlib import PYTHON, Daemon, Pprof, WORKLOADS, check, record, tmpdir
+from pybpf_testlib import Daemon, WORKLOADS, capture_workload, check, tmpdir
 
 RATE = 499
 SECONDS = 4
@@ -21,19 +20,7 @@ d = tmpdir()
 
 
 def capture(name, args, daemon=None):
-    out = os.path.join(d, f"{name}.pb.gz")
-    truth = os.path.join(d, f"{name}.json")
-    cmd = [PYTHON, script, str(SECONDS), truth]
-    if daemon:
-        daemon.ctl("record", "-q", "-o", out, *args, "--", *cmd)
-    else:
-        record(["-r", str(RATE), "-o", out] + args, cmd, local=True)
-    with open(truth) as f:
-        t = json.load(f)
-    by_tid = {}
-    for c, _, labels in Pprof(out).stacks():
-        tid = int(labels.get("thread_id", "0"))
-        by_tid[tid] = by_tid.get(tid, 0) + c
+    _, t, by_tid = capture_workload(d, name, script, SECONDS, RATE, args, daemon)
     samples = {name: by_tid.get(tid, 0) for name, tid in t["threads"].items()}
     print(f"{name}: samples {samples}, own CPU s {t['cpu']}, all {sum(by_tid.values())}", flush=True)
     return samples, t["cpu"], t["steal"], sum(by_tid.values())

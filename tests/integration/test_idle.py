@@ -5,10 +5,9 @@ a sleeping thread has none; with it every thread has
 samples for all of its life, asleep or not (its lifetime x the rate), the
 profile is a CPU one (samples/count, cpu/nanoseconds) and has no reason
 label."""
-import json
 import os
 
-from pybpf_testlib import PYTHON, Daemon, Pprof, WORKLOADS, check, record, tmpdir
+from pybpf_testlib import Daemon, WORKLOADS, capture_workload, check, tmpdir
 
 RATE = 499
 SECONDS = 3
@@ -17,22 +16,8 @@ d = tmpdir()
 
 
 def capture(name, args, daemon=None):
-    out = os.path.join(d, f"{name}.pb.gz")
-    truth = os.path.join(d, f"{name}.json")
-    cmd = [PYTHON, script, str(SECONDS), truth]
-    if daemon:
-        daemon.ctl("record", "-q", "-o", out, *args, "--", *cmd)
-    else:
-        record(["-r", str(RATE), "-o", out] + args, cmd, local=True)
-    with open(truth) as f:
-        t = json.load(f)
-    prof = Pprof(out)
-    by_tid, reasons = {}, set()
-    for c, _, labels in prof.stacks():
-        tid = int(labels.get("thread_id", "0"))
-        by_tid[tid] = by_tid.get(tid, 0) + c
-        if "reason" in labels:
-            reasons.add(labels["reason"])
+    prof, t, by_tid = capture_workload(d, name, script, SECONDS, RATE, args, daemon)
+    reasons = {labels["reason"] for _, _, labels in prof.stacks() if "reason" in labels}
     samples = {n: by_tid.get(tid, 0) for n, tid in t["threads"].items()}
     print(f"{name}: samples {samples}, own CPU s {t['cpu']}, alive s {t['alive']}", flush=True)
     return prof, samples, t, reasons

@@ -9,13 +9,12 @@ seconds of its own CPU clock}, "steal": the share of the CPUs' time the
 hypervisor took meanwhile (machine.py)}, the clocks read from when all three run to
 when they stop (the capture covers the whole run: its shares are of it).
 """
-import json
 import sys
 import threading
 import time
 import zlib
 
-from machine import cpu_ticks, steal_share
+from machine import run_threads
 
 
 seconds, out = float(sys.argv[1]), sys.argv[2]
@@ -49,11 +48,4 @@ def zlib_loop():
 
 threads = [threading.Thread(target=python_loop, name="py1"), threading.Thread(target=python_loop, name="py2"),
            threading.Thread(target=zlib_loop, name="zlibber")]
-before = cpu_ticks()
-for t in threads:
-    t.start()
-for t in threads:
-    t.join()
-steal = steal_share(before, cpu_ticks())
-with open(out, "w") as f:
-    json.dump({"threads": ids, "cpu": cpu, "steal": steal}, f)
+run_threads(threads, out, threads=ids, cpu=cpu)

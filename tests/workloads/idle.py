@@ -8,12 +8,11 @@ spinning and 50 ms asleep, each for SECONDS.  Writes OUT (JSON) at the end:
 "alive": {name: seconds from its start to its end}, "steal": the share of
 the CPUs' time the hypervisor took meanwhile (machine.py)}.
 """
-import json
 import sys
 import threading
 import time
 
-from machine import cpu_ticks, steal_share
+from machine import run_threads
 
 
 seconds, out = float(sys.argv[1]), sys.argv[2]
@@ -48,11 +47,4 @@ def half(until):
 
 
 threads = [threading.Thread(target=run(b), name=n) for n, b in (("spinner", spin), ("sleeper", sleep), ("half", half))]
-before = cpu_ticks()
-for t in threads:
-    t.start()
-for t in threads:
-    t.join()
-steal = steal_share(before, cpu_ticks())
-with open(out, "w") as f:
-    json.dump({"threads": ids, "cpu": cpu, "alive": alive, "steal": steal}, f)
+run_threads(threads, out, threads=ids, cpu=cpu, alive=alive)
