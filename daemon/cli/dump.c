@@ -11,7 +11,7 @@
 
 static void usage(FILE *out)
 {
-	fprintf(out, "usage: pybpfctl dump --pid PID [--json] [--nonblocking]\n"
+	fprintf(out, "usage: pybpfctl dump --pid PID [--locals] [--json] [--nonblocking]\n"
 		     "\n"
 		     "Prints the current Python stack of every thread of a CPython process, with\n"
 		     "thread names, states and line numbers, innermost frame first.  A running\n"
@@ -21,19 +21,26 @@ static void usage(FILE *out)
 		     "\n"
 		     "options:\n"
 		     "  -p, --pid PID     process to inspect\n"
+		     "  -l, --locals      each frame's arguments and local variables: a short\n"
+		     "                    repr of str, bytes, int, float, bool and None, the\n"
+		     "                    first 10 elements of a list, tuple, dict or set, and\n"
+		     "                    <Class object at 0x...> for anything else; at most 120\n"
+		     "                    characters each, read from memory (nothing runs in\n"
+		     "                    the target), after the stack, as the thread runs on\n"
 		     "      --json        machine-readable output\n"
 		     "      --nonblocking never hold a thread still: a stack that keeps changing\n"
 		     "                    may come out partial\n"
 		     "  -h, --help        this text\n");
 }
 
-static int dump_remote(int fd, pid_t pid, bool json, bool nonblocking)
+static int dump_remote(int fd, pid_t pid, bool json, unsigned flags)
 {
 	Pybpf__Control__Request rq = PYBPF__CONTROL__REQUEST__INIT;
 	Pybpf__Control__DumpRequest dump = PYBPF__CONTROL__DUMP_REQUEST__INIT;
 	dump.pid = (uint32_t)pid;
 	dump.json = json;
-	dump.nonblocking = nonblocking;
+	dump.nonblocking = flags & DUMP_NONBLOCKING;
+	dump.locals = flags & DUMP_LOCALS;
 	rq.cmd_case = PYBPF__CONTROL__REQUEST__CMD_DUMP;
 	rq.dump = &dump;
 	Pybpf__Control__Response *r = daemon_call(fd, &rq, NULL);
@@ -41,7 +48,7 @@ static int dump_remote(int fd, pid_t pid, bool json, bool nonblocking)
 	return r ? print_response_data(r) : 1;
 }
 
-static int dump_local(pid_t pid, bool json, bool nonblocking)
+static int dump_local(pid_t pid, bool json, unsigned flags)
 {
 	struct pyprocess pp;
 	struct dump d;
@@ -51,7 +58,7 @@ static int dump_local(pid_t pid, bool json, bool nonblocking)
 	if (!elves)
 		return 1;
 	if (pyprocess_inspect(pid, elves, &pp, err, sizeof(err)) != PYPROC_OK ||
-	    dump_process(&pp, &d, nonblocking, err, sizeof(err))) {
+	    dump_process(&pp, &d, flags, err, sizeof(err))) {
 		fprintf(stderr, "pybpfctl: %s\n", err);
 		goto out;
 	}
@@ -69,17 +76,19 @@ out:
 int cmd_dump(int argc, char **argv)
 {
 	enum { OPT_JSON = 256, OPT_NONBLOCKING };
+	unsigned flags = 0;
 	static const struct option opts[] = {
 		{"pid", required_argument, NULL, 'p'},
 		{"json", no_argument, NULL, OPT_JSON},
 		{"nonblocking", no_argument, NULL, OPT_NONBLOCKING},
+		{"locals", no_argument, NULL, 'l'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
 	pid_t pid = 0;
-	bool json = false, nonblocking = false;
+	bool json = false;
 	int c;
-	while ((c = getopt_long(argc, argv, "p:h", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "p:lh", opts, NULL)) != -1) {
 		switch (c) {
 		case 'p':
 			if (parse_pid(optarg, &pid))
@@ -89,7 +98,10 @@ int cmd_dump(int argc, char **argv)
 			json = true;
 			break;
 		case OPT_NONBLOCKING:
-			nonblocking = true;
+			flags |= DUMP_NONBLOCKING;
+			break;
+		case 'l':
+			flags |= DUMP_LOCALS;
 			break;
 		case 'h':
 			usage(stdout);
@@ -103,6 +115,5 @@ int cmd_dump(int argc, char **argv)
 		return EXIT_USAGE;
 	}
 	int fd = daemon_connect();
-	return fd >= 0 ? dump_remote(fd, pid, json, nonblocking)
-		       : dump_local(pid, json, nonblocking);
+	return fd >= 0 ? dump_remote(fd, pid, json, flags) : dump_local(pid, json, flags);
 }

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "python/pyrepr.h"
 #include "python/symbols.h"
 #include "sys/memread.h"
 #include "sys/procfs.h"
@@ -89,6 +90,9 @@ static int add_frame(struct dump_thread *t, struct pysym_cache *syms, const stru
 	d->file = strdup(s ? s->filename : "");
 	d->line = s ? pysym_line(syms, s, fr->instr) : 0;
 	d->first_line = s ? s->firstlineno : 0;
+	d->locals = NULL;
+	d->nlocals = d->locals_total = 0;
+	d->locals_error = NULL;
 	return d->name && d->file ? 0 : -1;
 }
 
@@ -101,6 +105,7 @@ static bool in_window(const struct reader *r, uint64_t a)
  * after, once the walk is known to hold. */
 struct raw_stack {
 	struct pyu_frame f[DUMP_MAX_FRAMES];
+	uint64_t at[DUMP_MAX_FRAMES];	/* of each of f */
 	uint64_t addr[DUMP_MAX_FRAMES]; /* of every frame read, shims included */
 	size_t n, nread;
 	__u64 current;		 /* the innermost frame */
@@ -156,6 +161,7 @@ static long walk_once(const struct pyprocess *pp, struct reader *r, uint64_t ts,
 			ret = WALK_TORN;
 			break;
 		}
+		out->at[out->n] = frame;
 		frame = fr->previous;
 		if (!fr->skip)
 			out->n++;
@@ -273,14 +279,57 @@ static long walk_until_held(const struct pyprocess *pp, struct reader *r, uint64
 	return st;
 }
 
+/* The variables of frame f (at addr, running code), as reprs. */
+static int read_locals(struct pyobj_reader *r, uint64_t addr, uint64_t code, struct dump_frame *f)
+{
+	struct pylocal *l = calloc(PYLOCALS_SHOWN, sizeof(*l));
+	if (!l)
+		return -1;
+	r->reads = 0;
+	int n = pylocals_read(r, addr, code, l, PYLOCALS_SHOWN, &f->locals_total);
+	if (n < 0) {
+		f->locals_error = "its code's variable names could not be read";
+		free(l);
+		return 0;
+	}
+	f->locals = calloc((size_t)n + 1, sizeof(*f->locals));
+	if (!f->locals) {
+		free(l);
+		return -1;
+	}
+	for (int i = 0; i < n; i++) {
+		struct dump_local *d = &f->locals[f->nlocals++];
+		char repr[PYREPR_BUF], type[PYREPR_TYPE];
+		r->reads = 0;
+		if (l[i].is_tagged) {
+			snprintf(repr, sizeof(repr), "%lld", (long long)l[i].tagged);
+			snprintf(type, sizeof(type), "int");
+		} else {
+			pyrepr(r, l[i].value, repr, type);
+		}
+		d->name = strdup(l[i].name);
+		d->repr = strdup(repr);
+		d->type = strdup(type);
+		d->arg = l[i].arg;
+		d->kind = (uint8_t)l[i].kind;
+		if (!d->name || !d->repr || !d->type) {
+			free(l);
+			return -1;
+		}
+	}
+	free(l);
+	return 0;
+}
+
 /* Reads a thread's stack without stopping it while a few attempts do;
  * a running thread whose stack moves faster than it can be read is then
  * held still for the one walk (unless `nonblocking`), as py-spy does.  A
  * stack that kept changing, or a bad read, is shown as far as it was read
  * and said to be partial. */
 static int walk_thread(const struct pyprocess *pp, struct pysym_cache *syms, struct reader *r,
-		       struct raw_stack *raw, uint64_t ts, bool nonblocking, struct dump_thread *t)
+		       struct raw_stack *raw, uint64_t ts, unsigned flags, struct dump_thread *t)
 {
+	bool nonblocking = flags & DUMP_NONBLOCKING;
 	const struct py_layout *L = &pp->layout.bpf;
 	__u64 ident = 0;
 	bool may_stop = !nonblocking && t->tid && t->state == 'R';
@@ -321,6 +370,12 @@ static int walk_thread(const struct pyprocess *pp, struct pysym_cache *syms, str
 	t->truncated = raw->truncated;
 	for (size_t i = 0; i < raw->n; i++)
 		if (add_frame(t, syms, &raw->f[i]))
+			return -1;
+	struct pyobj_reader objr;
+	if (!(flags & DUMP_LOCALS) || pyobj_reader_init(&objr, pp))
+		return 0;
+	for (size_t i = 0; i < raw->n; i++)
+		if (read_locals(&objr, raw->at[i], raw->f[i].code, &t->frames[i]))
 			return -1;
 	return 0;
 }
@@ -481,7 +536,7 @@ static void name_threads(const struct pyprocess *pp, struct dump *d)
 	free(names);
 }
 
-int dump_process(const struct pyprocess *pp, struct dump *d, bool nonblocking, char *err,
+int dump_process(const struct pyprocess *pp, struct dump *d, unsigned flags, char *err,
 		 size_t errlen)
 {
 	__u64 *tstates = calloc(PYBPF_MAX_THREADS, sizeof(*tstates));
@@ -522,7 +577,7 @@ int dump_process(const struct pyprocess *pp, struct dump *d, bool nonblocking, c
 		t->tid = thread_tid(pp, tstates[i], keys[i], tid_off, &m);
 		t->gil = holder == GIL_UNKNOWN ? -1 : holder == tstates[i];
 		read_task(pp->pid, t);
-		if (walk_thread(pp, syms, &rd, raw, tstates[i], nonblocking, t))
+		if (walk_thread(pp, syms, &rd, raw, tstates[i], flags, t))
 			goto out;
 	}
 	name_threads(pp, d);
@@ -547,8 +602,15 @@ void dump_free(struct dump *d)
 {
 	for (size_t i = 0; i < d->nthreads; i++) {
 		for (size_t j = 0; j < d->threads[i].nframes; j++) {
-			free(d->threads[i].frames[j].name);
-			free(d->threads[i].frames[j].file);
+			struct dump_frame *f = &d->threads[i].frames[j];
+			for (size_t k = 0; k < f->nlocals; k++) {
+				free(f->locals[k].name);
+				free(f->locals[k].repr);
+				free(f->locals[k].type);
+			}
+			free(f->locals);
+			free(f->name);
+			free(f->file);
 		}
 		free(d->threads[i].frames);
 	}
@@ -573,6 +635,54 @@ static const char *state_name(char s)
 	}
 }
 
+static const char *const kind_names[] = {"local", "cell", "free"};
+
+/* Arguments, then locals, as py-spy shows them. */
+static void print_locals_text(const struct dump_frame *f, FILE *out)
+{
+	if (f->locals_error) {
+		fprintf(out, "        [variables unreadable: %s]\n", f->locals_error);
+		return;
+	}
+	for (int args = 1; args >= 0; args--) {
+		bool head = false;
+		for (size_t k = 0; k < f->nlocals; k++) {
+			const struct dump_local *l = &f->locals[k];
+			if (l->arg != (bool)args)
+				continue;
+			if (!head)
+				fprintf(out, "        %s:\n", args ? "Arguments" : "Locals");
+			head = true;
+			fprintf(out, "            %s = %s\n", l->name, l->repr);
+		}
+	}
+	if (f->locals_total > f->nlocals)
+		fprintf(out, "        [%zu more variables not shown]\n",
+			f->locals_total - f->nlocals);
+}
+
+static void print_locals_json(const struct dump_frame *f, FILE *out)
+{
+	if (f->locals_error) {
+		fputs(", \"locals\": null, \"locals_error\": ", out);
+		json_write_string(out, f->locals_error);
+		return;
+	}
+	fputs(", \"locals\": [", out);
+	for (size_t k = 0; k < f->nlocals; k++) {
+		const struct dump_local *l = &f->locals[k];
+		fprintf(out, "%s{\"name\": ", k ? ", " : "");
+		json_write_string(out, l->name);
+		fputs(", \"repr\": ", out);
+		json_write_string(out, l->repr);
+		fputs(", \"type\": ", out);
+		json_write_string(out, l->type);
+		fprintf(out, ", \"arg\": %s, \"kind\": \"%s\"}", l->arg ? "true" : "false",
+			kind_names[l->kind < 3 ? l->kind : 0]);
+	}
+	fprintf(out, "], \"locals_total\": %zu", f->locals_total);
+}
+
 void dump_print_text(const struct pyprocess *pp, const struct dump *d, FILE *out)
 {
 	fprintf(out, "Process %d: CPython %u.%u.%u (%s)\n", (int)pp->pid, pp->major, pp->minor,
@@ -583,9 +693,11 @@ void dump_print_text(const struct pyprocess *pp, const struct dump *d, FILE *out
 			state_name(t->state), t->state == 'R' ? ", active" : "",
 			t->gil > 0 ? ", holds the GIL" : "", t->name,
 			(unsigned long long)t->thread_id);
-		for (size_t j = 0; j < t->nframes; j++)
+		for (size_t j = 0; j < t->nframes; j++) {
 			fprintf(out, "    %s (%s:%d)\n", t->frames[j].name, t->frames[j].file,
 				t->frames[j].line);
+			print_locals_text(&t->frames[j], out);
+		}
 		if (!t->nframes && !t->error)
 			fprintf(out, "    (no Python frames)\n");
 		if (t->truncated)
@@ -629,7 +741,10 @@ void dump_print_json(const struct pyprocess *pp, const struct dump *d, FILE *out
 			json_write_string(out, t->frames[j].name);
 			fprintf(out, ", \"file\": ");
 			json_write_string(out, t->frames[j].file);
-			fprintf(out, ", \"line\": %d}", t->frames[j].line);
+			fprintf(out, ", \"line\": %d", t->frames[j].line);
+			if (t->frames[j].locals || t->frames[j].locals_error)
+				print_locals_json(&t->frames[j], out);
+			fputc('}', out);
 		}
 		fprintf(out, "]}");
 	}

@@ -14,11 +14,24 @@
 
 #define DUMP_MAX_FRAMES 4096
 
+struct dump_local {
+	char *name;
+	char *repr; /* pyrepr's: capped, never executed */
+	char *type;
+	bool arg;
+	uint8_t kind; /* enum pylocal_kind */
+};
+
 struct dump_frame {
 	char *name; /* qualified name */
 	char *file;
 	int line;
 	int first_line; /* co_firstlineno */
+	/* with DUMP_LOCALS: its arguments and locals (PYLOCALS_SHOWN at most
+	 * of locals_total), or why they could not be read */
+	struct dump_local *locals;
+	size_t nlocals, locals_total;
+	const char *locals_error;
 };
 
 struct dump_thread {
@@ -42,10 +55,16 @@ struct dump {
 	size_t nthreads;
 };
 
+#define DUMP_NONBLOCKING 1u /* never hold a thread still */
+#define DUMP_LOCALS	 2u /* read each frame's arguments and locals */
+#define PYLOCALS_SHOWN	 64 /* variables of a frame shown, at most */
+
 /* Walks every thread of pp's interpreters.  A running thread whose stack
  * changes faster than it can be read is held still (ptrace) for one walk,
- * unless nonblocking.  Returns 0, or -1 with err set. */
-int dump_process(const struct pyprocess *pp, struct dump *out, bool nonblocking, char *err,
+ * unless DUMP_NONBLOCKING; with DUMP_LOCALS each frame's variables are
+ * read after the walk that held (the thread running on: a variable that
+ * changes meanwhile shows its new value).  Returns 0, or -1 with err set. */
+int dump_process(const struct pyprocess *pp, struct dump *out, unsigned flags, char *err,
 		 size_t errlen);
 void dump_free(struct dump *d);
 

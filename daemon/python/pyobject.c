@@ -50,7 +50,7 @@ int pyobj_reader_init(struct pyobj_reader *r, const struct pyprocess *pp)
 
 int pyobj_read(struct pyobj_reader *r, uint64_t addr, void *dst, size_t len)
 {
-	if (!addr || r->reads >= PYOBJ_MAX_READS)
+	if (!addr || r->reads >= (r->limit ? r->limit : PYOBJ_MAX_READS))
 		return -1;
 	r->reads++;
 	return mem_read(r->pp->pid, addr, dst, len) ? -1 : 0;
@@ -67,7 +67,7 @@ uint64_t pyobj_type(struct pyobj_reader *r, uint64_t obj)
 	return read_u64(r, obj + OB_TYPE, &t) ? 0 : t;
 }
 
-static uint64_t type_flags(struct pyobj_reader *r, uint64_t type)
+uint64_t pyobj_type_flags(struct pyobj_reader *r, uint64_t type)
 {
 	uint64_t f = 0;
 	return type && !read_u64(r, type + TP_FLAGS, &f) ? f : 0;
@@ -93,18 +93,19 @@ void pyobj_type_name(struct pyobj_reader *r, uint64_t obj, char *out, size_t len
 
 char *pyobj_str(struct pyobj_reader *r, uint64_t obj, size_t max)
 {
-	if (!(type_flags(r, pyobj_type(r, obj)) & F_UNICODE))
+	if (!(pyobj_type_flags(r, pyobj_type(r, obj)) & F_UNICODE))
 		return NULL;
 	r->reads += 2;
-	return r->reads <= PYOBJ_MAX_READS ? pysym_read_str(r->pp->pid, &r->pp->layout, obj, max)
-					   : NULL;
+	return r->reads <= (r->limit ? r->limit : PYOBJ_MAX_READS)
+		       ? pysym_read_str(r->pp->pid, &r->pp->layout, obj, max)
+		       : NULL;
 }
 
 int pyobj_int(struct pyobj_reader *r, uint64_t obj, int64_t *v)
 {
 	int64_t size;
 	uint32_t digits[3] = {0};
-	if (!(type_flags(r, pyobj_type(r, obj)) & F_LONG_SUBCLASS) ||
+	if (!(pyobj_type_flags(r, pyobj_type(r, obj)) & F_LONG_SUBCLASS) ||
 	    pyobj_read(r, obj + LONG_SIZE, &size, sizeof(size)))
 		return -1;
 	int sign = 1;
@@ -203,7 +204,7 @@ static int keys_each(struct pyobj_reader *r, uint64_t keys, uint64_t values, pyo
 int pyobj_dict_each(struct pyobj_reader *r, uint64_t dict, pyobj_item_fn fn, void *ctx)
 {
 	uint64_t d[6];
-	if (!(type_flags(r, pyobj_type(r, dict)) & F_DICT_SUBCLASS) ||
+	if (!(pyobj_type_flags(r, pyobj_type(r, dict)) & F_DICT_SUBCLASS) ||
 	    pyobj_read(r, dict, d, sizeof(d)))
 		return -1;
 	uint64_t keys = d[MA_KEYS / 8], values = d[MA_VALUES / 8];
@@ -260,7 +261,7 @@ static int split_get(struct pyobj_reader *r, uint64_t type, uint64_t values, con
 
 int pyobj_attr(struct pyobj_reader *r, uint64_t obj, const char *name, uint64_t *value)
 {
-	uint64_t type = pyobj_type(r, obj), flags = type_flags(r, type), w = 0;
+	uint64_t type = pyobj_type(r, obj), flags = pyobj_type_flags(r, type), w = 0;
 	int64_t off;
 	switch (r->O->attrs) {
 	case ATTR_DICTOFFSET:

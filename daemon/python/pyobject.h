@@ -33,7 +33,8 @@ struct pyobj_layout {
 struct pyobj_reader {
 	const struct pyprocess *pp;
 	const struct pyobj_layout *O;
-	unsigned reads; /* so far; reads past PYOBJ_MAX_READS fail */
+	unsigned reads; /* so far; reads past the limit fail */
+	unsigned limit; /* 0: PYOBJ_MAX_READS */
 };
 
 /* 0, or -1 when pp's version has no record. */
@@ -43,6 +44,8 @@ int pyobj_read(struct pyobj_reader *r, uint64_t addr, void *dst, size_t len);
 /* The object's type (0 on failure), and that type's name ("?" if unread). */
 uint64_t pyobj_type(struct pyobj_reader *r, uint64_t obj);
 void pyobj_type_name(struct pyobj_reader *r, uint64_t obj, char *out, size_t len);
+/* A type's tp_flags (0 when unread). */
+uint64_t pyobj_type_flags(struct pyobj_reader *r, uint64_t type);
 /* A str (exactly, or a compact subclass) as UTF-8, at most max code
  * points; malloc'd, NULL when obj is no readable str. */
 char *pyobj_str(struct pyobj_reader *r, uint64_t obj, size_t max);

@@ -98,7 +98,7 @@ int idle_threads_seed(struct aggregator *a, struct bpf_session *s, const struct 
 		return tids ? -1 : 0; /* no task list: the process is gone */
 	}
 	/* the threads asleep: never worth holding a running one still */
-	if (dump_process(pp, &d, true, err, sizeof(err)))
+	if (dump_process(pp, &d, DUMP_NONBLOCKING, err, sizeof(err)))
 		memset(&d, 0, sizeof(d));
 	for (size_t i = 0; i < ntids; i++) {
 		char st = procfs_task_state(pp->pid, tids[i]);
@@ -125,7 +125,7 @@ int idle_stacks(struct aggregator *a, const struct pyprocess *pp, const uint32_t
 	struct prof_frame *frames = calloc(DUMP_MAX_FRAMES, sizeof(*frames));
 	if (!frames)
 		return -1;
-	if (dump_process(pp, &d, true, err, sizeof(err)))
+	if (dump_process(pp, &d, DUMP_NONBLOCKING, err, sizeof(err)))
 		memset(&d, 0, sizeof(d)); /* gone: no stacks, not an error */
 	for (size_t i = 0; i < n && d.nthreads; i++)
 		if (thread_stack(a, pp, dumped(&d, tids[i]), frames, &hashes[i])) {

@@ -491,7 +491,9 @@ static void do_dump(struct ctl_client *cl, const Pybpf__Control__DumpRequest *rq
 			return;
 		}
 	}
-	if (dump_process(&pp, &dp, rq->nonblocking, err, sizeof(err))) {
+	if (dump_process(&pp, &dp,
+			 (rq->nonblocking ? DUMP_NONBLOCKING : 0) | (rq->locals ? DUMP_LOCALS : 0),
+			 err, sizeof(err))) {
 		ctl_reply_error(cl, ESRCH, "%s", err);
 		return;
 	}

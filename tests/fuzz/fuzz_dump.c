@@ -229,7 +229,7 @@ static void record_process(pid_t pid, const char *out)
 		exit(1);
 	}
 	recording = true;
-	if (dump_process(&pp, &d, true, err, sizeof(err))) {
+	if (dump_process(&pp, &d, DUMP_NONBLOCKING | DUMP_LOCALS, err, sizeof(err))) {
 		fprintf(stderr, "record: %s\n", err);
 		exit(1);
 	}
@@ -289,7 +289,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	struct dump d;
 	char err[256];
-	if (dump_process(&pp, &d, true, err, sizeof(err)) == 0) {
+	if (dump_process(&pp, &d, DUMP_NONBLOCKING | DUMP_LOCALS, err, sizeof(err)) == 0) {
 		dump_print_text(&pp, &d, devnull);
 		dump_print_json(&pp, &d, devnull);
 		dump_free(&d);

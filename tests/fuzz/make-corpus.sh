@@ -92,6 +92,10 @@ cat >"$tmp/sleeper.py" <<'EOF'
 import threading, time
 def leaf(n, tag):
     if n == 0:
+        values = ("s\u00e9", b"b\x00", 2 ** 100, 7 * 10 ** 500, -3, 0.5, None, True,
+                  [1, [2, [3, [4]]]], {"k": (1,)}, {3}, frozenset({4}), Worker())
+        def closure():
+            return values
         time.sleep(3600)
     return leaf(n - 1, tag)
 class Worker:
