@@ -23,6 +23,7 @@ struct top_opts {
 	double interval;
 	unsigned long rate;
 	bool once, json;
+	bool gil, idle; /* the view: GIL holders' samples only; threads off CPU too */
 };
 
 struct term {
@@ -113,6 +114,8 @@ static int remote_once(const struct top_opts *o, bool tty_in)
 	Pybpf__Control__TopRequest tr = PYBPF__CONTROL__TOP_REQUEST__INIT;
 	tr.pid = (uint32_t)o->pid;
 	tr.interval_s = o->interval;
+	tr.gil = o->gil;
+	tr.idle = o->idle;
 	rq.cmd_case = PYBPF__CONTROL__REQUEST__CMD_TOP;
 	rq.top = &tr;
 	if (ctl_send(fd, &rq)) {
@@ -171,7 +174,8 @@ static int local_top(const struct top_opts *o, bool tty_in)
 		fprintf(stderr, "pybpfctl: %s\n", err[0] ? err : "out of memory");
 		return 1;
 	}
-	if (recorder_open(&r, (uint32_t)o->rate, AGG_MODE_CPU, err, sizeof(err)))
+	if (recorder_open(&r, (uint32_t)o->rate, o->idle ? AGG_MODE_WALL : AGG_MODE_CPU, err,
+			  sizeof(err)))
 		goto fail;
 	if (recorder_add_pid(&r, &pp, err, sizeof(err))) {
 		recorder_close(&r);
@@ -189,8 +193,12 @@ static int local_top(const struct top_opts *o, bool tty_in)
 		/* what the kernel holds of this interval, so the table covers all of it */
 		if (recorder_flush(&r) < 0)
 			goto out;
-		struct profile *p = agg_take(&r.agg);
+		struct profile *taken = agg_take(&r.agg), *p = top_view(taken, o->gil, o->idle);
 		struct top_table t;
+		if (taken) {
+			profile_free(taken);
+			free(taken);
+		}
 		if (!p || top_compute(p, &t)) {
 			fprintf(stderr, "pybpfctl: out of memory\n");
 			goto out;
@@ -217,12 +225,14 @@ fail:
 
 int cmd_top(int argc, char **argv)
 {
-	enum { OPT_JSON = 256, OPT_ONCE };
+	enum { OPT_JSON = 256, OPT_ONCE, OPT_GIL, OPT_IDLE };
 	static const struct option opts[] = {
 		{"pid", required_argument, NULL, 'p'},
 		{"interval", required_argument, NULL, 'i'},
 		{"rate", required_argument, NULL, 'r'},
 		{"once", no_argument, NULL, OPT_ONCE},
+		{"gil", no_argument, NULL, OPT_GIL},
+		{"idle", no_argument, NULL, OPT_IDLE},
 		{"json", no_argument, NULL, OPT_JSON},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
@@ -246,12 +256,18 @@ int cmd_top(int argc, char **argv)
 		case OPT_ONCE:
 			o.once = true;
 			break;
+		case OPT_GIL:
+			o.gil = true;
+			break;
+		case OPT_IDLE:
+			o.idle = true;
+			break;
 		case OPT_JSON:
 			o.json = true;
 			break;
 		case 'h':
 			printf("usage: pybpfctl top [--pid PID] [--interval SECS] [--rate HZ] "
-			       "[--once] [--json]\n"
+			       "[--gil] [--idle] [--once] [--json]\n"
 			       "\n"
 			       "A live table of the Python functions on CPU, by own (self) and "
 			       "total\n"
@@ -266,6 +282,12 @@ int cmd_top(int argc, char **argv)
 			       "  -r, --rate HZ          samples per second per CPU (default 99; "
 			       "pybpfd\n"
 			       "                         samples at its own)\n"
+			       "      --gil              only the samples of a thread holding the "
+			       "GIL\n"
+			       "      --idle             the threads off CPU too, each wait "
+			       "counted "
+			       "as the\n"
+			       "                         samples it lasted (py-spy's --idle)\n"
 			       "      --once             one table, then exit\n"
 			       "      --json             a JSON object per interval (with --once: "
 			       "one)\n"

@@ -4,7 +4,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "profile/view.h"
 #include "sys/htab.h"
+
+struct profile *top_view(const struct profile *p, bool gil, bool idle)
+{
+	struct prof_view v = {.native = PROF_NATIVE_ALL, .gil_only = gil, .idle = idle};
+	return p ? profile_view(p, &v) : NULL;
+}
 
 struct row_key {
 	const struct top_table *t;

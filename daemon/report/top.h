@@ -3,6 +3,7 @@
 #ifndef PYBPF_TOP_H
 #define PYBPF_TOP_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -26,6 +27,11 @@ struct top_table {
 /* Python functions (the innermost Python frame is "self"); samples without
  * a Python frame count for their leaf frame.  0 or -1 (ENOMEM). */
 int top_compute(const struct profile *p, struct top_table *t);
+/* p as top shows it: every frame (native ones are rows too), only the
+ * samples of a thread holding the GIL (gil), or, of a wall profile, the
+ * threads off CPU counted as CPU samples (idle: py-spy's --idle).  A new
+ * profile the caller frees (profile_free + free), NULL on ENOMEM. */
+struct profile *top_view(const struct profile *p, bool gil, bool idle);
 void top_free(struct top_table *t);
 
 /* Prints the table: at most max_rows rows, lines cut at width columns. */

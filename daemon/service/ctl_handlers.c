@@ -394,10 +394,16 @@ static void do_record(struct ctl_client *cl, const Pybpf__Control__RecordRequest
 	capture_free(NULL, c);
 }
 
-static void send_top(struct ctl_client *cl, const struct profile *p)
+static void send_top(struct ctl_client *cl, const struct profile *taken,
+		     const Pybpf__Control__TopRequest *rq)
 {
 	struct top_table t;
-	if (top_compute(p, &t)) {
+	struct profile *p = top_view(taken, rq->gil, rq->idle);
+	if (!p || top_compute(p, &t)) {
+		if (p) {
+			profile_free(p);
+			free(p);
+		}
 		ctl_reply_error(cl, ENOMEM, "out of memory");
 		return;
 	}
@@ -420,8 +426,10 @@ static void send_top(struct ctl_client *cl, const struct profile *p)
 	tr.processes = (uint32_t)p->nprocs;
 	Pybpf__Control__Response r = PYBPF__CONTROL__RESPONSE__INIT;
 	r.top = &tr;
-	ctl_reply(cl, &r); /* strings live in the capture's profile */
+	ctl_reply(cl, &r); /* strings live in the shown profile */
 	top_free(&t);
+	profile_free(p);
+	free(p);
 }
 
 static void do_top(struct ctl_client *cl, const Pybpf__Control__TopRequest *rq)
@@ -435,19 +443,25 @@ static void do_top(struct ctl_client *cl, const Pybpf__Control__TopRequest *rq)
 		return;
 	}
 	pthread_mutex_lock(&d->lock);
+	if (rq->idle && !d->cfg.offcpu) {
+		pthread_mutex_unlock(&d->lock);
+		ctl_reply_error(cl, ENOTSUP,
+				"--idle needs off-CPU tracking: pybpfd runs with offcpu = false");
+		return;
+	}
 	if (rq->pid && check_pids(cl, &rq->pid, 1, &first)) {
 		pthread_mutex_unlock(&d->lock);
 		return;
 	}
-	struct capture *c =
-		start(cl, capture_new(CAPTURE_PROFILE, AGG_MODE_CPU, &rq->pid, rq->pid ? 1 : 0,
-				      caller_uid(cl), NULL, interval, d->cfg.rate_hz));
+	struct capture *c = start(
+		cl, capture_new(CAPTURE_PROFILE, rq->idle ? AGG_MODE_WALL : AGG_MODE_CPU, &rq->pid,
+				rq->pid ? 1 : 0, caller_uid(cl), NULL, interval, d->cfg.rate_hz));
 	if (!c || finish(cl, c)) {
 		pthread_mutex_unlock(&d->lock);
 		return;
 	}
 	pthread_mutex_unlock(&d->lock);
-	send_top(cl, c->prof);
+	send_top(cl, c->prof, rq);
 	capture_free(NULL, c);
 }
 

@@ -1,12 +1,19 @@
 """pybpfctl top without pybpfd, as py-spy top: --rate sets the sampling
 frequency (a process busy on one CPU gives about rate x interval samples,
 ± 15 %, at 99 Hz by default and at 499 Hz), its hottest row is the busy
-function, and a rate out of range is refused with a message."""
+function, and a rate out of range is refused with a message.  --gil and
+--idle, locally and through pybpfd: beside two threads of pure Python, a
+thread compressing with zlib (which releases the GIL) has a third of the
+samples (15 % at least), and with --gil under 3 %; a thread asleep in sleep() has
+none, and with --idle about a quarter (its share of four threads' time:
+the main one waits to join the others; 18 to 32 %), and the table has
+every thread's rate x interval samples (± 10 %)."""
 import json
 import os
 import subprocess
+import time
 
-from pybpf_testlib import PYBPFCTL, WORKLOADS, check, end, spawn_python
+from pybpf_testlib import PYBPFCTL, WORKLOADS, Daemon, check, end, spawn_python, tmpdir
 
 busy = spawn_python([os.path.join(WORKLOADS, "busy.py")])
 try:
@@ -26,4 +33,49 @@ try:
     check(p.returncode == 2 and "rate" in p.stderr, f"--rate 0 is refused, saying why ({p.stderr.strip()})")
 finally:
     end(busy)
+
+
+def share(t, function):
+    """A function's total share of a top table's samples, %."""
+    total = sum(r["total"] for r in t["rows"] if r["function"] == function)
+    return 100.0 * total / max(t["samples"], 1)
+
+
+def views(how, top):
+    d = tmpdir()
+    for script, fn, flag, without, with_flag in (
+            ("gilsplit.py", "zlib_loop", "--gil", lambda v: v >= 15, lambda v: v < 3),
+            ("idle.py", "sleep", "--idle", lambda v: v < 3, lambda v: 18 <= v <= 32)):
+        p = spawn_python([os.path.join(WORKLOADS, script), "30", os.path.join(d, script + ".json")])
+        time.sleep(1)  # its interpreter and threads up
+        try:
+            got = {}
+            for args in ((), (flag,)):
+                t = top("--pid", str(p.pid), "--once", "--json", "--interval", "2", *args)
+                got[args] = share(t, fn)
+                print(f"{how}top {' '.join(args)}: {t['samples']} samples, rows "
+                      f"{[(r['function'], r['total']) for r in t['rows'][:8]]}", flush=True)
+            check(without(got[()]), f"{how}{script}: without {flag}, {fn}() has {got[()]:.1f} % of the samples")
+            check(with_flag(got[(flag,)]), f"{how}{script}: with {flag}, {fn}() has {got[(flag,)]:.1f} %")
+            if flag == "--idle":  # every thread, asleep or not, owes rate x seconds
+                owed = 4 * 99 * t["seconds"]
+                check(abs(t["samples"] - owed) <= 0.1 * owed,
+                      f"{how}--idle: {t['samples']} samples, four threads owe {owed:.0f} (± 10 %)")
+        finally:
+            end(p)
+
+
+def local_top(*args):
+    p = subprocess.run([PYBPFCTL, "--no-daemon", "top", *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                       text=True, timeout=60)
+    check(p.returncode == 0, f"top {' '.join(args)} exits 0 ({p.stderr.strip()})")
+    return json.loads(p.stdout)
+
+
+views("", local_top)
+daemon = Daemon()
+try:
+    views("through pybpfd: ", lambda *a: json.loads(daemon.ctl("top", *a).stdout))
+finally:
+    daemon.stop()
 print("PASS")
