@@ -67,28 +67,43 @@ uint64_t pyobj_type(struct pyobj_reader *r, uint64_t obj)
 	return read_u64(r, obj + OB_TYPE, &t) ? 0 : t;
 }
 
+/* The name and flags of the type at type: from the cache, else two reads
+ * (flags 0 and name "?" when unread: remembered too). */
+static const struct pyobj_type_slot *type_info(struct pyobj_reader *r, uint64_t type)
+{
+	static const struct pyobj_type_slot none = {0, 0, "?"};
+	struct pyobj_type_slot *s = &r->types[(type >> 4) % PYOBJ_TYPE_CACHE];
+	uint64_t hdr[TP_FLAGS / 8 + 1];
+	if (!type)
+		return &none;
+	if (s->addr == type)
+		return s;
+	if (pyobj_read(r, type, hdr, sizeof(hdr)))
+		return &none; /* unread, not remembered: may be the read budget */
+	s->addr = type;
+	s->flags = hdr[TP_FLAGS / 8];
+	snprintf(s->name, sizeof(s->name), "?");
+	uint64_t name = hdr[TP_NAME / 8];
+	char buf[sizeof(s->name)];
+	/* a C string of unknown length: what fits, cut at its NUL */
+	if (!name || pyobj_read(r, name, buf, sizeof(buf) - 1))
+		return s;
+	buf[sizeof(buf) - 1] = 0;
+	for (size_t i = 0; buf[i]; i++)
+		if ((unsigned char)buf[i] < 0x20 || (unsigned char)buf[i] >= 0x7f)
+			return s; /* not a type's name: memory reused */
+	memcpy(s->name, buf, sizeof(buf));
+	return s;
+}
+
 uint64_t pyobj_type_flags(struct pyobj_reader *r, uint64_t type)
 {
-	uint64_t f = 0;
-	return type && !read_u64(r, type + TP_FLAGS, &f) ? f : 0;
+	return type_info(r, type)->flags;
 }
 
 void pyobj_type_name(struct pyobj_reader *r, uint64_t obj, char *out, size_t len)
 {
-	uint64_t type = pyobj_type(r, obj), name = 0;
-	snprintf(out, len, "?");
-	if (!type || read_u64(r, type + TP_NAME, &name) || !name || len < 2)
-		return;
-	char buf[128];
-	size_t n = len < sizeof(buf) ? len : sizeof(buf);
-	/* a C string of unknown length: what fits, cut at its NUL */
-	if (pyobj_read(r, name, buf, n - 1))
-		return;
-	buf[n - 1] = 0;
-	for (size_t i = 0; buf[i]; i++)
-		if ((unsigned char)buf[i] < 0x20 || (unsigned char)buf[i] >= 0x7f)
-			return; /* not a type's name: memory reused */
-	snprintf(out, len, "%s", buf);
+	snprintf(out, len, "%s", type_info(r, pyobj_type(r, obj))->name);
 }
 
 char *pyobj_str(struct pyobj_reader *r, uint64_t obj, size_t max)

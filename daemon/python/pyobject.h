@@ -30,11 +30,21 @@ struct pyobj_layout {
 	enum { ATTR_DICTOFFSET, ATTR_MANAGED_311, ATTR_TAGGED_312, ATTR_INLINE_313 } attrs;
 };
 
+#define PYOBJ_TYPE_CACHE 32
+
+/* A type met already: its name and flags (a type outlives its objects;
+ * the cache lives as long as one reader, one question). */
+struct pyobj_type_slot {
+	uint64_t addr, flags;
+	char name[56];
+};
+
 struct pyobj_reader {
 	const struct pyprocess *pp;
 	const struct pyobj_layout *O;
 	unsigned reads; /* so far; reads past the limit fail */
 	unsigned limit; /* 0: PYOBJ_MAX_READS */
+	struct pyobj_type_slot types[PYOBJ_TYPE_CACHE];
 };
 
 /* 0, or -1 when pp's version has no record. */
