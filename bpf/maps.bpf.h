@@ -14,6 +14,9 @@ volatile __u32 offcpu_stacks = 1;
 volatile __u32 offcpu_enabled;
 /* Set by the daemon: report execs and exits in events_rb. */
 volatile __u32 proc_events_enabled;
+/* Set when only the followed trees' events are wanted (pybpfctl's
+ * --subprocesses without the daemon's discovery). */
+volatile __u32 proc_events_followed_only;
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -125,6 +128,15 @@ struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
 	__uint(max_entries, 8 << 20);
 } stacks_rb SEC(".maps");
+
+/* The processes of the trees followed (record --subprocesses): a root
+ * userspace puts in, and every process forked from one in it since. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, PYBPF_MAX_FOLLOW);
+	__type(key, __u32); /* tgid */
+	__type(value, __u8);
+} follow SEC(".maps");
 
 /* Execs and exits, for the daemon's discovery (proc_events_enabled). */
 struct {

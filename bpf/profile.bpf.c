@@ -92,8 +92,27 @@ int on_drop_gil_ret(struct pt_regs *ctx)
 SEC("tp_btf/sched_process_exec")
 int BPF_PROG(on_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm *bprm)
 {
-	if (proc_events_enabled)
-		proc_event(bpf_get_current_pid_tgid() >> 32, PYBPF_EV_EXEC);
+	__u32 pid = bpf_get_current_pid_tgid() >> 32;
+	if (proc_events_enabled &&
+	    (!proc_events_followed_only || bpf_map_lookup_elem(&follow, &pid)))
+		proc_event(pid, PYBPF_EV_EXEC);
+	return 0;
+}
+
+/* A followed process forks: its child (a new process, not a thread) is
+ * followed too, and said. */
+SEC("tp_btf/sched_process_fork")
+int BPF_PROG(on_fork, struct task_struct *parent, struct task_struct *child)
+{
+	__u32 ppid = BPF_CORE_READ(parent, tgid), pid = BPF_CORE_READ(child, tgid);
+	__u8 one = 1;
+	if (pid == ppid || !bpf_map_lookup_elem(&follow, &ppid))
+		return 0;
+	if (bpf_map_update_elem(&follow, &pid, &one, BPF_ANY)) {
+		stat_inc(STAT_DROP_FOLLOW);
+		return 0;
+	}
+	proc_event(pid, PYBPF_EV_FORK);
 	return 0;
 }
 
@@ -105,10 +124,11 @@ int BPF_PROG(on_exit, struct task_struct *p)
 {
 	__u64 id = bpf_get_current_pid_tgid();
 	__u32 pid = id >> 32, tid = (__u32)id;
-	if (!bpf_map_lookup_elem(&procs, &pid))
-		return 0;
-	thread_exit(pid, tid);
-	if (proc_events_enabled && pid == tid)
+	int registered = bpf_map_lookup_elem(&procs, &pid) != NULL;
+	int followed = pid == tid && bpf_map_delete_elem(&follow, &pid) == 0;
+	if (registered)
+		thread_exit(pid, tid);
+	if (proc_events_enabled && pid == tid && (registered || followed))
 		proc_event(pid, PYBPF_EV_EXIT);
 	return 0;
 }

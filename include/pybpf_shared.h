@@ -14,6 +14,7 @@
 #define PYBPF_MAX_THREADS   4096 /* thread states walked to find one thread */
 #define PYBPF_MAX_LAYOUTS   32
 #define PYBPF_MAX_PROCS	    4096 /* registered processes (map procs) */
+#define PYBPF_MAX_FOLLOW    8192 /* processes of followed trees (map follow) */
 #define PYBPF_BUF	    128	 /* bytes of a frame / code object / tstate read at once */
 
 /* How long the BPF side trusts "this thread has no PyThreadState". */
@@ -26,10 +27,12 @@
 /* --- process events (ring buffer events_rb) -------------------------------- */
 
 /* An exec or an exit of a process (thread-group leader), for the daemon's
- * discovery. */
+ * discovery; a fork of a followed one (map follow: record --subprocesses),
+ * whose child is followed from then on. */
 enum pybpf_proc_event_kind {
 	PYBPF_EV_EXEC = 1,
 	PYBPF_EV_EXIT = 2,
+	PYBPF_EV_FORK = 3,
 };
 
 struct pybpf_proc_event {
@@ -281,7 +284,8 @@ struct exited_thread {
 	X(STAT_SWITCHES, "context_switches", STATK_INFO) /* switches of registered threads */      \
 	X(STAT_DROP_OFFCPU, "offcpu_start_lost", STATK_DROP) /* lost: off-CPU start not kept */    \
 	X(STAT_PROC_EVENTS, "process_events", STATK_INFO)    /* exec/exit events sent */           \
-	X(STAT_DROP_EVENTS, "process_events_lost", STATK_EVENT_DROP) /* events ring full */
+	X(STAT_DROP_EVENTS, "process_events_lost", STATK_EVENT_DROP) /* events ring full */        \
+	X(STAT_DROP_FOLLOW, "followed_fork_lost", STATK_EVENT_DROP)  /* follow map full */
 
 enum pybpf_stat_kind {
 	STATK_INFO = 0,

@@ -73,6 +73,9 @@ void progress_recorder(struct progress *p, struct recorder *r, const char *label
 /* What a recording gives, local or through the daemon. */
 struct record_summary {
 	pid_t pid;
+	bool tree;	   /* --subprocesses: pid's tree */
+	const pid_t *pids; /* the Python processes of the tree profiled */
+	size_t npids;
 	const char *python;		   /* "3.11.2" */
 	const char *output[8], *format[8]; /* each file written, and its format */
 	size_t noutputs;

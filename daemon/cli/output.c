@@ -58,6 +58,12 @@ static void summary_json(const struct record_summary *s)
 {
 	printf("{\"pid\": %d, \"python\": ", (int)s->pid);
 	json_write_string(stdout, s->python);
+	if (s->tree) {
+		printf(", \"pids\": [");
+		for (size_t i = 0; i < s->npids; i++)
+			printf("%s%d", i ? ", " : "", (int)s->pids[i]);
+		printf("]");
+	}
 	printf(", \"output\": ");
 	json_write_string(stdout, s->output[0]);
 	printf(", \"format\": \"%s\", \"outputs\": [", s->format[0]);
@@ -101,9 +107,16 @@ void print_record_summary(const struct record_summary *s, bool json, bool quiet)
 	fprintf(stderr, "[pybpf] wrote ");
 	for (size_t i = 0; i < s->noutputs; i++)
 		fprintf(stderr, "%s%s (%s)", i ? ", " : "", s->output[i], s->format[i]);
-	fprintf(stderr, ": %llu samples of pid %d (CPython %s) in %.1fs at %u Hz%s\n",
-		(unsigned long long)s->samples, (int)s->pid, s->python, s->duration_s, s->rate_hz,
-		strcmp(s->via, "pybpfd") ? "" : ", recorded by pybpfd");
+	if (s->tree)
+		fprintf(stderr,
+			": %llu samples of pid %d's tree (%zu Python processes) in %.1fs at %u "
+			"Hz\n",
+			(unsigned long long)s->samples, (int)s->pid, s->npids, s->duration_s,
+			s->rate_hz);
+	else
+		fprintf(stderr, ": %llu samples of pid %d (CPython %s) in %.1fs at %u Hz%s\n",
+			(unsigned long long)s->samples, (int)s->pid, s->python, s->duration_s,
+			s->rate_hz, strcmp(s->via, "pybpfd") ? "" : ", recorded by pybpfd");
 	uint64_t dropped = total_dropped(s);
 	uint64_t truncated = s->st ? s->st->bpf[STAT_TRUNCATED] : 0;
 	uint64_t faults = s->st ? s->st->bpf[STAT_PY_FAULT] : 0;

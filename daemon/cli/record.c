@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,7 +17,9 @@
 #include "export/export.h"
 #include "native/elfcache.h"
 #include "profile/view.h"
+#include "sampling/follow.h"
 #include "sys/fileio.h"
+#include "sys/procfs.h"
 
 #define MAX_DURATION_S (86400.0 * 365)
 
@@ -32,6 +35,7 @@ struct record_opts {
 	size_t noutputs;
 	int forced_format; /* -f, or -1 */
 	bool quiet, json;
+	bool subprocesses; /* the process's whole tree, as it forks and execs */
 	struct prof_view view;
 	char **command;
 };
@@ -74,6 +78,11 @@ static void usage(FILE *out)
 		"      --idle            cpu mode with the threads off CPU too, each wait\n"
 		"                        counted as the samples it lasted (--mode wall is the\n"
 		"                        same in nanoseconds, with each wait's reason)\n"
+		"  -s, --subprocesses    every Python process below it too, started before or\n"
+		"                        during the capture (fork, multiprocessing, subprocess,\n"
+		"                        a shell's children), each sample labelled with its\n"
+		"                        pid; the capture ends when the whole tree has exited\n"
+		"                        (without pybpfd)\n"
 		"  -q, --quiet           no progress line\n"
 		"      --json            print a JSON summary on stdout at the end\n"
 		"  -h, --help            this text\n"
@@ -111,11 +120,12 @@ static int parse(int argc, char **argv, struct record_opts *o)
 		{"threads", no_argument, NULL, OPT_THREADS},
 		{"gil", no_argument, NULL, OPT_GIL},
 		{"idle", no_argument, NULL, OPT_IDLE},
+		{"subprocesses", no_argument, NULL, 's'},
 		{NULL, 0, NULL, 0},
 	};
 	int c;
 	*o = (struct record_opts){.rate = 99, .forced_format = -1};
-	while ((c = getopt_long(argc, argv, "+p:d:r:o:f:m:qh", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+p:d:r:o:f:m:qsh", opts, NULL)) != -1) {
 		switch (c) {
 		case 'm':
 			if ((o->mode = parse_mode(optarg)) < 0)
@@ -177,6 +187,9 @@ static int parse(int argc, char **argv, struct record_opts *o)
 		case OPT_IDLE:
 			o->view.idle = true;
 			break;
+		case 's':
+			o->subprocesses = true;
+			break;
 		case 'h':
 			usage(stdout);
 			exit(0);
@@ -228,6 +241,7 @@ struct python_wait {
 	struct pyprocess *pp;
 	enum pyprocess_result r;
 	uint64_t since;
+	unsigned looks;
 	char err[512];
 };
 
@@ -247,14 +261,41 @@ static enum command_readiness python_ready(void *ctx, pid_t pid)
 	return COMMAND_WAIT;
 }
 
+/* With --subprocesses the command need not be Python: one that is not (a
+ * shell, say: no CPython mapped, and not called python*) is held at once,
+ * before it can fork, and its tree followed from there. */
+static enum command_readiness tree_ready(void *ctx, pid_t pid)
+{
+	struct python_wait *w = ctx;
+	char exe[PATH_MAX];
+	uint64_t age = monotonic_ns() - w->since;
+	if (stop_requested)
+		return COMMAND_GIVE_UP;
+	/* the first look is at the exec's own return, before the trap the exec
+	 * sends a traced process: held there, that trap would kill it */
+	if (!w->looks++)
+		return COMMAND_WAIT;
+	w->r = pyprocess_inspect(pid, w->elves, w->pp, w->err, sizeof(w->err));
+	if (w->r == PYPROC_OK)
+		return COMMAND_READY;
+	const char *base = procfs_exe(pid, exe, sizeof(exe)) ? "" : strrchr(exe, '/');
+	bool pythonish = base && !strncmp(base[0] == '/' ? base + 1 : base, "python", 6);
+	if ((w->r == PYPROC_NOT_READY && age < 10000000000ULL) ||
+	    (w->r == PYPROC_NOT_PYTHON && pythonish && age < 3000000000ULL))
+		return COMMAND_WAIT;
+	return COMMAND_READY; /* held as it is: registered once it is Python */
+}
+
 /* Starts the command and holds it, stopped, once its interpreter is up: so
- * even a command of a few milliseconds is registered before it runs on.
+ * even a command of a few milliseconds is registered before it runs on
+ * (with `tree`, as tree_ready says; *is_python tells whether pp is it).
  * 0 (held), -1 (said), or the start's own exit status. */
 static int start_python(struct command *child, char **argv, struct elfcache *elves,
-			struct pyprocess *pp)
+			struct pyprocess *pp, bool tree, bool *is_python)
 {
 	struct python_wait w = {.elves = elves, .pp = pp, .since = monotonic_ns()};
-	int r = command_start_held(child, argv, python_ready, &w);
+	int r = command_start_held(child, argv, tree ? tree_ready : python_ready, &w);
+	*is_python = w.r == PYPROC_OK;
 	if (r)
 		return r;
 	if (child->held)
@@ -268,18 +309,23 @@ static int start_python(struct command *child, char **argv, struct elfcache *elv
 }
 
 static int record_loop(const struct record_opts *o, struct recorder *r, struct progress *pr,
-		       struct command *child)
+		       struct command *child, struct follow *tree)
 {
 	uint64_t end = o->duration > 0 ? r->start_mono + (uint64_t)(o->duration * 1e9) : 0;
 	while (!stop_requested) {
-		if (recorder_step(r, 100) < 0) {
+		/* a new process of the tree is looked at within milliseconds */
+		if (recorder_step(r, tree && follow_waiting(tree) ? 5 : 100) < 0) {
 			fprintf(stderr, "pybpfctl: reading from the BPF program failed\n");
 			return -1;
 		}
+		if (tree)
+			follow_tick(tree);
 		progress_recorder(pr, r, "recording", false);
 		if (end && monotonic_ns() >= end)
 			break;
-		if (process_gone(o->pid, child))
+		if (child && !child->reaped && tree)
+			command_gone(child); /* reaped, so that its exit is seen */
+		if (tree ? !follow_alive(tree) : process_gone(o->pid, child))
 			break;
 	}
 	return 0;
@@ -295,12 +341,17 @@ static void summary_outputs(const struct record_opts *o, struct record_summary *
 }
 
 static void local_summary(const struct record_opts *o, const struct recorder_stats *st,
-			  const struct profile *p, const struct pyprocess *pp)
+			  const struct profile *p, const struct pyprocess *pp,
+			  const struct follow *tree)
 {
-	char python[32];
-	snprintf(python, sizeof(python), "%u.%u.%u", pp->major, pp->minor, pp->micro);
+	char python[32] = "?";
+	if (pp)
+		snprintf(python, sizeof(python), "%u.%u.%u", pp->major, pp->minor, pp->micro);
 	struct record_summary s = {
-		.pid = pp->pid,
+		.pid = o->pid,
+		.tree = tree != NULL,
+		.pids = tree ? tree->pythons : NULL,
+		.npids = tree ? tree->npythons : 0,
 		.python = python,
 		.mode = o->view.idle ? "cpu" : agg_mode_name((enum agg_mode)o->mode),
 		.rate_hz = (unsigned)o->rate,
@@ -315,23 +366,35 @@ static void local_summary(const struct record_opts *o, const struct recorder_sta
 	print_record_summary(&s, o->json, o->quiet);
 }
 
-/* The recording itself, once the process is known. */
+/* The recording itself, once the process is known (pp: NULL when it is the
+ * root of a tree to follow that is no Python yet). */
 static int record_local(struct record_opts *o, struct recorder *r, struct pyprocess *pp,
-			struct command *child)
+			struct command *child, struct elfcache *elves)
 {
 	char err[512] = "", title[256];
 	struct progress pr;
+	struct follow tree, *t = o->subprocesses ? &tree : NULL;
 	int ret = 1;
-	int added = recorder_add_pid(r, pp, err, sizeof(err));
+	int added = pp ? recorder_add_pid(r, pp, err, sizeof(err)) : 0;
+	if (!added && t && follow_start(t, r, elves, o->pid, pp != NULL, err, sizeof(err))) {
+		follow_free(t);
+		added = -1;
+	}
 	if (child)
-		command_resume(child); /* registered: it runs on */
+		command_resume(child); /* registered (or followed): it runs on */
 	if (added) {
 		fprintf(stderr, "pybpfctl: %s\n", err);
 		return 1;
 	}
 	progress_init(&pr, o->quiet);
-	if (record_loop(o, r, &pr, child))
+	if (record_loop(o, r, &pr, child, t)) {
+		if (t)
+			follow_free(t);
 		return 1;
+	}
+	if (t && !t->npythons)
+		fprintf(stderr, "pybpfctl: no Python process ran in the tree of pid %d\n",
+			(int)o->pid);
 	progress_recorder(&pr, r, "recording", true);
 	struct profile *all = recorder_finish(r);
 	struct profile *p = all ? profile_view(all, &o->view) : NULL;
@@ -343,8 +406,12 @@ static int record_local(struct record_opts *o, struct recorder *r, struct pyproc
 		fprintf(stderr, "pybpfctl: out of memory building the profile\n");
 		return 1;
 	}
-	snprintf(title, sizeof(title), "pybpf: pid %d, CPython %u.%u.%u, %u Hz", (int)o->pid,
-		 pp->major, pp->minor, pp->micro, p->rate_hz);
+	if (t)
+		snprintf(title, sizeof(title), "pybpf: pid %d and its subprocesses, %u Hz",
+			 (int)o->pid, p->rate_hz);
+	else
+		snprintf(title, sizeof(title), "pybpf: pid %d, CPython %u.%u.%u, %u Hz",
+			 (int)o->pid, pp->major, pp->minor, pp->micro, p->rate_hz);
 	ret = 0;
 	for (size_t i = 0; i < o->noutputs; i++)
 		if (export_write_file(p, (enum export_format)o->format[i], o->output[i], title)) {
@@ -355,8 +422,10 @@ static int record_local(struct record_opts *o, struct recorder *r, struct pyproc
 	if (!ret) {
 		struct recorder_stats st;
 		recorder_stats(r, &st);
-		local_summary(o, &st, p, pp);
+		local_summary(o, &st, p, pp, t);
 	}
+	if (t)
+		follow_free(t);
 	profile_free(p);
 	free(p);
 	return ret;
@@ -402,17 +471,19 @@ static int run_local(struct record_opts *o)
 		elfcache_free(elves);
 		return 1;
 	}
+	bool is_python = true;
 	if (o->command) {
-		int s = start_python(&cmd, o->command, elves, &pp);
+		int s = start_python(&cmd, o->command, elves, &pp, o->subprocesses, &is_python);
 		child = cmd.pid > 0 ? &cmd : NULL;
 		if (s) {
 			ret = s > 0 ? s : 1;
 			goto out;
 		}
 		o->pid = cmd.pid;
-		warn_layout(&pp);
+		if (is_python)
+			warn_layout(&pp);
 	}
-	ret = record_local(o, &r, &pp, child);
+	ret = record_local(o, &r, is_python ? &pp : NULL, child, elves);
 out:
 	recorder_close(&r);
 	elfcache_free(elves);
@@ -501,8 +572,9 @@ static int run_remote(int fd, struct record_opts *o)
 	struct command cmd = {.pid = -1}, *child = NULL;
 	if (o->command) {
 		struct pyprocess pp;
+		bool is_python;
 		struct elfcache *elves = elfcache_new();
-		int r = elves ? start_python(&cmd, o->command, elves, &pp) : 1;
+		int r = elves ? start_python(&cmd, o->command, elves, &pp, false, &is_python) : 1;
 		elfcache_free(elves);
 		child = cmd.pid > 0 ? &cmd : NULL;
 		if (r) {
@@ -522,5 +594,13 @@ int cmd_record(int argc, char **argv)
 	if (parse(argc, argv, &o))
 		return EXIT_USAGE;
 	int fd = daemon_connect();
+	if (fd >= 0 && o.subprocesses) {
+		/* pybpfd's captures are of the pids given; a tree is followed here */
+		if (!o.quiet)
+			fprintf(stderr, "pybpfctl: --subprocesses: profiling here, not through "
+					"pybpfd\n");
+		close(fd);
+		fd = -1;
+	}
 	return fd >= 0 ? run_remote(fd, &o) : run_local(&o);
 }

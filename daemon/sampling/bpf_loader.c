@@ -30,7 +30,7 @@ struct bpf_session {
 	struct bpf_link *links[MAX_CPUS];
 	int nlinks;
 	struct bpf_link *switch_link;
-	struct bpf_link *exec_link, *exit_link;
+	struct bpf_link *exec_link, *exit_link, *fork_link;
 	struct ring_buffer *rb;
 	uint32_t gen;
 	struct py_layout layouts[PYBPF_MAX_LAYOUTS]; /* uploaded to the layouts map */
@@ -221,7 +221,8 @@ void bpfs_stop(struct bpf_session *s)
 	s->switch_link = NULL;
 	bpf_link__destroy(s->exec_link);
 	bpf_link__destroy(s->exit_link);
-	s->exec_link = s->exit_link = NULL;
+	bpf_link__destroy(s->fork_link);
+	s->exec_link = s->exit_link = s->fork_link = NULL;
 }
 
 int bpfs_set_rate(struct bpf_session *s, uint32_t rate_hz, char *err, size_t errlen)
@@ -253,6 +254,25 @@ int bpfs_enable_proc_events(struct bpf_session *s, bpfs_event_fn on_event, void 
 		return -1;
 	s->skel->bss->proc_events_enabled = 1;
 	return 0;
+}
+
+int bpfs_follow(struct bpf_session *s, pid_t pid, bpfs_event_fn on_event, void *ctx)
+{
+	__u32 key = (__u32)pid;
+	__u8 one = 1;
+	if (!s->exec_link) {
+		/* nobody asked for every exec: only the followed ones' */
+		s->skel->bss->proc_events_followed_only = 1;
+		if (bpfs_enable_proc_events(s, on_event, ctx))
+			return -1;
+	}
+	if (!s->fork_link) {
+		s->fork_link = bpf_program__attach(s->skel->progs.on_fork);
+		if (!s->fork_link)
+			return -1;
+	}
+	return bpf_map__update_elem(s->skel->maps.follow, &key, sizeof(key), &one, sizeof(one),
+				    BPF_ANY);
 }
 
 int bpfs_enable_offcpu(struct bpf_session *s)

@@ -71,6 +71,11 @@ typedef int (*bpfs_event_fn)(void *ctx, const void *rec, size_t len);
 /* Starts reporting execs and exits (sched_process_exec/exit); the events
  * arrive through bpfs_poll(). */
 int bpfs_enable_proc_events(struct bpf_session *s, bpfs_event_fn on_event, void *ctx);
+/* Follows pid's tree: every process it forks from now on (and they fork)
+ * is followed too and said (PYBPF_EV_FORK), its execs and its exit as
+ * well, to on_event (which, when proc events were not enabled before,
+ * then hears of the followed processes only). */
+int bpfs_follow(struct bpf_session *s, pid_t pid, bpfs_event_fn on_event, void *ctx);
 
 /* Stops sampling (detaches from the perf events); maps stay readable. */
 void bpfs_stop(struct bpf_session *s);

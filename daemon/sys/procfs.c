@@ -105,6 +105,63 @@ char stat_task_state(const char *text)
 	return '?';
 }
 
+uint32_t stat_ppid(const char *text)
+{
+	/* "pid (comm) S ppid ..." */
+	const char *rp = text ? strrchr(text, ')') : NULL;
+	unsigned long v;
+	char *end;
+	if (!rp || rp[1] != ' ' || !rp[2] || rp[3] != ' ')
+		return 0;
+	v = strtoul(rp + 4, &end, 10);
+	return end != rp + 4 && v <= UINT32_MAX ? (uint32_t)v : 0;
+}
+
+uint32_t procfs_ppid(pid_t pid)
+{
+	size_t n;
+	char *buf = procfs_read(pid, 0, "stat", &n);
+	uint32_t ppid = stat_ppid(buf);
+	free(buf);
+	return ppid;
+}
+
+static bool in(const uint32_t *v, size_t n, uint32_t x)
+{
+	for (size_t i = 0; i < n; i++)
+		if (v[i] == x)
+			return true;
+	return false;
+}
+
+uint32_t *procfs_descendants(pid_t root, size_t *n)
+{
+	size_t all;
+	uint32_t *pids = procfs_pids(&all), *ppids = NULL, *out = NULL;
+	*n = 0;
+	if (!pids)
+		return NULL;
+	ppids = calloc(all ? all : 1, sizeof(*ppids));
+	out = calloc(all + 1, sizeof(*out));
+	if (!ppids || !out) {
+		free(out);
+		out = NULL;
+		goto done;
+	}
+	for (size_t i = 0; i < all; i++)
+		ppids[i] = procfs_ppid((pid_t)pids[i]);
+	out[(*n)++] = (uint32_t)root;
+	/* breadth first: out grows as children of its entries are met */
+	for (size_t at = 0; at < *n; at++)
+		for (size_t i = 0; i < all; i++)
+			if (ppids[i] == out[at] && !in(out, *n, pids[i]))
+				out[(*n)++] = pids[i];
+done:
+	free(ppids);
+	free(pids);
+	return out;
+}
+
 char procfs_task_state(pid_t pid, uint32_t tid)
 {
 	size_t n;

@@ -30,6 +30,11 @@ uint32_t procfs_count_tasks(pid_t pid);
 
 /* The thread's state letter from its stat line (R, S, D, T...), '?' unknown. */
 char procfs_task_state(pid_t pid, uint32_t tid);
+/* The parent of pid (0 when unknown). */
+uint32_t procfs_ppid(pid_t pid);
+/* root and every process below it now (children, theirs...), root first;
+ * malloc'd, NULL with errno when /proc cannot be listed. */
+uint32_t *procfs_descendants(pid_t root, size_t *n);
 /* The thread's name (comm; tid 0: the process's); "" when unknown. */
 void procfs_comm(pid_t pid, uint32_t tid, char *out, size_t len);
 /* The thread's (tid 0: the process's) id in its innermost pid namespace,
@@ -46,6 +51,7 @@ void cgroup_primary_path(const char *text, char *out, size_t len);
  * the end of that line), and a syscall file's number and first two
  * arguments (-1 when not in a syscall). */
 char stat_task_state(const char *text);
+uint32_t stat_ppid(const char *text); /* the parent's pid of a stat line, 0 */
 uint32_t status_nspid(char *text, uint32_t id);
 int syscall_parse(const char *text, long *nr, uint64_t args[2]);
 /* The process's root directory, "" for the host's own. */

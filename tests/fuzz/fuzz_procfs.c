@@ -1,6 +1,6 @@
 /* fuzz_procfs: the parsers of /proc text a process controls or the kernel
  * writes about it: cgroup (cgroup_primary_path), status (status_nspid), stat
- * (stat_task_state), syscall (syscall_parse) in daemon/sys/procfs.c, and the
+ * (stat_task_state, stat_ppid), syscall (syscall_parse) in daemon/sys/procfs.c, and the
  * service naming rules over cgroup paths, cmdline and environ
  * (daemon/service/naming.c: service_from_*).
  *
@@ -40,6 +40,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		break;
 	case 2:
 		stat_task_state(text);
+		stat_ppid(text);
 		break;
 	case 3:
 		syscall_parse(text, &nr, args);

@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -304,6 +305,42 @@ static void procfs_self(void **state)
 	free(tids);
 	assert_int_equal(procfs_count_tasks(me), 1);
 	assert_int_equal(procfs_task_state(me, (uint32_t)me), 'R');
+	assert_int_equal(procfs_ppid(me), (uint32_t)getppid());
+	/* a child and its child, both below me */
+	int ready[2];
+	assert_int_equal(pipe(ready), 0);
+	pid_t kid = fork();
+	if (kid == 0) {
+		if (fork() == 0) {
+			close(ready[0]);
+			if (write(ready[1], "x", 1) != 1)
+				_exit(1);
+			pause();
+		}
+		pause();
+	}
+	char c;
+	assert_int_equal(read(ready[0], &c, 1), 1);
+	size_t nd;
+	uint32_t *below = procfs_descendants(me, &nd);
+	assert_non_null(below);
+	assert_int_equal(nd, 3);
+	assert_int_equal(below[0], (uint32_t)me);
+	assert_int_equal(below[1], (uint32_t)kid);
+	assert_int_equal(procfs_ppid((pid_t)below[2]), (uint32_t)kid);
+	kill((pid_t)below[2], SIGKILL);
+	kill(kid, SIGKILL);
+	waitpid(kid, NULL, 0);
+	free(below);
+	close(ready[0]);
+	close(ready[1]);
+	/* a comm with ") " in it, and lines cut short */
+	assert_int_equal(stat_ppid("12 (a) S 9) R 77 1 1"), 77);
+	assert_int_equal(stat_ppid("12 (x) S 4242 0"), 4242);
+	assert_int_equal(stat_ppid("12 (x) S"), 0);
+	assert_int_equal(stat_ppid("12 (x) S x"), 0);
+	assert_int_equal(stat_ppid("12 (x) S 99999999999"), 0);
+	assert_int_equal(stat_ppid(NULL), 0);
 	procfs_comm(me, 0, buf, sizeof(buf));
 	assert_string_equal(buf, "test_sys");
 	assert_int_equal(procfs_nspid(me, 0), (uint32_t)me);
@@ -317,6 +354,7 @@ static void procfs_self(void **state)
 	assert_int_equal(procfs_uid(gone), (uid_t)-1);
 	assert_null(procfs_tasks(gone, &n));
 	assert_int_equal(procfs_task_state(gone, 1), '?');
+	assert_int_equal(procfs_ppid(gone), 0);
 	procfs_comm(gone, 0, buf, sizeof(buf));
 	assert_string_equal(buf, "");
 	assert_int_equal(procfs_nspid(gone, 0), (uint32_t)gone);

@@ -1,0 +1,100 @@
+"""record --subprocesses: a tree of Python processes (tests/workloads/
+tree.py: a parent, a multiprocessing child by fork and one by spawn, a
+subprocess, a Python under a shell, and an orphan that outlives its parent)
+is profiled whole: every process's pid label is in the profile, its samples
+are mostly in its own hot function (at least 60 % of them), and it has the
+samples its own CPU clock owes while it spun (rate x its CPU seconds, at
+least 75 % of them and at most 115 %: its first milliseconds are before it
+is found, and the machine's steal is counted by the sampler, not the
+clock).  The capture
+lasts until the orphan, the last of the tree, has ended, and pybpfctl exits
+with the command's status.  Started under a shell (record --subprocesses --
+sh -c ...), the Pythons below a non-Python root are followed too.  And
+--pid PID --subprocesses finds the children already running."""
+import json
+import os
+import subprocess
+import time
+
+from pybpf_testlib import PYBPFCTL, PYTHON, WORKLOADS, Pprof, check, tmpdir
+
+SECONDS = 2
+RATE = 99
+script = os.path.join(WORKLOADS, "tree.py")
+d = tmpdir()
+
+
+def hot_shares(path):
+    """pid -> [samples, {the hot_ function under the leaf: samples}]."""
+    per = {}
+    for count, frames, labels in Pprof(path).stacks():
+        pid = int(labels.get("pid", "0"))
+        fns = per.setdefault(pid, [0, {}])[1]
+        per[pid][0] += count
+        leaf = next((f["name"] for f in frames if f["name"].startswith("hot_")), "?")
+        fns[leaf] = fns.get(leaf, 0) + count
+    return per
+
+
+def check_tree(how, out, truth):
+    per = hot_shares(out)
+    for fn, pid in truth["pids"].items():
+        n, fns = per.get(pid, (0, {}))
+        spun = fns.get(fn, 0)
+        owed = RATE * truth["cpu"][fn]
+        print(f"{how}{fn} pid {pid}: {n} samples, {fns}; its clock owes {owed:.0f} while it spun", flush=True)
+        check(0.75 * owed <= spun <= 1.15 * owed + 5,
+              f"{how}{fn} (pid {pid}): {spun} samples in {fn}(), its CPU clock owes {owed:.0f}")
+        check(spun >= 0.6 * n, f"{how}{fn} (pid {pid}): most of its samples are in {fn}() ({spun} of {n})")
+
+
+# a Python tree, started by record
+out = os.path.join(d, "tree.pb.gz")
+truth_path = os.path.join(d, "tree.json")
+t0 = time.monotonic()
+p = subprocess.run([PYBPFCTL, "--no-daemon", "record", "--subprocesses", "-r", str(RATE), "-o", out, "--json", "--",
+                    PYTHON, script, str(SECONDS), truth_path], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                   text=True, timeout=120)
+ended = time.monotonic()
+print(p.stderr)
+check(p.returncode == 0, f"record --subprocesses exits with the command's 0 ({p.returncode})")
+summary = json.loads(p.stdout)
+truth = json.load(open(truth_path))
+check(set(truth["pids"].values()) <= set(summary["pids"]),
+      f"the summary lists every Python of the tree ({sorted(truth['pids'].values())} in {summary['pids']})")
+check(truth["orphan_end"] <= ended and summary["duration_s"] >= truth["orphan_end"] - t0 - 1.0,
+      f"the capture lasted until the orphan ended ({summary['duration_s']:.1f} s; the orphan ended "
+      f"{truth['orphan_end'] - t0:.1f} s after the start)")
+check_tree("", out, truth)
+
+# the same tree under a shell: the root is no Python
+out = os.path.join(d, "shell.pb.gz")
+truth_path = os.path.join(d, "shell.json")
+p = subprocess.run([PYBPFCTL, "--no-daemon", "record", "--subprocesses", "-q", "-r", str(RATE), "-o", out, "--",
+                    "/bin/sh", "-c", f'"{PYTHON}" "{script}" {SECONDS} "{truth_path}"; exit 3'],
+                   stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=120)
+print(p.stderr)
+check(p.returncode == 3, f"under a shell: pybpfctl exits with the shell's 3 ({p.returncode})")
+check_tree("under a shell: ", out, json.load(open(truth_path)))
+
+# --pid: children that run already are found
+truth_path = os.path.join(d, "pid.json")
+tree = subprocess.Popen([PYTHON, script, "8", truth_path])
+time.sleep(1.5)  # its children up
+out = os.path.join(d, "pid.pb.gz")
+p = subprocess.run([PYBPFCTL, "--no-daemon", "record", "--subprocesses", "-q", "-r", str(RATE), "-o", out, "--pid",
+                    str(tree.pid), "--json"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=120)
+tree.wait()
+print(p.stderr)
+check(p.returncode == 0, f"--pid --subprocesses exits 0 ({p.returncode})")
+truth = json.load(open(truth_path))
+per = hot_shares(out)
+for fn in ("hot_parent", "hot_fork", "hot_spawn", "hot_subprocess", "hot_shell"):
+    pid = truth["pids"][fn]
+    spun = per.get(pid, (0, {}))[1].get(fn, 0)
+    # the capture began 1.5 s into their 8 s of spinning, and pybpfctl takes
+    # a second or two to start: a third of their time is the least it saw
+    owed = RATE * truth["cpu"][fn]
+    check(spun >= owed / 3, f"--pid: {fn} (pid {pid}), running before the capture, has {spun} samples in "
+          f"{fn}() (its whole spin owes {owed:.0f}; a third at least)")
+print("PASS")

@@ -1,0 +1,105 @@
+"""A tree of Python processes, each busy in a function named for how it
+started, for `record --subprocesses`.
+
+    tree.py SECONDS OUT
+
+The parent spins in hot_parent while it starts: a multiprocessing child by
+fork (hot_fork), one by spawn (hot_spawn), a subprocess running this file
+again (hot_subprocess), and a shell whose own child is Python (hot_shell: a
+Python below a non-Python parent); each spins SECONDS in its function; the
+subprocess's own child outlives it (hot_orphan, twice as long).  Writes OUT
+(JSON) once all have ended: {"pids": {function: pid}, "cpu": {function: CPU
+seconds of its process while it spun}, "orphan_end": the monotonic time the
+orphan ended}.
+"""
+import json
+import multiprocessing as mp
+import os
+import subprocess
+import sys
+import time
+
+
+def spin(seconds):
+    """Spins; the CPU seconds it took."""
+    c0 = time.process_time()
+    end = time.monotonic() + seconds
+    x = 0
+    while time.monotonic() < end:
+        for i in range(1000):
+            x += i
+    return time.process_time() - c0
+
+
+def hot_fork(seconds, q):
+    q.put(("hot_fork", os.getpid(), spin(seconds)))
+
+
+def hot_spawn(seconds, q):
+    q.put(("hot_spawn", os.getpid(), spin(seconds)))
+
+
+def hot_parent(seconds):
+    return spin(seconds)
+
+
+def report(path, name, cpu, **more):
+    with open(path, "w") as f:
+        json.dump({"pids": {name: os.getpid()}, "cpu": {name: cpu}, **more}, f)
+
+
+def hot_subprocess(seconds, out):
+    # a child that outlives this process: an orphan the capture still follows
+    subprocess.Popen([sys.executable, __file__, "--orphan", str(seconds), out + ".orphan"])
+    report(out + ".sub", "hot_subprocess", spin(seconds))
+
+
+def hot_orphan(seconds, out):
+    cpu = spin(2 * seconds)
+    report(out, "hot_orphan", cpu, orphan_end=time.monotonic())
+
+
+def hot_shell(seconds, out):
+    report(out, "hot_shell", spin(seconds))
+
+
+def main(seconds, out):
+    truth = {"pids": {"hot_parent": os.getpid()}, "cpu": {}}
+    fork, spawn = mp.get_context("fork"), mp.get_context("spawn")
+    queues = [fork.Queue(), spawn.Queue()]
+    kids = [fork.Process(target=hot_fork, args=(seconds, queues[0])),
+            spawn.Process(target=hot_spawn, args=(seconds, queues[1]))]
+    for k in kids:
+        k.start()
+    sub = subprocess.Popen([sys.executable, __file__, "--sub", str(seconds), out])
+    shell = subprocess.Popen(["/bin/sh", "-c", f'"{sys.executable}" "{__file__}" --shell {seconds} "{out}.shell"; true'])
+    truth["cpu"]["hot_parent"] = hot_parent(seconds)
+    for q in queues:
+        name, pid, cpu = q.get(timeout=60)
+        truth["pids"][name] = pid
+        truth["cpu"][name] = cpu
+    for k in kids:
+        k.join()
+    sub.wait()
+    shell.wait()
+    for part in (".sub", ".shell", ".orphan"):
+        while not os.path.exists(out + part):
+            time.sleep(0.05)
+        with open(out + part) as f:
+            r = json.load(f)
+        truth["pids"].update(r["pids"])
+        truth["cpu"].update(r["cpu"])
+        truth["orphan_end"] = r.get("orphan_end", truth.get("orphan_end"))
+    with open(out, "w") as f:
+        json.dump(truth, f)
+
+
+if __name__ == "__main__":
+    if sys.argv[1] == "--sub":
+        hot_subprocess(float(sys.argv[2]), sys.argv[3])
+    elif sys.argv[1] == "--orphan":
+        hot_orphan(float(sys.argv[2]), sys.argv[3])
+    elif sys.argv[1] == "--shell":
+        hot_shell(float(sys.argv[2]), sys.argv[3])
+    else:
+        main(float(sys.argv[1]), sys.argv[2])
