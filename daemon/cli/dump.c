@@ -1,17 +1,21 @@
 /* dump.c - `pybpfctl dump`: the current Python stack of every thread, read
  * here or by pybpfd. */
+#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "cli/cli.h"
 #include "native/elfcache.h"
 #include "python/dump.h"
+#include "sys/procfs.h"
 
 static void usage(FILE *out)
 {
-	fprintf(out, "usage: pybpfctl dump --pid PID [--locals] [--json] [--nonblocking]\n"
+	fprintf(out, "usage: pybpfctl dump --pid PID [--locals] [--subprocesses] [--json] "
+		     "[--nonblocking]\n"
 		     "\n"
 		     "Prints the current Python stack of every thread of a CPython process, with\n"
 		     "thread names, states and line numbers, innermost frame first.  A running\n"
@@ -30,10 +34,13 @@ static void usage(FILE *out)
 		     "      --json        machine-readable output\n"
 		     "      --nonblocking never hold a thread still: a stack that keeps changing\n"
 		     "                    may come out partial\n"
+		     "  -s, --subprocesses every Python process below PID too, one after the\n"
+		     "                    other (--json: {\"processes\": [...]})\n"
 		     "  -h, --help        this text\n");
 }
 
-static int dump_remote(int fd, pid_t pid, bool json, unsigned flags)
+/* prefix: printed before the dump, once there is one (a tree's separator) */
+static int dump_remote(int fd, pid_t pid, bool json, unsigned flags, const char *prefix)
 {
 	Pybpf__Control__Request rq = PYBPF__CONTROL__REQUEST__INIT;
 	Pybpf__Control__DumpRequest dump = PYBPF__CONTROL__DUMP_REQUEST__INIT;
@@ -45,10 +52,15 @@ static int dump_remote(int fd, pid_t pid, bool json, unsigned flags)
 	rq.dump = &dump;
 	Pybpf__Control__Response *r = daemon_call(fd, &rq, NULL);
 	close(fd);
+	if (r)
+		fputs(prefix, stdout);
 	return r ? print_response_data(r) : 1;
 }
 
-static int dump_local(pid_t pid, bool json, unsigned flags)
+/* One process; in a tree (quiet_not_python), one that is no Python is
+ * skipped: 2. */
+static int dump_local(pid_t pid, bool json, unsigned flags, bool quiet_not_python,
+		      const char *prefix)
 {
 	struct pyprocess pp;
 	struct dump d;
@@ -57,11 +69,16 @@ static int dump_local(pid_t pid, bool json, unsigned flags)
 	int ret = 1;
 	if (!elves)
 		return 1;
-	if (pyprocess_inspect(pid, elves, &pp, err, sizeof(err)) != PYPROC_OK ||
-	    dump_process(&pp, &d, flags, err, sizeof(err))) {
+	enum pyprocess_result pr = pyprocess_inspect(pid, elves, &pp, err, sizeof(err));
+	if (pr == PYPROC_NOT_PYTHON && quiet_not_python) {
+		ret = 2;
+		goto out;
+	}
+	if (pr != PYPROC_OK || dump_process(&pp, &d, flags, err, sizeof(err))) {
 		fprintf(stderr, "pybpfctl: %s\n", err);
 		goto out;
 	}
+	fputs(prefix, stdout);
 	if (json)
 		dump_print_json(&pp, &d, stdout);
 	else
@@ -70,6 +87,65 @@ static int dump_local(pid_t pid, bool json, unsigned flags)
 	ret = 0;
 out:
 	elfcache_free(elves);
+	return ret;
+}
+
+/* The Pythons of pid's tree pybpfd knows, in the tree's order. */
+static uint32_t *remote_pythons(uint32_t *tree, size_t n, size_t *out)
+{
+	Pybpf__Control__PsRequest ps = PYBPF__CONTROL__PS_REQUEST__INIT;
+	Pybpf__Control__Request rq = PYBPF__CONTROL__REQUEST__INIT;
+	rq.cmd_case = PYBPF__CONTROL__REQUEST__CMD_PS;
+	rq.ps = &ps;
+	*out = 0;
+	int fd = daemon_connect();
+	Pybpf__Control__Response *r = fd >= 0 ? daemon_call(fd, &rq, NULL) : NULL;
+	if (fd >= 0)
+		close(fd);
+	if (!r)
+		return NULL;
+	for (size_t i = 0; i < n; i++) {
+		bool known = false;
+		for (size_t k = 0; r->ps && k < r->ps->n_procs && !known; k++)
+			known = r->ps->procs[k]->pid == tree[i];
+		if (known)
+			tree[(*out)++] = tree[i];
+	}
+	pybpf__control__response__free_unpacked(r, NULL);
+	return tree;
+}
+
+/* Every Python process of pid's tree, one dump after the other. */
+static int dump_tree(pid_t pid, bool json, unsigned flags, bool remote)
+{
+	size_t n, shown = 0;
+	uint32_t *tree = procfs_descendants(pid, &n);
+	int ret = 0;
+	if (!tree) {
+		fprintf(stderr, "pybpfctl: cannot list the processes: %s\n", strerror(errno));
+		return 1;
+	}
+	if (remote && !remote_pythons(tree, n, &n)) {
+		free(tree);
+		return 1;
+	}
+	if (json)
+		printf("{\"pid\": %d, \"processes\": [", (int)pid);
+	for (size_t i = 0; i < n; i++) {
+		const char *sep = !shown ? "" : json ? ",\n" : "\n";
+		int fd = remote ? daemon_connect() : -1;
+		int r = remote ? (fd >= 0 ? dump_remote(fd, (pid_t)tree[i], json, flags, sep) : 1)
+			       : dump_local((pid_t)tree[i], json, flags, true, sep);
+		if (r == 0)
+			shown++;
+		else if (r == 1)
+			ret = 1;
+	}
+	if (json)
+		printf("]}\n");
+	else if (!shown)
+		fprintf(stderr, "pybpfctl: no Python process in the tree of pid %d\n", (int)pid);
+	free(tree);
 	return ret;
 }
 
@@ -82,13 +158,14 @@ int cmd_dump(int argc, char **argv)
 		{"json", no_argument, NULL, OPT_JSON},
 		{"nonblocking", no_argument, NULL, OPT_NONBLOCKING},
 		{"locals", no_argument, NULL, 'l'},
+		{"subprocesses", no_argument, NULL, 's'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
 	pid_t pid = 0;
-	bool json = false;
+	bool json = false, tree = false;
 	int c;
-	while ((c = getopt_long(argc, argv, "p:lh", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "p:lsh", opts, NULL)) != -1) {
 		switch (c) {
 		case 'p':
 			if (parse_pid(optarg, &pid))
@@ -103,6 +180,9 @@ int cmd_dump(int argc, char **argv)
 		case 'l':
 			flags |= DUMP_LOCALS;
 			break;
+		case 's':
+			tree = true;
+			break;
 		case 'h':
 			usage(stdout);
 			return 0;
@@ -115,5 +195,11 @@ int cmd_dump(int argc, char **argv)
 		return EXIT_USAGE;
 	}
 	int fd = daemon_connect();
-	return fd >= 0 ? dump_remote(fd, pid, json, flags) : dump_local(pid, json, flags);
+	if (tree) {
+		if (fd >= 0)
+			close(fd);
+		return dump_tree(pid, json, flags, fd >= 0);
+	}
+	return fd >= 0 ? dump_remote(fd, pid, json, flags, "")
+		       : dump_local(pid, json, flags, false, "");
 }

@@ -244,8 +244,10 @@ void bpfs_set_offcpu_stacks(struct bpf_session *s, int on)
 
 int bpfs_enable_proc_events(struct bpf_session *s, bpfs_event_fn on_event, void *ctx)
 {
-	if (s->exec_link)
+	if (s->exec_link) {
+		s->skel->bss->proc_events_followed_only = 0; /* every exec from now on */
 		return 0;
+	}
 	if (ring_buffer__add(s->rb, bpf_map__fd(s->skel->maps.events_rb),
 			     (ring_buffer_sample_fn)on_event, ctx))
 		return -1;

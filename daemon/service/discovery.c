@@ -76,6 +76,10 @@ static int add_python(struct daemon *d, const struct pyprocess *pp)
 		 pp->root);
 	if (pp->layout_note[0])
 		log_info("pid %d: %s", (int)pp->pid, pp->layout_note);
+	/* its forks are said from now on: a pre-fork server's workers (gunicorn,
+	 * Celery, multiprocessing) are Pythons that never exec */
+	if (bpfs_follow(d->rec.bpf, pp->pid, discovery_on_event, d))
+		log_debug("pid %d: its forks will not be seen", (int)pp->pid);
 	if (!still_running(pp->pid))
 		proc_gone(d, pp->pid);
 	return 0;
@@ -185,6 +189,11 @@ int discovery_on_event(void *ctx, const void *rec, size_t len)
 		return 0;
 	if (ev.kind == PYBPF_EV_EXIT) {
 		proc_gone(d, (pid_t)ev.pid);
+	} else if (ev.kind == PYBPF_EV_FORK) {
+		/* a child of a Python is one (or execs, which is said too) */
+		if (!daemon_proc(d, (pid_t)ev.pid) &&
+		    pending_add(&d->pending, (pid_t)ev.pid, monotonic_ns()))
+			d->ctr.discover_errors++;
 	} else if (ev.kind == PYBPF_EV_EXEC) {
 		/* a Python that exec'd another program: its samples so far stay in
 		 * the window, the new image is a new process to inspect */

@@ -10,13 +10,16 @@ clock).  The capture
 lasts until the orphan, the last of the tree, has ended, and pybpfctl exits
 with the command's status.  Started under a shell (record --subprocesses --
 sh -c ...), the Pythons below a non-Python root are followed too.  And
---pid PID --subprocesses finds the children already running."""
+--pid PID --subprocesses finds the children already running.  `dump
+--subprocesses` shows every process of a running tree in its hot function,
+locally and through pybpfd, which finds a forked child (a Python that never
+execs: gunicorn's and multiprocessing's workers) from the fork itself."""
 import json
 import os
 import subprocess
 import time
 
-from pybpf_testlib import PYBPFCTL, PYTHON, WORKLOADS, Pprof, check, tmpdir
+from pybpf_testlib import PYBPFCTL, PYTHON, WORKLOADS, Daemon, Pprof, check, tmpdir
 
 SECONDS = 2
 RATE = 99
@@ -97,4 +100,32 @@ for fn in ("hot_parent", "hot_fork", "hot_spawn", "hot_subprocess", "hot_shell")
     owed = RATE * truth["cpu"][fn]
     check(spun >= owed / 3, f"--pid: {fn} (pid {pid}), running before the capture, has {spun} samples in "
           f"{fn}() (its whole spin owes {owed:.0f}; a third at least)")
+
+
+def dump_tree(how, *via):
+    p = subprocess.run(list(via) + ["dump", "--pid", str(tree.pid), "--subprocesses", "--json"],
+                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=60)
+    check(p.returncode == 0, f"{how}dump --subprocesses exits 0 ({p.stderr.strip()})")
+    d = json.loads(p.stdout)
+    return {x["pid"]: {f["name"] for t in x["threads"] for f in t["frames"]} for x in d["processes"]}
+
+
+daemon = Daemon()
+try:
+    truth_path = os.path.join(d, "dump.json")
+    tree = subprocess.Popen([PYTHON, script, "6", truth_path])
+    time.sleep(2.5)  # every process of it up, and found by pybpfd
+    shown = {"": dump_tree("", PYBPFCTL, "--no-daemon"),
+             "through pybpfd: ": dump_tree("through pybpfd: ", PYBPFCTL, "--socket", daemon.socket)}
+    ps = json.loads(daemon.ctl("ps", "--json").stdout)
+    tree.wait()
+    truth = json.load(open(truth_path))
+    for how, procs in shown.items():
+        for fn in ("hot_parent", "hot_fork", "hot_spawn", "hot_subprocess", "hot_shell", "hot_orphan"):
+            pid = truth["pids"][fn]
+            check(fn in procs.get(pid, ()), f"{how}dump --subprocesses: pid {pid} is in {fn}()")
+    check(truth["pids"]["hot_fork"] in {e["pid"] for e in ps},
+          f"pybpfd found the forked child {truth['pids']['hot_fork']} (a Python that never exec'd)")
+finally:
+    daemon.stop()
 print("PASS")
