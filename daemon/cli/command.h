@@ -46,4 +46,15 @@ void command_wait(struct command *c);
 /* The command's exit status as a shell gives it: its code, or 128+signal. */
 int command_exit_code(const struct command *c);
 
+struct elfcache;
+struct pyprocess;
+
+/* Starts a Python command and holds it, stopped, once its interpreter is up
+ * (pp then describes it), so that even a command of a few milliseconds is
+ * registered before it runs on.  With tree (--subprocesses) it need not be
+ * Python: one that is not is held at its first system call (*is_python
+ * false).  0 (held), -1 (said), or the start's own exit status. */
+int command_start_python(struct command *child, char **argv, struct elfcache *elves,
+			 struct pyprocess *pp, bool tree, bool *is_python);
+
 #endif

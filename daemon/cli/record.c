@@ -235,79 +235,6 @@ static bool process_gone(pid_t pid, struct command *child)
 	return kill(pid, 0) != 0 && errno == ESRCH;
 }
 
-/* The command's interpreter, looked at at its system calls until it is up. */
-struct python_wait {
-	struct elfcache *elves;
-	struct pyprocess *pp;
-	enum pyprocess_result r;
-	uint64_t since;
-	unsigned looks;
-	char err[512];
-};
-
-static enum command_readiness python_ready(void *ctx, pid_t pid)
-{
-	struct python_wait *w = ctx;
-	uint64_t age = monotonic_ns() - w->since;
-	if (stop_requested)
-		return COMMAND_GIVE_UP;
-	w->r = pyprocess_inspect(pid, w->elves, w->pp, w->err, sizeof(w->err));
-	if (w->r == PYPROC_OK)
-		return COMMAND_READY;
-	/* not Python for 3 s (a shell starting it, say), or not up in 10 s */
-	if (w->r == PYPROC_UNSUPPORTED || (w->r == PYPROC_NOT_PYTHON && age > 3000000000ULL) ||
-	    age > 10000000000ULL)
-		return COMMAND_GIVE_UP;
-	return COMMAND_WAIT;
-}
-
-/* With --subprocesses the command need not be Python: one that is not (a
- * shell, say: no CPython mapped, and not called python*) is held at once,
- * before it can fork, and its tree followed from there. */
-static enum command_readiness tree_ready(void *ctx, pid_t pid)
-{
-	struct python_wait *w = ctx;
-	char exe[PATH_MAX];
-	uint64_t age = monotonic_ns() - w->since;
-	if (stop_requested)
-		return COMMAND_GIVE_UP;
-	/* the first look is at the exec's own return, before the trap the exec
-	 * sends a traced process: held there, that trap would kill it */
-	if (!w->looks++)
-		return COMMAND_WAIT;
-	w->r = pyprocess_inspect(pid, w->elves, w->pp, w->err, sizeof(w->err));
-	if (w->r == PYPROC_OK)
-		return COMMAND_READY;
-	const char *base = procfs_exe(pid, exe, sizeof(exe)) ? "" : strrchr(exe, '/');
-	bool pythonish = base && !strncmp(base[0] == '/' ? base + 1 : base, "python", 6);
-	if ((w->r == PYPROC_NOT_READY && age < 10000000000ULL) ||
-	    (w->r == PYPROC_NOT_PYTHON && pythonish && age < 3000000000ULL))
-		return COMMAND_WAIT;
-	return COMMAND_READY; /* held as it is: registered once it is Python */
-}
-
-/* Starts the command and holds it, stopped, once its interpreter is up: so
- * even a command of a few milliseconds is registered before it runs on
- * (with `tree`, as tree_ready says; *is_python tells whether pp is it).
- * 0 (held), -1 (said), or the start's own exit status. */
-static int start_python(struct command *child, char **argv, struct elfcache *elves,
-			struct pyprocess *pp, bool tree, bool *is_python)
-{
-	struct python_wait w = {.elves = elves, .pp = pp, .since = monotonic_ns()};
-	int r = command_start_held(child, argv, tree ? tree_ready : python_ready, &w);
-	*is_python = w.r == PYPROC_OK;
-	if (r)
-		return r;
-	if (child->held)
-		return 0;
-	if (command_gone(child))
-		fprintf(stderr, "pybpfctl: pid %d exited before its interpreter started\n",
-			(int)child->pid);
-	else
-		fprintf(stderr, "pybpfctl: %s\n", w.err[0] ? w.err : "interrupted");
-	return -1;
-}
-
 static int record_loop(const struct record_opts *o, struct recorder *r, struct progress *pr,
 		       struct command *child, struct follow *tree)
 {
@@ -473,7 +400,8 @@ static int run_local(struct record_opts *o)
 	}
 	bool is_python = true;
 	if (o->command) {
-		int s = start_python(&cmd, o->command, elves, &pp, o->subprocesses, &is_python);
+		int s = command_start_python(&cmd, o->command, elves, &pp, o->subprocesses,
+					     &is_python);
 		child = cmd.pid > 0 ? &cmd : NULL;
 		if (s) {
 			ret = s > 0 ? s : 1;
@@ -574,7 +502,9 @@ static int run_remote(int fd, struct record_opts *o)
 		struct pyprocess pp;
 		bool is_python;
 		struct elfcache *elves = elfcache_new();
-		int r = elves ? start_python(&cmd, o->command, elves, &pp, false, &is_python) : 1;
+		int r = elves ? command_start_python(&cmd, o->command, elves, &pp, false,
+						     &is_python)
+			      : 1;
 		elfcache_free(elves);
 		child = cmd.pid > 0 ? &cmd : NULL;
 		if (r) {

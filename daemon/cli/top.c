@@ -13,7 +13,9 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "cli/command.h"
 #include "native/elfcache.h"
+#include "sampling/follow.h"
 #include "report/top.h"
 #include "sys/parse.h"
 #include "sys/textesc.h"
@@ -23,7 +25,9 @@ struct top_opts {
 	double interval;
 	unsigned long rate;
 	bool once, json;
-	bool gil, idle; /* the view: GIL holders' samples only; threads off CPU too */
+	bool gil, idle;	   /* the view: GIL holders' samples only; threads off CPU too */
+	bool subprocesses; /* the process's whole tree */
+	char **command;	   /* top -- COMMAND: started here, shown until it exits */
 };
 
 struct term {
@@ -155,72 +159,129 @@ static int remote_once(const struct top_opts *o, bool tty_in)
 	return 0;
 }
 
+/* The process to show, registered (and its tree followed): 0, or 1 said. */
+static int local_start(const struct top_opts *o, struct recorder *r, struct elfcache *elves,
+		       struct command *cmd, pid_t *pid, struct follow *tree)
+{
+	struct pyprocess pp;
+	char err[512] = "";
+	bool is_python = true;
+	if (o->command) {
+		int s = command_start_python(cmd, o->command, elves, &pp, o->subprocesses,
+					     &is_python);
+		if (s)
+			return s > 0 ? s : 1;
+		*pid = cmd->pid;
+	} else if (pyprocess_inspect(*pid, elves, &pp, err, sizeof(err)) != PYPROC_OK) {
+		fprintf(stderr, "pybpfctl: %s\n", err[0] ? err : "out of memory");
+		return 1;
+	}
+	if (is_python && recorder_add_pid(r, &pp, err, sizeof(err))) {
+		fprintf(stderr, "pybpfctl: %s\n", err);
+		return 1;
+	}
+	if (tree && follow_start(tree, r, elves, *pid, is_python, err, sizeof(err))) {
+		fprintf(stderr, "pybpfctl: %s\n", err);
+		return 1;
+	}
+	command_resume(cmd);
+	return 0;
+}
+
+static bool local_gone(pid_t pid, struct command *cmd, struct follow *tree)
+{
+	if (cmd->pid > 0 && !cmd->reaped)
+		command_gone(cmd);
+	if (tree)
+		return !follow_alive(tree);
+	return cmd->pid > 0 ? cmd->reaped : kill(pid, 0) && errno == ESRCH;
+}
+
 /* Without a daemon: sample the process here. */
 static int local_top(const struct top_opts *o, bool tty_in)
 {
 	struct recorder r;
-	struct pyprocess pp;
+	struct command cmd = {.pid = -1};
+	struct follow tree, *t = o->subprocesses ? &tree : NULL;
 	char err[512] = "";
+	pid_t pid = o->pid;
 	int ret = 1;
-	if (!o->pid) {
-		fprintf(stderr, "pybpfctl top: without pybpfd, --pid PID is required\n");
+	if (!o->pid && !o->command) {
+		fprintf(stderr,
+			"pybpfctl top: without pybpfd, --pid PID or -- COMMAND is required\n");
 		return EXIT_USAGE;
 	}
 	struct elfcache *elves = elfcache_new();
-	enum pyprocess_result pr =
-		elves ? pyprocess_inspect(o->pid, elves, &pp, err, sizeof(err)) : PYPROC_ERROR;
-	elfcache_free(elves);
-	if (pr != PYPROC_OK) {
-		fprintf(stderr, "pybpfctl: %s\n", err[0] ? err : "out of memory");
+	if (!elves)
+		return 1;
+	memset(&tree, 0, sizeof(tree));
+	if (recorder_open(&r, (uint32_t)o->rate, o->idle ? AGG_MODE_WALL : AGG_MODE_CPU, err,
+			  sizeof(err))) {
+		fprintf(stderr, "pybpfctl: %s\n", err);
+		elfcache_free(elves);
 		return 1;
 	}
-	if (recorder_open(&r, (uint32_t)o->rate, o->idle ? AGG_MODE_WALL : AGG_MODE_CPU, err,
-			  sizeof(err)))
-		goto fail;
-	if (recorder_add_pid(&r, &pp, err, sizeof(err))) {
-		recorder_close(&r);
-		goto fail;
+	int s = local_start(o, &r, elves, &cmd, &pid, t);
+	if (s) {
+		ret = s;
+		goto out;
 	}
+	struct top_opts shown = *o;
+	shown.pid = pid;
 	for (;;) {
 		uint64_t start = monotonic_ns();
 		uint64_t end = start + (uint64_t)(o->interval * 1e9);
-		bool quit = false;
-		while (monotonic_ns() < end && !(quit = quit_pressed(tty_in)))
-			if (recorder_step(&r, 100) < 0)
+		bool quit = false, gone = false;
+		while (monotonic_ns() < end && !(quit = quit_pressed(tty_in)) &&
+		       !(gone = local_gone(pid, &cmd, t))) {
+			if (recorder_step(&r, t && follow_waiting(t) ? 5 : 100) < 0)
 				goto out;
+			if (t)
+				follow_tick(t);
+		}
 		if (quit)
 			break;
 		/* what the kernel holds of this interval, so the table covers all of it */
 		if (recorder_flush(&r) < 0)
 			goto out;
 		struct profile *taken = agg_take(&r.agg), *p = top_view(taken, o->gil, o->idle);
-		struct top_table t;
+		struct top_table tt;
 		if (taken) {
 			profile_free(taken);
 			free(taken);
 		}
-		if (!p || top_compute(p, &t)) {
+		if (!p || top_compute(p, &tt)) {
 			fprintf(stderr, "pybpfctl: out of memory\n");
 			goto out;
 		}
-		show(o, t.rows, t.n, t.samples, (double)(monotonic_ns() - start) / 1e9, "local");
-		top_free(&t);
+		show(&shown, tt.rows, tt.n, tt.samples, (double)(monotonic_ns() - start) / 1e9,
+		     "local");
+		top_free(&tt);
 		profile_free(p);
 		free(p);
 		if (o->once)
 			break;
-		if (kill(o->pid, 0) && errno == ESRCH) {
-			fprintf(stderr, "pybpfctl: pid %d exited\n", (int)o->pid);
+		if (gone) {
+			fprintf(stderr, "pybpfctl: pid %d%s exited\n", (int)pid,
+				t ? " and its subprocesses" : "");
 			break;
 		}
 	}
 	ret = 0;
 out:
 	recorder_close(&r);
+	if (t)
+		follow_free(t);
+	elfcache_free(elves);
+	if (cmd.pid > 0) {
+		command_resume(&cmd);
+		bool by_itself = command_gone(&cmd);
+		if (!by_itself)
+			command_stop(&cmd, stop_requested, true);
+		if (!ret && (by_itself || stop_requested))
+			ret = command_exit_code(&cmd);
+	}
 	return ret;
-fail:
-	fprintf(stderr, "pybpfctl: %s\n", err);
-	return 1;
 }
 
 int cmd_top(int argc, char **argv)
@@ -233,13 +294,14 @@ int cmd_top(int argc, char **argv)
 		{"once", no_argument, NULL, OPT_ONCE},
 		{"gil", no_argument, NULL, OPT_GIL},
 		{"idle", no_argument, NULL, OPT_IDLE},
+		{"subprocesses", no_argument, NULL, 's'},
 		{"json", no_argument, NULL, OPT_JSON},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
 	struct top_opts o = {.interval = 1, .rate = 99};
 	int c;
-	while ((c = getopt_long(argc, argv, "p:i:r:h", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+p:i:r:sh", opts, NULL)) != -1) {
 		switch (c) {
 		case 'p':
 			if (parse_pid(optarg, &o.pid))
@@ -262,12 +324,16 @@ int cmd_top(int argc, char **argv)
 		case OPT_IDLE:
 			o.idle = true;
 			break;
+		case 's':
+			o.subprocesses = true;
+			break;
 		case OPT_JSON:
 			o.json = true;
 			break;
 		case 'h':
 			printf("usage: pybpfctl top [--pid PID] [--interval SECS] [--rate HZ] "
-			       "[--gil] [--idle] [--once] [--json]\n"
+			       "[--gil] [--idle] [--subprocesses] [--once] [--json]\n"
+			       "       pybpfctl top [OPTIONS] -- COMMAND [ARGS...]\n"
 			       "\n"
 			       "A live table of the Python functions on CPU, by own (self) and "
 			       "total\n"
@@ -288,6 +354,9 @@ int cmd_top(int argc, char **argv)
 			       "counted "
 			       "as the\n"
 			       "                         samples it lasted (py-spy's --idle)\n"
+			       "  -s, --subprocesses     every Python process below it too "
+			       "(without "
+			       "pybpfd)\n"
 			       "      --once             one table, then exit\n"
 			       "      --json             a JSON object per interval (with --once: "
 			       "one)\n"
@@ -297,12 +366,30 @@ int cmd_top(int argc, char **argv)
 			return EXIT_USAGE;
 		}
 	}
+	if (optind < argc)
+		o.command = &argv[optind];
+	if (o.command && o.pid) {
+		fprintf(stderr, "pybpfctl top: give either --pid PID or -- COMMAND\n");
+		return EXIT_USAGE;
+	}
+	if (o.subprocesses && !o.pid && !o.command) {
+		fprintf(stderr, "pybpfctl top: --subprocesses needs --pid PID or -- COMMAND\n");
+		return EXIT_USAGE;
+	}
 	struct term t = {0};
 	bool tty_in = !o.once && isatty(STDIN_FILENO);
 	if (tty_in)
 		term_raw(&t);
 	int fd = daemon_connect();
 	int ret = 0;
+	if (fd >= 0 && (o.command || o.subprocesses)) {
+		/* pybpfd's tables are of a pid it knows: a command started here, or
+		 * a tree followed, is sampled here */
+		fprintf(stderr, "pybpfctl: %s: sampling here, not through pybpfd\n",
+			o.command ? "top -- COMMAND" : "--subprocesses");
+		close(fd);
+		fd = -1;
+	}
 	if (fd < 0) {
 		ret = local_top(&o, tty_in);
 	} else {

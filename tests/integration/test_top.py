@@ -7,13 +7,16 @@ thread compressing with zlib (which releases the GIL) has a third of the
 samples (15 % at least), and with --gil under 3 %; a thread asleep in sleep() has
 none, and with --idle about a quarter (its share of four threads' time:
 the main one waits to join the others; 18 to 32 %), and the table has
-every thread's rate x interval samples (± 10 %)."""
+every thread's rate x interval samples (± 10 %).  top -- COMMAND starts the
+command and shows it until it exits (its status is pybpfctl's), and top
+--subprocesses shows a process tree's hot functions (tests/workloads/tree.py:
+each of its six processes' own function)."""
 import json
 import os
 import subprocess
 import time
 
-from pybpf_testlib import PYBPFCTL, WORKLOADS, Daemon, check, end, spawn_python, tmpdir
+from pybpf_testlib import PYBPFCTL, PYTHON, WORKLOADS, Daemon, check, end, spawn_python, tmpdir
 
 busy = spawn_python([os.path.join(WORKLOADS, "busy.py")])
 try:
@@ -73,6 +76,27 @@ def local_top(*args):
 
 
 views("", local_top)
+
+# top -- COMMAND: until it exits
+p = subprocess.run([PYBPFCTL, "--no-daemon", "top", "--json", "--interval", "1", "--", PYTHON,
+                    os.path.join(WORKLOADS, "busy.py"), "2.5"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                   text=True, timeout=60)
+tables = [json.loads(x) for x in p.stdout.splitlines() if x.startswith("{")]
+check(p.returncode == 0 and len(tables) >= 2 and "exited" in p.stderr,
+      f"top -- COMMAND ran until it exited ({len(tables)} tables, rc {p.returncode}, {p.stderr.strip()})")
+check(all(t["rows"] and t["rows"][0]["function"] == "spin" for t in tables[:2]),
+      f"its hottest row is spin ({[t['rows'][:1] for t in tables]})")
+
+# top --subprocesses: a tree's functions
+d = tmpdir()
+p = subprocess.run([PYBPFCTL, "--no-daemon", "top", "--subprocesses", "--json", "--interval", "1", "--", PYTHON,
+                    os.path.join(WORKLOADS, "tree.py"), "2", os.path.join(d, "tree.json")],
+                   stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=120)
+seen = {r["function"] for x in p.stdout.splitlines() if x.startswith("{") for r in json.loads(x)["rows"]
+        if r["total"] > 0}
+want = {"hot_parent", "hot_fork", "hot_spawn", "hot_subprocess", "hot_shell", "hot_orphan"}
+check(p.returncode == 0 and want <= seen, f"top --subprocesses shows every process's hot function "
+      f"({sorted(want & seen)} of {sorted(want)}; rc {p.returncode})")
 daemon = Daemon()
 try:
     views("through pybpfd: ", lambda *a: json.loads(daemon.ctl("top", *a).stdout))
