@@ -8,9 +8,11 @@ fork (hot_fork), one by spawn (hot_spawn), a subprocess running this file
 again (hot_subprocess), and a shell whose own child is Python (hot_shell: a
 Python below a non-Python parent); each spins SECONDS in its function; the
 subprocess's own child outlives it (hot_orphan, twice as long).  Writes OUT
-(JSON) once all have ended: {"pids": {function: pid}, "cpu": {function: CPU
-seconds of its process while it spun}, "orphan_end": the monotonic time the
-orphan ended}.
+(JSON) once all have ended: {"pids": {function: pid}, "cpu": {function: [CPU
+seconds of its process while it spun, and when the spin began and ended
+(monotonic)]}, "orphan_end": the monotonic time the
+orphan ended, "steal": the share of the CPUs' time the hypervisor took
+meanwhile (machine.py)}.
 """
 import json
 import multiprocessing as mp
@@ -19,16 +21,24 @@ import subprocess
 import sys
 import time
 
+from machine import cpu_ticks, steal_share
+
 
 def spin(seconds):
-    """Spins; the CPU seconds it took."""
-    c0 = time.process_time()
-    end = time.monotonic() + seconds
+    """Spins a quarter of the time (5 ms of every 20: six processes want
+    1.5 of the machine's 2 CPUs, so none waits for one, which would make
+    the scheduler's slices and the sampler's timer alias); its CPU seconds
+    and when it began and ended (monotonic)."""
+    c0, t0 = time.process_time(), time.monotonic()
+    end = t0 + seconds
     x = 0
     while time.monotonic() < end:
-        for i in range(1000):
-            x += i
-    return time.process_time() - c0
+        busy = time.monotonic() + 0.005
+        while time.monotonic() < busy:
+            for i in range(200):
+                x += i
+        time.sleep(0.015)
+    return [time.process_time() - c0, t0, time.monotonic()]
 
 
 def hot_fork(seconds, q):
@@ -65,6 +75,7 @@ def hot_shell(seconds, out):
 
 def main(seconds, out):
     truth = {"pids": {"hot_parent": os.getpid()}, "cpu": {}}
+    before = cpu_ticks()
     fork, spawn = mp.get_context("fork"), mp.get_context("spawn")
     queues = [fork.Queue(), spawn.Queue()]
     kids = [fork.Process(target=hot_fork, args=(seconds, queues[0])),
@@ -90,6 +101,7 @@ def main(seconds, out):
         truth["pids"].update(r["pids"])
         truth["cpu"].update(r["cpu"])
         truth["orphan_end"] = r.get("orphan_end", truth.get("orphan_end"))
+    truth["steal"] = steal_share(before, cpu_ticks())
     with open(out, "w") as f:
         json.dump(truth, f)
 
