@@ -85,6 +85,9 @@ static void summary_json(const struct record_summary *s)
 		       (unsigned long long)s->drops[i].n);
 	printf(", \"unknown_code\": %llu", (unsigned long long)s->unknown_code);
 	if (s->st) {
+		printf(", \"thread_names\": %llu, \"thread_name_reads\": %llu",
+		       (unsigned long long)s->st->agg.thread_names,
+		       (unsigned long long)s->st->agg.thread_name_reads);
 		for (int i = 0; i < STAT__COUNT; i++)
 			if (bpfs_stat_kind(i) == STATK_INFO)
 				printf(", \"%s\": %llu", bpfs_stat_name(i),

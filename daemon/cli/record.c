@@ -78,6 +78,11 @@ static void usage(FILE *out)
 		"      --idle            cpu mode with the threads off CPU too, each wait\n"
 		"                        counted as the samples it lasted (--mode wall is the\n"
 		"                        same in nanoseconds, with each wait's reason)\n"
+		"      --full-filenames  whole paths in the text formats (svg, collapsed,\n"
+		"                        speedscope, chrometrace; by default a file in the\n"
+		"                        packages or the standard library is named by its path\n"
+		"                        there, as py-spy does: django/core/handlers/base.py;\n"
+		"                        pprof always keeps the path)\n"
 		"  -s, --subprocesses    every Python process below it too, started before or\n"
 		"                        during the capture (fork, multiprocessing, subprocess,\n"
 		"                        a shell's children), each sample labelled with its\n"
@@ -101,7 +106,8 @@ static int parse(int argc, char **argv, struct record_opts *o)
 		OPT_NOLINENO,
 		OPT_THREADS,
 		OPT_GIL,
-		OPT_IDLE
+		OPT_IDLE,
+		OPT_FULL_FILENAMES
 	};
 	static const struct option opts[] = {
 		{"pid", required_argument, NULL, 'p'},
@@ -121,6 +127,7 @@ static int parse(int argc, char **argv, struct record_opts *o)
 		{"gil", no_argument, NULL, OPT_GIL},
 		{"idle", no_argument, NULL, OPT_IDLE},
 		{"subprocesses", no_argument, NULL, 's'},
+		{"full-filenames", no_argument, NULL, OPT_FULL_FILENAMES},
 		{NULL, 0, NULL, 0},
 	};
 	int c;
@@ -189,6 +196,9 @@ static int parse(int argc, char **argv, struct record_opts *o)
 			break;
 		case 's':
 			o->subprocesses = true;
+			break;
+		case OPT_FULL_FILENAMES:
+			o->view.full_filenames = true;
 			break;
 		case 'h':
 			usage(stdout);
@@ -464,6 +474,7 @@ static int record_remote(int fd, const struct record_opts *o, bool resume)
 	rec.threads = o->view.threads;
 	rec.gil = o->view.gil_only;
 	rec.idle = o->view.idle;
+	rec.full_filenames = o->view.full_filenames;
 	rq.cmd_case = PYBPF__CONTROL__REQUEST__CMD_RECORD;
 	rq.record = &rec;
 	if (o->rate != 99 && !o->quiet)

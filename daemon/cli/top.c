@@ -25,9 +25,10 @@ struct top_opts {
 	double interval;
 	unsigned long rate;
 	bool once, json;
-	bool gil, idle;	   /* the view: GIL holders' samples only; threads off CPU too */
-	bool subprocesses; /* the process's whole tree */
-	char **command;	   /* top -- COMMAND: started here, shown until it exits */
+	bool gil, idle;	     /* the view: GIL holders' samples only; threads off CPU too */
+	bool subprocesses;   /* the process's whole tree */
+	bool full_filenames; /* whole paths (by default py-spy's short names) */
+	char **command;	     /* top -- COMMAND: started here, shown until it exits */
 };
 
 struct term {
@@ -67,8 +68,24 @@ static bool quit_pressed(bool tty_in)
 	return false;
 }
 
+static void show_rows(const struct top_opts *o, const struct top_row *rows, size_t n,
+		      uint64_t samples, double seconds, const char *source);
+
+/* The table, its files by their short names unless asked otherwise. */
 static void show(const struct top_opts *o, const struct top_row *rows, size_t n, uint64_t samples,
 		 double seconds, const char *source)
+{
+	struct top_row *shown = o->full_filenames ? NULL : calloc(n + 1, sizeof(*shown));
+	for (size_t i = 0; shown && i < n; i++) {
+		shown[i] = rows[i];
+		shown[i].file = profile_short_file(rows[i].file);
+	}
+	show_rows(o, shown ? shown : rows, n, samples, seconds, source);
+	free(shown);
+}
+
+static void show_rows(const struct top_opts *o, const struct top_row *rows, size_t n,
+		      uint64_t samples, double seconds, const char *source)
 {
 	if (o->json) {
 		printf("{\"samples\": %llu, \"seconds\": %.3f, \"source\": \"%s\", \"rows\": [",
@@ -286,7 +303,7 @@ out:
 
 int cmd_top(int argc, char **argv)
 {
-	enum { OPT_JSON = 256, OPT_ONCE, OPT_GIL, OPT_IDLE };
+	enum { OPT_JSON = 256, OPT_ONCE, OPT_GIL, OPT_IDLE, OPT_FULL_FILENAMES };
 	static const struct option opts[] = {
 		{"pid", required_argument, NULL, 'p'},
 		{"interval", required_argument, NULL, 'i'},
@@ -295,6 +312,7 @@ int cmd_top(int argc, char **argv)
 		{"gil", no_argument, NULL, OPT_GIL},
 		{"idle", no_argument, NULL, OPT_IDLE},
 		{"subprocesses", no_argument, NULL, 's'},
+		{"full-filenames", no_argument, NULL, OPT_FULL_FILENAMES},
 		{"json", no_argument, NULL, OPT_JSON},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
@@ -327,6 +345,9 @@ int cmd_top(int argc, char **argv)
 		case 's':
 			o.subprocesses = true;
 			break;
+		case OPT_FULL_FILENAMES:
+			o.full_filenames = true;
+			break;
 		case OPT_JSON:
 			o.json = true;
 			break;
@@ -357,6 +378,9 @@ int cmd_top(int argc, char **argv)
 			       "  -s, --subprocesses     every Python process below it too "
 			       "(without "
 			       "pybpfd)\n"
+			       "      --full-filenames   whole paths (by default a file in the "
+			       "packages or\n"
+			       "                         the standard library by its path there)\n"
 			       "      --once             one table, then exit\n"
 			       "      --json             a JSON object per interval (with --once: "
 			       "one)\n"

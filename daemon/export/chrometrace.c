@@ -61,7 +61,8 @@ static void close_to(struct ct *c, const struct prof_sample *s, uint32_t keep, d
 		const struct prof_frame *f = &c->p->frames[o->frame];
 		sep(c);
 		fprintf(c->out, "{\"ph\": \"X\", \"cat\": \"%s\", \"name\": ", category(f->kind));
-		json_write_string(c->out, profile_frame_label(f, label, sizeof(label)));
+		json_write_string(c->out,
+				  profile_frame_label(f, c->p->short_files, label, sizeof(label)));
 		fprintf(c->out,
 			", \"pid\": %" PRIu32 ", \"tid\": %" PRIu32
 			", \"ts\": %.3f, \"dur\": %.3f}",

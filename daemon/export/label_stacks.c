@@ -38,7 +38,7 @@ static int texts(struct label_stacks *ls, const struct profile *p, void (*clean)
 {
 	char buf[LABEL_MAX];
 	for (size_t i = 0; i < p->nframes; i++) {
-		profile_frame_label(&p->frames[i], buf, sizeof(buf));
+		profile_frame_label(&p->frames[i], p->short_files, buf, sizeof(buf));
 		clean(buf);
 		ls->text[i] = strdup(buf);
 		if (!ls->text[i])

@@ -74,14 +74,15 @@ static int collect(struct ss *c)
 	return 0;
 }
 
-static void write_frame(FILE *out, const struct prof_frame *f)
+static void write_frame(FILE *out, const struct prof_frame *f, bool short_files)
 {
 	char label[4096];
 	bool py = f->kind == PROF_FRAME_PYTHON;
-	const char *file = py ? f->file : f->module;
+	const char *file = py ? (short_files ? profile_short_file(f->file) : f->file) : f->module;
 
 	fputs("{\"name\":", out);
-	json_write_string(out, py ? f->name : profile_frame_label(f, label, sizeof(label)));
+	json_write_string(out,
+			  py ? f->name : profile_frame_label(f, short_files, label, sizeof(label)));
 	if (file && *file) {
 		fputs(",\"file\":", out);
 		json_write_string(out, file);
@@ -96,7 +97,7 @@ static void write_frames(struct ss *c)
 	fputs("\"shared\":{\"frames\":[", c->out);
 	for (size_t i = 0; i < c->p->nframes; i++) {
 		fputs(i ? ",\n" : "\n", c->out);
-		write_frame(c->out, &c->p->frames[i]);
+		write_frame(c->out, &c->p->frames[i], c->p->short_files);
 	}
 	fputs("\n]},\n", c->out);
 }

@@ -1,6 +1,7 @@
 /* profile.c - frame and string interning, sample merging. */
 #include "profile/profile.h"
 
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -305,11 +306,59 @@ const char *profile_weight_unit(const struct profile *p)
 	return profile_is_cpu(p) ? "samples" : "microseconds";
 }
 
-const char *profile_frame_label(const struct prof_frame *f, char *buf, size_t len)
+/* Where a path's importable part begins: after the last of these (data:
+ * one entry per kind of installation directory). */
+static const char *const package_roots[] = {
+	"/site-packages/", /* pip, venvs, pyenv */
+	"/dist-packages/", /* Debian's python3-* packages */
+};
+
+/* "/lib/pythonX.Y/": the standard library's directory. */
+static const char *stdlib_root(const char *file)
+{
+	const char *end = NULL;
+	for (const char *s = strstr(file, "/lib/python"); s; s = strstr(s + 1, "/lib/python")) {
+		const char *q = s + strlen("/lib/python");
+		if (!isdigit((unsigned char)*q))
+			continue;
+		while (isdigit((unsigned char)*q))
+			q++;
+		if (*q++ != '.' || !isdigit((unsigned char)*q))
+			continue;
+		while (isdigit((unsigned char)*q))
+			q++;
+		if (*q == 't') /* a free-threaded build's directory, python3.13t */
+			q++;
+		if (*q == '/')
+			end = q + 1;
+	}
+	return end;
+}
+
+const char *profile_short_file(const char *file)
+{
+	const char *best = NULL;
+	if (!file)
+		return file;
+	for (size_t i = 0; i < sizeof(package_roots) / sizeof(package_roots[0]); i++) {
+		const char *last = NULL;
+		for (const char *s = strstr(file, package_roots[i]); s;
+		     s = strstr(s + 1, package_roots[i]))
+			last = s + strlen(package_roots[i]);
+		if (last && (!best || last > best))
+			best = last;
+	}
+	if (!best)
+		best = stdlib_root(file);
+	return best && *best ? best : file;
+}
+
+const char *profile_frame_label(const struct prof_frame *f, bool short_files, char *buf, size_t len)
 {
 	switch (f->kind) {
 	case PROF_FRAME_PYTHON:
-		snprintf(buf, len, "%s (%s:%lld)", f->name, f->file, (long long)f->line);
+		snprintf(buf, len, "%s (%s:%lld)", f->name,
+			 short_files ? profile_short_file(f->file) : f->file, (long long)f->line);
 		break;
 	case PROF_FRAME_KERNEL:
 		snprintf(buf, len, "%s_[k]", f->name);

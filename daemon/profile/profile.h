@@ -70,6 +70,9 @@ struct profile {
 	uint64_t start_ns;    /* wall clock, ns since the epoch */
 	uint64_t duration_ns; /* length of the recording */
 	uint64_t total_count; /* sum of sample counts */
+	/* the text formats show Python files by their short names (pprof
+	 * always keeps the path: its tools open the source) */
+	bool short_files;
 };
 
 int profile_init(struct profile *p, uint32_t rate_hz);
@@ -119,7 +122,14 @@ uint64_t profile_weight(const struct profile *p, const struct prof_sample *s);
 const char *profile_weight_unit(const struct profile *p);
 
 /* "qualname (file:line)" for Python, "name" for native, "name_[k]" for kernel
- * frames: the text flamegraph formats show.  Writes into buf, returns buf. */
-const char *profile_frame_label(const struct prof_frame *f, char *buf, size_t len);
+ * frames: the text flamegraph formats show (file short when short_files).
+ * Writes into buf, returns buf. */
+const char *profile_frame_label(const struct prof_frame *f, bool short_files, char *buf,
+				size_t len);
+
+/* A Python file as py-spy shows it: its path inside the installation's
+ * packages or standard library (django/core/handlers/base.py, threading.py),
+ * else the path itself; a suffix of file, never a copy. */
+const char *profile_short_file(const char *file);
 
 #endif

@@ -159,6 +159,7 @@ struct profile *profile_view(const struct profile *src, const struct prof_view *
 		goto fail;
 	if (copy_meta(dst, src))
 		goto fail;
+	dst->short_files = !v->full_filenames;
 	for (size_t i = 0; i < src->nsamples; i++) {
 		if (v->gil_only && !src->samples[i].holds_gil)
 			continue;

@@ -28,6 +28,9 @@ struct prof_view {
 	 * count is their time in periods, off-CPU stacks counted as if sampled,
 	 * no reason label */
 	bool idle;
+	/* the text formats show whole paths (by default a file inside the
+	 * packages or the standard library by its path there, as py-spy) */
+	bool full_filenames;
 };
 
 /* "fold", "all", "none"; -1 when unknown. */

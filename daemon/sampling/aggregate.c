@@ -104,10 +104,14 @@ void agg_forget_process(struct aggregator *a, pid_t pid)
 
 /* Python's name of tid (threading's registry, read when a thread is new to
  * the aggregator: no Python object is read per sample). */
-static void python_thread_name(struct agg_proc *p, uint32_t tid, char *out, size_t len)
+static void python_thread_name(struct aggregator *a, struct agg_proc *p, uint32_t tid, char *out,
+			       size_t len)
 {
 	struct pythread_name *names = malloc(PYTHREADS_READ * sizeof(*names));
-	int n = names ? pythread_names(&p->pp, &p->py_active, names, PYTHREADS_READ, NULL) : -1;
+	unsigned reads = 0;
+	int n = names ? pythread_names(&p->pp, &p->py_active, names, PYTHREADS_READ, &reads) : -1;
+	a->stats.thread_names++;
+	a->stats.thread_name_reads += reads;
 	for (int i = 0; i < n; i++)
 		if (names[i].tid == tid) {
 			snprintf(out, len, "%s", names[i].name);
@@ -132,7 +136,7 @@ static const char *thread_name(struct aggregator *a, struct agg_proc *p, uint32_
 	struct thread_name *t = &p->threads[p->nthreads++];
 	t->tid = tid;
 	t->name[0] = 0;
-	python_thread_name(p, tid, t->name, sizeof(t->name));
+	python_thread_name(a, p, tid, t->name, sizeof(t->name));
 	if (!t->name[0])
 		procfs_comm(p->pid, tid, t->name, sizeof(t->name));
 	if (!t->name[0] && a->exited_name)

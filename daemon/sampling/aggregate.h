@@ -36,10 +36,12 @@ const char *agg_mode_value_type(enum agg_mode m);
 bool agg_mode_wants(enum agg_mode m, uint8_t kind, uint8_t reason);
 
 struct agg_stats {
-	uint64_t stacks;	   /* distinct stacks received */
-	uint64_t unknown_stack;	   /* samples whose stack never arrived (dropped) */
-	uint64_t unknown_code;	   /* Python frames whose code object could not be read */
-	uint64_t stacks_forgotten; /* stacks dropped by agg_sweep() */
+	uint64_t stacks;	    /* distinct stacks received */
+	uint64_t unknown_stack;	    /* samples whose stack never arrived (dropped) */
+	uint64_t unknown_code;	    /* Python frames whose code object could not be read */
+	uint64_t stacks_forgotten;  /* stacks dropped by agg_sweep() */
+	uint64_t thread_names;	    /* new threads whose Python name was looked for */
+	uint64_t thread_name_reads; /* target reads those looks took */
 };
 
 struct aggregator {

@@ -320,6 +320,7 @@ static void do_record(struct ctl_client *cl, const Pybpf__Control__RecordRequest
 		.threads = rq->threads,
 		.gil_only = rq->gil,
 		.idle = rq->idle,
+		.full_filenames = rq->full_filenames,
 	};
 	pthread_mutex_lock(&d->lock);
 	if (mode != AGG_MODE_CPU && !d->cfg.offcpu) {

@@ -66,6 +66,11 @@ static void sample_metrics(const struct daemon_snapshot *s, FILE *out)
 	counter(out, "pybpf_stacks_forgotten_total",
 		"Stacks forgotten after stack_idle_s without a sample.",
 		s->st.agg.stacks_forgotten);
+	counter(out, "pybpf_thread_names_total",
+		"New threads whose Python name was looked for (threading's registry).",
+		s->st.agg.thread_names);
+	counter(out, "pybpf_thread_name_reads_total", "Reads of target memory those looks took.",
+		s->st.agg.thread_name_reads);
 	head(out, "pybpf_stack_flags_total", "counter",
 	     "Samples kept with a flagged stack, by flag.");
 	fprintf(out, "pybpf_stack_flags_total{flag=\"truncated\"} %llu\n",

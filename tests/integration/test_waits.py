@@ -3,9 +3,10 @@
 Four CPU-bound threads: each one's time on CPU is what its own CPU clock
 (time.thread_time, read by the workload every 50 ms, over the window the
 report says it covered) says, ± 5 pp; each one's wait for the GIL lies
-between the time the kernel saw it asleep and the time its clock did not
-run (/proc/PID/task/TID/schedstat, read every 50 ms: on CPU and run queue),
-± 3 pp.  The same with a CPU hog on every CPU beside them (a thread woken
+between the time it was asleep (neither on CPU, as the switches or its
+clock say, whichever is more: the hypervisor's steal is in the one, not the
+other, nor in the run queue, from /proc/PID/task/TID/schedstat read every
+50 ms) and the time its clock did not run, ± 3 pp.  The same with a CPU hog on every CPU beside them (a thread woken
 for the GIL that sits in the run queue is still waiting for it; one holding
 it that sits there holds it).  The per-thread shares are checked against
 the kernel's and the threads' own clocks, not against 75 %: how fairly the
@@ -13,11 +14,11 @@ GIL is handed over, and how much of the CPU others take, is not the
 profiler's business.
 Where the interpreter has take_gil's symbol (pyenv's builds), the exact signal
 (uprobes on take_gil) runs too and agrees with the futex signal: per-thread
-wait % at most take_gil's, by the thread's run-queue share + 3 pp at most
-(four threads); for two, whose waits are one switch interval each, the futex share
-(at least 25 %) and mean wait are at most take_gil's (a sub-span of it), by
-10 pp and a quarter at most, take_gil's
-at most what the thread's clock left, p50 within 15 %; elsewhere
+wait % at most take_gil's, by the thread's run-queue share + 3 pp at most;
+for two, whose waits are one switch interval each, the futex share (at least
+25 %) and mean wait are at most take_gil's (a sub-span of it), below it by
+as much as the run queue allows, take_gil's at most what the thread's clock
+left, p50 within 15 %; elsewhere
 the report says it used the futex signal.  One CPU-bound thread among
 sleepers sees no contention.  A thread blocked in recv on a loopback server
 that answers late waits on a socket for the share of time it measured itself
@@ -121,11 +122,14 @@ def gil4(label):
         # for the GIL while its clock runs: its wait lies between the time
         # the kernel saw it asleep and the time its clock did not run (the
         # run queue between: a waiter woken and not yet running still
-        # waits; a holder preempted by other work does not).  Bounds that
-        # hold at any load, where a fixed share (75 % when quiet, 64.6 on a
-        # loaded CI machine, lower beside a hog) does not
-        on_cpu, queued = kernel[name]
-        slept = 100 - on_cpu - queued
+        # waits; a holder preempted by other work does not).  Asleep is
+        # what neither the switches (on CPU as the guest sees it: time the
+        # hypervisor stole included, which the thread's clock leaves out)
+        # nor the run queue took.  Bounds that hold at any load, where a
+        # fixed share (75 % when quiet, 64.6 on a loaded CI machine, lower
+        # beside a hog) does not
+        _, queued = kernel[name]
+        slept = 100 - max(t["on_cpu_pct"], cpu[name]) - queued
         check(slept - 3 <= t["waits_pct"] <= 100 - cpu[name] + 3,
               f"{label}{name} waits for the GIL {t['waits_pct']:.1f} % (asleep {slept:.1f} %, not on CPU "
               f"{100 - cpu[name]:.1f} %, ± 3; run queue {queued:.1f} %, holds {t['holds_pct']:.1f} %)")
@@ -167,28 +171,30 @@ finally:
 
 # two CPU-bound threads: each wait is one switch interval; both signals agree
 if EXACT:
-    g, ids, cpu, _ = gil_run("gil2", DURATION)
+    g, ids, cpu, kernel = gil_run("gil2", DURATION)
     by_tid = {t["tid"]: t for t in g["threads"]}
     for name, tid in ids.items():
         t = by_tid[tid]
+        queued = kernel[name][1]
         # a futex episode is a sub-span of its take_gil call: its share
-        # is at most take_gil's, a few points below under load
+        # is at most take_gil's, below it by time in take_gil out of the
+        # futex, which is run-queue time
         gap = t["take_waits_pct"] - t["waits_pct"]
         truth = 100 - cpu[name]
-        check(-1 <= gap <= 10 and 25 <= t["waits_pct"] and t["take_waits_pct"] <= truth + 3,
+        check(-1 <= gap <= queued + 3 and 25 <= t["waits_pct"] and t["take_waits_pct"] <= truth + 3,
               f"gil2 {name}: take_gil {t['take_waits_pct']:.1f} %, futex {t['waits_pct']:.1f} % "
-              f"(futex at most take_gil's, by 10 pp at most; at least 25 %; take_gil at most "
-              f"100 - its own clock's {cpu[name]:.1f} % + 3)")
-        # the mean wait: time waiting over the waits.  A futex episode
-        # is the sleep in the futex only, take_gil's the whole call
-        # around it, run-queue time after the wake included: lower,
-        # never higher (2-5 % here; 11 % with the ASan build's own load
-        # on the two CPUs), the shares above within 5 pp
+              f"(futex at most take_gil's, by the run queue's {queued:.1f} % + 3 at most; at least 25 %; "
+              f"take_gil at most 100 - its own clock's {cpu[name]:.1f} % + 3)")
+        # the mean wait: time waiting over the waits, never above
+        # take_gil's, and below it by what the shares above allow (2-5 %
+        # here; 11 % with the ASan build's own load on the two CPUs, 27 %
+        # on a loaded CI machine: run-queue time)
         futex_ms = 10 * t["waits_pct"] / max(t["acquisitions_per_s"], 1e-9)
         exact_ms = 10 * t["take_waits_pct"] / max(t["take_waits_per_s"], 1e-9)
-        check(0.75 * exact_ms <= futex_ms <= 1.02 * exact_ms,
-              f"gil2 {name}: mean wait {futex_ms:.2f} ms, take_gil's {exact_ms:.2f} ms "
-              f"(below it, by at most a quarter)")
+        least = 1 - (queued + 3) / max(t["take_waits_pct"], 1e-9)
+        check(least * exact_ms <= futex_ms <= 1.02 * exact_ms,
+              f"gil2 {name}: mean wait {futex_ms:.2f} ms, take_gil's {exact_ms:.2f} ms (below it, by the "
+              f"run queue's share of its waits at most: {100 * (1 - least):.0f} %)")
     # the futex signal draws the line between two waits a little
     # earlier than take_gil returns: its median runs 2-10 % low
     p50, exact = g["wait_p50_ms"], g["take_wait_p50_ms"]

@@ -191,12 +191,41 @@ static void test_names(void **state)
 	assert_int_equal(prof_native_parse("some"), -1);
 }
 
+/* py-spy's short file names: inside the packages or the standard library */
+static void test_short_files(void **state)
+{
+	(void)state;
+	static const char *const cases[][2] = {
+		{"/usr/lib/python3.11/threading.py", "threading.py"},
+		{"/root/.pyenv/versions/3.9.18/lib/python3.9/json/encoder.py", "json/encoder.py"},
+		{"/x/lib/python3.13t/a/b.py", "a/b.py"},
+		{"/v/lib/python3.12/site-packages/django/core/handlers/base.py",
+		 "django/core/handlers/base.py"},
+		{"/usr/lib/python3/dist-packages/flask/app.py", "flask/app.py"},
+		{"/a/site-packages/b/site-packages/c.py", "c.py"},
+		{"/srv/app/shop/views.py", "/srv/app/shop/views.py"},
+		{"<frozen importlib._bootstrap>", "<frozen importlib._bootstrap>"},
+		{"/usr/lib/python3.11/", "/usr/lib/python3.11/"},
+		{"/usr/lib/python3.x/foo.py", "/usr/lib/python3.x/foo.py"},
+		{"/usr/lib/python311/foo.py", "/usr/lib/python311/foo.py"},
+		{"/site-packages/", "/site-packages/"},
+		{"", ""},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		assert_string_equal(profile_short_file(cases[i][0]), cases[i][1]);
+	assert_null(profile_short_file(NULL));
+	/* a suffix of the path, never a copy */
+	const char *f = cases[0][0];
+	assert_ptr_equal(profile_short_file(f), f + strlen("/usr/lib/python3.11/"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_fold),  cmocka_unit_test(test_all_and_none),
-		cmocka_unit_test(test_lines), cmocka_unit_test(test_threads),
-		cmocka_unit_test(test_names), cmocka_unit_test(test_gil_only),
+		cmocka_unit_test(test_fold),	    cmocka_unit_test(test_all_and_none),
+		cmocka_unit_test(test_lines),	    cmocka_unit_test(test_threads),
+		cmocka_unit_test(test_names),	    cmocka_unit_test(test_gil_only),
+		cmocka_unit_test(test_short_files),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
