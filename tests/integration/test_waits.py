@@ -185,14 +185,16 @@ if EXACT:
               f"gil2 {name}: take_gil {t['take_waits_pct']:.1f} %, futex {t['waits_pct']:.1f} % "
               f"(futex at most take_gil's, by the run queue's {queued:.1f} % + 3 at most; at least 25 %; "
               f"take_gil at most 100 - its own clock's {cpu[name]:.1f} % + 3)")
-        # the mean wait: time waiting over the waits, never above
-        # take_gil's, and below it by what the shares above allow (2-5 %
-        # here; 11 % with the ASan build's own load on the two CPUs, 27 %
-        # on a loaded CI machine: run-queue time)
+        # the mean wait: time waiting over the waits, not above take_gil's
+        # (but for the counts: the two signals count a wait at its end, a
+        # moment apart, so a window's ends may hold one more or less of
+        # either: +2 % seen), and below it by what the shares above allow
+        # (2-5 % here; 11 % with the ASan build's own load on the two CPUs,
+        # 27 % on a loaded CI machine: run-queue time)
         futex_ms = 10 * t["waits_pct"] / max(t["acquisitions_per_s"], 1e-9)
         exact_ms = 10 * t["take_waits_pct"] / max(t["take_waits_per_s"], 1e-9)
         least = 1 - (queued + 3) / max(t["take_waits_pct"], 1e-9)
-        check(least * exact_ms <= futex_ms <= 1.02 * exact_ms,
+        check(least * exact_ms <= futex_ms <= 1.05 * exact_ms,
               f"gil2 {name}: mean wait {futex_ms:.2f} ms, take_gil's {exact_ms:.2f} ms (below it, by the "
               f"run queue's share of its waits at most: {100 * (1 - least):.0f} %)")
     # the futex signal draws the line between two waits a little
