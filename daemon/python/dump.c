@@ -434,9 +434,13 @@ static int pthread_tid_offset(pid_t pid, pid_t ns_pid, const __u64 *keys, size_t
 	int off = -1;
 	if (!bufs)
 		return -1;
-	for (size_t i = 0; i < nb; i++)
-		if (mem_read(pid, keys[i], bufs[i], sizeof(bufs[i])))
+	/* 64 of them, the last always: the list is newest first, and the main
+	 * thread, whose tid is the pid, is the oldest */
+	for (size_t i = 0; i < nb; i++) {
+		size_t k = i == nb - 1 ? n - 1 : i;
+		if (mem_read(pid, keys[k], bufs[i], sizeof(bufs[i])))
 			memset(bufs[i], 0, sizeof(bufs[i]));
+	}
 	for (size_t j = 1; j < 512; j++) {
 		size_t main_hits = 0, valid = 0;
 		for (size_t i = 0; i < nb; i++) {
@@ -520,7 +524,7 @@ static __u64 gil_holder(const struct pyprocess *pp)
 static void name_threads(const struct pyprocess *pp, struct dump *d)
 {
 	struct pythread_name *names = calloc(d->nthreads + 16, sizeof(*names));
-	int n = names ? pythread_names(pp, NULL, names, d->nthreads + 16, NULL) : -1;
+	int n = names ? pythread_names(pp, NULL, names, d->nthreads + 16, 0, NULL) : -1;
 	for (size_t i = 0; i < d->nthreads; i++) {
 		struct dump_thread *t = &d->threads[i];
 		snprintf(t->name, sizeof(t->name), "%s", t->comm);

@@ -188,26 +188,29 @@ static int read_keys(struct pyobj_reader *r, uint64_t keys, struct keys *k)
 }
 
 /* Each key of keys with its value: from the entry, or values[i] of a
- * split table (values != 0). */
-static int keys_each(struct pyobj_reader *r, uint64_t keys, uint64_t values, pyobj_item_fn fn,
-		     void *ctx)
+ * split table (values != 0); in insertion order, or newest first. */
+static int keys_each(struct pyobj_reader *r, uint64_t keys, uint64_t values, bool newest_first,
+		     pyobj_item_fn fn, void *ctx)
 {
 	struct keys k;
 	uint64_t buf[ENTRIES_PER_READ * 3], vals[ENTRIES_PER_READ];
 	if (read_keys(r, keys, &k))
 		return -1;
 	size_t words = k.esize / 8, koff = words == 3 ? 1 : 0;
-	for (uint64_t at = 0; at < k.n; at += ENTRIES_PER_READ) {
-		size_t m = k.n - at < ENTRIES_PER_READ ? (size_t)(k.n - at) : ENTRIES_PER_READ;
+	for (uint64_t done = 0; done < k.n; done += ENTRIES_PER_READ) {
+		size_t m = k.n - done < ENTRIES_PER_READ ? (size_t)(k.n - done) : ENTRIES_PER_READ;
+		uint64_t at = newest_first ? k.n - done - m : done;
 		if (pyobj_read(r, k.entries + at * k.esize, buf, m * k.esize))
 			return -1;
 		if (values && pyobj_read(r, values + at * 8, vals, m * 8))
 			return -1;
-		for (size_t i = 0; i < m; i++) {
+		for (size_t j = 0; j < m; j++) {
+			size_t i = newest_first ? m - 1 - j : j;
 			uint64_t key = buf[i * words + koff];
 			uint64_t val = values ? vals[i] : buf[i * words + koff + 1];
 			if (!key || !val) /* deleted, or not set in this split table */
 				continue;
+			r->entry = at + i;
 			int ret = fn(ctx, key, val);
 			if (ret)
 				return ret;
@@ -216,14 +219,25 @@ static int keys_each(struct pyobj_reader *r, uint64_t keys, uint64_t values, pyo
 	return 0;
 }
 
-int pyobj_dict_each(struct pyobj_reader *r, uint64_t dict, pyobj_item_fn fn, void *ctx)
+static int dict_each(struct pyobj_reader *r, uint64_t dict, bool newest_first, pyobj_item_fn fn,
+		     void *ctx)
 {
 	uint64_t d[6];
 	if (!(pyobj_type_flags(r, pyobj_type(r, dict)) & F_DICT_SUBCLASS) ||
 	    pyobj_read(r, dict, d, sizeof(d)))
 		return -1;
 	uint64_t keys = d[MA_KEYS / 8], values = d[MA_VALUES / 8];
-	return keys_each(r, keys, values ? values + r->O->split_values : 0, fn, ctx);
+	return keys_each(r, keys, values ? values + r->O->split_values : 0, newest_first, fn, ctx);
+}
+
+int pyobj_dict_each(struct pyobj_reader *r, uint64_t dict, pyobj_item_fn fn, void *ctx)
+{
+	return dict_each(r, dict, false, fn, ctx);
+}
+
+int pyobj_dict_each_newest(struct pyobj_reader *r, uint64_t dict, pyobj_item_fn fn, void *ctx)
+{
+	return dict_each(r, dict, true, fn, ctx);
 }
 
 struct find {
@@ -231,6 +245,7 @@ struct find {
 	const char *name;
 	size_t len;
 	uint64_t value;
+	uint64_t key, index; /* the key that matched, at that entry */
 };
 
 static int match_key(void *ctx, uint64_t key, uint64_t value)
@@ -244,18 +259,49 @@ static int match_key(void *ctx, uint64_t key, uint64_t value)
 	char *s = pyobj_str(f->r, key, f->len + 1);
 	int hit = s && !strcmp(s, f->name);
 	free(s);
-	if (hit)
+	if (hit) {
 		f->value = value;
+		f->key = key;
+		f->index = f->r->entry;
+	}
 	return hit;
+}
+
+/* name's value in keys (values: a split table's, else 0): where the same
+ * keys held it last time, when the same str is still there (two reads),
+ * else by a look at every key. */
+static int keys_find(struct pyobj_reader *r, uint64_t keys, uint64_t values, const char *name,
+		     uint64_t *value)
+{
+	struct pyobj_key_slot *slot = &r->keys[((keys >> 4) ^ (uintptr_t)name) % PYOBJ_KEY_CACHE];
+	struct keys k;
+	if (slot->keys == keys && slot->name == name && !read_keys(r, keys, &k) &&
+	    slot->index < k.n) {
+		uint64_t e[3];
+		size_t words = k.esize / 8, koff = words == 3 ? 1 : 0;
+		uint64_t at = k.entries + slot->index * k.esize;
+		if (!pyobj_read(r, at, e, k.esize) && e[koff] == slot->key &&
+		    (values ? !pyobj_read(r, values + slot->index * 8, value, 8)
+			    : (*value = e[koff + 1], true)) &&
+		    *value)
+			return 0;
+	}
+	struct find f = {r, name, strlen(name), 0, 0, 0};
+	if (keys_each(r, keys, values, false, match_key, &f) != 1)
+		return -1;
+	*slot = (struct pyobj_key_slot){keys, f.key, name, f.index};
+	*value = f.value;
+	return 0;
 }
 
 int pyobj_dict_get(struct pyobj_reader *r, uint64_t dict, const char *name, uint64_t *value)
 {
-	struct find f = {r, name, strlen(name), 0};
-	if (pyobj_dict_each(r, dict, match_key, &f) != 1)
+	uint64_t d[6];
+	if (!(pyobj_type_flags(r, pyobj_type(r, dict)) & F_DICT_SUBCLASS) ||
+	    pyobj_read(r, dict, d, sizeof(d)))
 		return -1;
-	*value = f.value;
-	return 0;
+	uint64_t keys = d[MA_KEYS / 8], values = d[MA_VALUES / 8];
+	return keys_find(r, keys, values ? values + r->O->split_values : 0, name, value);
 }
 
 /* --- instance attributes ---------------------------------------------------- */
@@ -266,12 +312,9 @@ static int split_get(struct pyobj_reader *r, uint64_t type, uint64_t values, con
 		     uint64_t *value)
 {
 	uint64_t keys;
-	struct find f = {r, name, strlen(name), 0};
-	if (read_u64(r, type + r->O->ht_cached_keys, &keys) || !keys ||
-	    keys_each(r, keys, values, match_key, &f) != 1)
+	if (read_u64(r, type + r->O->ht_cached_keys, &keys) || !keys)
 		return -1;
-	*value = f.value;
-	return 0;
+	return keys_find(r, keys, values, name, value);
 }
 
 int pyobj_attr(struct pyobj_reader *r, uint64_t obj, const char *name, uint64_t *value)

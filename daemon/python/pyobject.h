@@ -39,12 +39,24 @@ struct pyobj_type_slot {
 	char name[56];
 };
 
+#define PYOBJ_KEY_CACHE 8
+
+/* Where a name was found in a dict's keys: instances of one class share
+ * their keys, so the next instance's attribute is one read away. */
+struct pyobj_key_slot {
+	uint64_t keys, key; /* the keys object, and the str found at index */
+	const char *name;   /* the name asked (compared by address: literals) */
+	uint64_t index;
+};
+
 struct pyobj_reader {
 	const struct pyprocess *pp;
 	const struct pyobj_layout *O;
 	unsigned reads; /* so far; reads past the limit fail */
 	unsigned limit; /* 0: PYOBJ_MAX_READS */
 	struct pyobj_type_slot types[PYOBJ_TYPE_CACHE];
+	struct pyobj_key_slot keys[PYOBJ_KEY_CACHE];
+	uint64_t entry; /* the index of the entry keys_each gives its callback */
 };
 
 /* 0, or -1 when pp's version has no record. */
@@ -66,6 +78,8 @@ int pyobj_int(struct pyobj_reader *r, uint64_t obj, int64_t *v);
  * (which is returned).  -1 when it is no readable dict. */
 typedef int (*pyobj_item_fn)(void *ctx, uint64_t key, uint64_t value);
 int pyobj_dict_each(struct pyobj_reader *r, uint64_t dict, pyobj_item_fn fn, void *ctx);
+/* The same, newest entry first (what was added last is found first). */
+int pyobj_dict_each_newest(struct pyobj_reader *r, uint64_t dict, pyobj_item_fn fn, void *ctx);
 /* The value under the str key name: 0 and *value, else -1. */
 int pyobj_dict_get(struct pyobj_reader *r, uint64_t dict, const char *name, uint64_t *value);
 /* An instance attribute (what obj.__dict__[name] holds, wherever the

@@ -23,8 +23,10 @@ struct pythread_name {
  * the registry cannot be read (no threading module yet, a version without
  * a record, an unreadable process).  *active, when given, caches where the
  * registry is (0: find it through sys.modules; set when found, cleared
- * when what it points at is no dict).  *reads: the target reads it took. */
+ * when what it points at is no dict).  Newest thread first; with want (a
+ * tid), it stops once that thread is named.  *reads: the target reads it
+ * took. */
 int pythread_names(const struct pyprocess *pp, uint64_t *active, struct pythread_name *out,
-		   size_t max, unsigned *reads);
+		   size_t max, uint32_t want, unsigned *reads);
 
 #endif

@@ -109,7 +109,8 @@ static void python_thread_name(struct aggregator *a, struct agg_proc *p, uint32_
 {
 	struct pythread_name *names = malloc(PYTHREADS_READ * sizeof(*names));
 	unsigned reads = 0;
-	int n = names ? pythread_names(&p->pp, &p->py_active, names, PYTHREADS_READ, &reads) : -1;
+	int n = names ? pythread_names(&p->pp, &p->py_active, names, PYTHREADS_READ, tid, &reads)
+		      : -1;
 	a->stats.thread_names++;
 	a->stats.thread_name_reads += reads;
 	for (int i = 0; i < n; i++)

@@ -4,7 +4,8 @@ a CPU profile's thread_name label (pprof, locally and through pybpfd) and
 the gil report.  The names are longer than the OS keeps, one set after the
 thread started, the main thread's too; from 3.14 CPython also sets the OS
 name, cut at 15 characters and not changed by a later rename: Python's
-must win."""
+must win.  And behind 200 newer threads in the registry (which is read
+newest first, each read capped), dump and a profile still name them."""
 import json
 import os
 import subprocess
@@ -15,8 +16,8 @@ it = interp_from_argv()
 script = it.workload("named.py")
 
 
-def start():
-    p = subprocess.Popen(it.cmd(script, 30), stdout=subprocess.PIPE, text=True)
+def start(crowd=0):
+    p = subprocess.Popen(it.cmd(script, 30, crowd), stdout=subprocess.PIPE, text=True)
     if p.stdout.readline().strip() != "ready":
         fail("named.py did not start")
     return p, json.loads(p.stdout.readline())
@@ -69,6 +70,22 @@ try:
             check(names.get(want[name]) == {name}, f"through pybpfd: thread_name of {want[name]}: {names.get(want[name])}")
     finally:
         daemon.stop()
+finally:
+    p.kill()
+    p.wait()
+
+p, want = start(200)
+try:
+    d = json.loads(ctl("dump", "--pid", str(p.pid), "--json"))
+    got = {t["tid"]: (t["name"], t["name_from"]) for t in d["threads"]}
+    for name, tid in want.items():
+        check(got.get(tid) == (name, "python"), f"behind 200 threads: dump names {tid} {name!r}: {got.get(tid)}")
+    out = os.path.join(it.host(it.tmpdir()), "names-crowd.pb.gz")
+    ctl("record", "-q", "--pid", str(p.pid), "-d", "2", "-o", out)
+    names = labels_by_tid(out)
+    for name in ("worker-with-a-long-python-name", "renamed-after-start"):
+        check(names.get(want[name]) == {name}, f"behind 200 threads: pprof thread_name of {want[name]}: "
+              f"{names.get(want[name])}")
 finally:
     p.kill()
     p.wait()
