@@ -273,10 +273,14 @@ static int match_key(void *ctx, uint64_t key, uint64_t value)
 static int keys_find(struct pyobj_reader *r, uint64_t keys, uint64_t values, const char *name,
 		     uint64_t *value)
 {
-	struct pyobj_key_slot *slot = &r->keys[((keys >> 4) ^ (uintptr_t)name) % PYOBJ_KEY_CACHE];
+	struct pyobj_key_slot *slot = NULL;
 	struct keys k;
-	if (slot->keys == keys && slot->name == name && !read_keys(r, keys, &k) &&
-	    slot->index < k.n) {
+	/* a few slots, each compared: two names of one class must not evict
+	 * each other */
+	for (size_t i = 0; i < PYOBJ_KEY_CACHE && !slot; i++)
+		if (r->keys[i].keys == keys && r->keys[i].name == name)
+			slot = &r->keys[i];
+	if (slot && !read_keys(r, keys, &k) && slot->index < k.n) {
 		uint64_t e[3];
 		size_t words = k.esize / 8, koff = words == 3 ? 1 : 0;
 		uint64_t at = k.entries + slot->index * k.esize;
@@ -289,6 +293,8 @@ static int keys_find(struct pyobj_reader *r, uint64_t keys, uint64_t values, con
 	struct find f = {r, name, strlen(name), 0, 0, 0};
 	if (keys_each(r, keys, values, false, match_key, &f) != 1)
 		return -1;
+	if (!slot)
+		slot = &r->keys[r->next_key++ % PYOBJ_KEY_CACHE];
 	*slot = (struct pyobj_key_slot){keys, f.key, name, f.index};
 	*value = f.value;
 	return 0;

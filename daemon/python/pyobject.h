@@ -56,7 +56,8 @@ struct pyobj_reader {
 	unsigned limit; /* 0: PYOBJ_MAX_READS */
 	struct pyobj_type_slot types[PYOBJ_TYPE_CACHE];
 	struct pyobj_key_slot keys[PYOBJ_KEY_CACHE];
-	uint64_t entry; /* the index of the entry keys_each gives its callback */
+	unsigned next_key; /* the slot a new key goes to, in turn */
+	uint64_t entry;	   /* the index of the entry keys_each gives its callback */
 };
 
 /* 0, or -1 when pp's version has no record. */

@@ -53,7 +53,7 @@ int pythread_names(const struct pyprocess *pp, uint64_t *cache, struct pythread_
 	/* about 23 reads an entry (its ident, two attributes, a str, an int:
 	 * the class's shared keys remembered; 10 when looking for another
 	 * thread), and sys.modules at first */
-	r.limit = (unsigned)(max < 65536 ? max : 65536) * 32 + 1024;
+	r.limit = (unsigned)(max < 65536 ? max : 65536) * 48 + 1024;
 	/* the registry is made once, at import, and changed in place */
 	if (!active && pyobj_module_global(&r, "threading", "_active", &active))
 		goto out;
