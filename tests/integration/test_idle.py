@@ -2,7 +2,9 @@
 locally and through pybpfd.  Without it a thread's samples are its own CPU
 clock x the rate (up to what a virtual machine's hypervisor stole meanwhile),
 a sleeping thread has none; with it every thread has
-samples for all of its life, asleep or not (its lifetime x the rate), the
+samples for all of its life, asleep or not (its lifetime x the rate, less
+at most the time the hypervisor stole from it while it ran: 8 % short at
+30 % steal on a CI machine), the
 profile is a CPU one (samples/count, cpu/nanoseconds) and has no reason
 label."""
 import os
@@ -23,12 +25,15 @@ def capture(name, args, daemon=None):
     return prof, samples, t, reasons
 
 
-def near(got, want, how, within, noise=0):
+def near(got, want, how, within, noise=0, lost=0):
     """within: a share of what is owed (a fixed-frequency sampler owes the
     rate per second it runs; --idle's counts are time, rounded once);
     noise: what sampling adds to the on-CPU part (as test_wall allows: twice
-    the square root of its samples)"""
-    check(abs(got - want) <= within * want + noise + 2, f"{how}: {got} samples, owed {want:.0f}")
+    the square root of its samples); lost: a share of the on-CPU part the
+    sampler may miss (the hypervisor's steal: a stolen CPU's timer does not
+    fire, and its time is not off CPU either)"""
+    check(want * (1 - within) - lost - noise - 2 <= got <= want * (1 + within) + noise + 2,
+          f"{how}: {got} samples, owed {want:.0f} (less up to {lost:.0f} for steal)")
 
 
 prof, samples, t, _ = capture("cpu", [])
@@ -50,7 +55,7 @@ for how, daemon in (("local", None), ("pybpfd", "daemon")):
             dm.stop()
     for n in t["threads"]:
         near(samples[n], RATE * t["alive"][n], f"--idle ({how}), {n} (its lifetime x the rate)", 0.03,
-             2 * (RATE * t["cpu"][n]) ** 0.5)
+             2 * (RATE * t["cpu"][n]) ** 0.5, RATE * t["cpu"][n] * t["steal"] / (1 - t["steal"]))
     check(not reasons, f"--idle ({how}): no reason label ({sorted(reasons)})")
     check("samples/count" in prof.text and "cpu/nanoseconds" in prof.text,
           f"--idle ({how}): a CPU profile's sample types")
