@@ -16,9 +16,9 @@ Where the interpreter has take_gil's symbol (pyenv's builds), the exact signal
 (uprobes on take_gil) runs too and agrees with the futex signal: per-thread
 wait % at most take_gil's, by the thread's run-queue share + 3 pp at most;
 for two, whose waits are one switch interval each, the futex share (at least
-25 %) and mean wait are at most take_gil's (a sub-span of it), below it by
-as much as the run queue allows, take_gil's at most what the thread's clock
-left, p50 within 15 %; elsewhere
+25 %) and mean wait are at most take_gil's (a sub-span of it), the share
+below it by as much as the run queue allows, take_gil's at most what the
+thread's clock left, p50 within 15 %; elsewhere
 the report says it used the futex signal.  One CPU-bound thread among
 sleepers sees no contention.  A thread blocked in recv on a loopback server
 that answers late waits on a socket for the share of time it measured itself
@@ -185,18 +185,16 @@ if EXACT:
               f"gil2 {name}: take_gil {t['take_waits_pct']:.1f} %, futex {t['waits_pct']:.1f} % "
               f"(futex at most take_gil's, by the run queue's {queued:.1f} % + 3 at most; at least 25 %; "
               f"take_gil at most 100 - its own clock's {cpu[name]:.1f} % + 3)")
-        # the mean wait: time waiting over the waits, not above take_gil's
-        # (but for the counts: the two signals count a wait at its end, a
-        # moment apart, so a window's ends may hold one more or less of
-        # either: +2 % seen), and below it by what the shares above allow
-        # (2-5 % here; 11 % with the ASan build's own load on the two CPUs,
-        # 27 % on a loaded CI machine: run-queue time)
+        # the mean wait: time waiting over the waits, not above take_gil's:
+        # a take_gil call holds one futex episode or more (but for the
+        # counts at a window's ends: +2 % seen).  How far below is not a
+        # bound: a call that sleeps twice counts two episodes (futex 10 %
+        # more than take_gil's calls on a loaded CI machine); the shares
+        # above are
         futex_ms = 10 * t["waits_pct"] / max(t["acquisitions_per_s"], 1e-9)
         exact_ms = 10 * t["take_waits_pct"] / max(t["take_waits_per_s"], 1e-9)
-        least = 1 - (queued + 3) / max(t["take_waits_pct"], 1e-9)
-        check(least * exact_ms <= futex_ms <= 1.05 * exact_ms,
-              f"gil2 {name}: mean wait {futex_ms:.2f} ms, take_gil's {exact_ms:.2f} ms (below it, by the "
-              f"run queue's share of its waits at most: {100 * (1 - least):.0f} %)")
+        check(futex_ms <= 1.05 * exact_ms,
+              f"gil2 {name}: mean wait {futex_ms:.2f} ms, take_gil's {exact_ms:.2f} ms (not above it)")
     # the futex signal draws the line between two waits a little
     # earlier than take_gil returns: its median runs 2-10 % low
     p50, exact = g["wait_p50_ms"], g["take_wait_p50_ms"]
