@@ -91,7 +91,10 @@ def cpu_shares(proc, out, t0, t_end):
 
 def gil_run(mode, seconds):
     """`gil --json` of a spinning workload, and each thread's own CPU share."""
-    proc, ids, out = start(mode, seconds + 6)
+    # stopped by cpu_shares, not by its clock: pybpfctl may take seconds to
+    # start beside a CPU hog (5.6 s seen), and a workload gone before the
+    # window's end leaves its end unmeasured
+    proc, ids, out = start(mode, seconds + 60)
     sched = SchedClock(proc.pid, ids.values())
     try:
         g = ctl("gil", "--pid", str(proc.pid), "-d", str(seconds), "--json")
@@ -196,10 +199,18 @@ if EXACT:
         check(futex_ms <= 1.05 * exact_ms,
               f"gil2 {name}: mean wait {futex_ms:.2f} ms, take_gil's {exact_ms:.2f} ms (not above it)")
     # the futex signal draws the line between two waits a little
-    # earlier than take_gil returns: its median runs 2-10 % low
+    # earlier than take_gil returns: its median runs 2-10 % low where each
+    # call sleeps once.  On a loaded machine a call may sleep twice (woken
+    # and beaten to the GIL: 1.8 episodes a call seen), and the median is
+    # of episodes, each a sub-span of its call: then only not above it
     p50, exact = g["wait_p50_ms"], g["take_wait_p50_ms"]
-    check(exact > 0 and abs(p50 - exact) <= 0.15 * exact,
-          f"gil2: wait p50 {p50:.2f} ms, take_gil's {exact:.2f} ms (within 15 %)")
+    episodes = sum(t["acquisitions_per_s"] for t in g["threads"])
+    calls = sum(t["take_waits_per_s"] for t in g["threads"])
+    split = episodes > 1.1 * calls
+    check(exact > 0 and p50 <= 1.15 * exact and (split or p50 >= 0.85 * exact),
+          f"gil2: wait p50 {p50:.2f} ms, take_gil's {exact:.2f} ms (within 15 %"
+          f"{'; only not above it: ' if split else ', '}{episodes:.0f} futex episodes a second, "
+          f"{calls:.0f} take_gil calls that waited)")
 
 # one CPU-bound thread among sleepers
 proc, ids, _ = start("onecpu", DURATION + 4)
