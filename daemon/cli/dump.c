@@ -14,8 +14,8 @@
 
 static void usage(FILE *out)
 {
-	fprintf(out, "usage: pybpfctl dump --pid PID [--locals] [--subprocesses] [--json] "
-		     "[--nonblocking]\n"
+	fprintf(out, "usage: pybpfctl dump --pid PID [--locals] [--native] [--subprocesses] "
+		     "[--json] [--nonblocking]\n"
 		     "\n"
 		     "Prints the current Python stack of every thread of a CPython process, with\n"
 		     "thread names, states and line numbers, innermost frame first.  A running\n"
@@ -31,6 +31,12 @@ static void usage(FILE *out)
 		     "                    <Class object at 0x...> for anything else; at most 120\n"
 		     "                    characters each, read from memory (nothing runs in\n"
 		     "                    the target), after the stack, as the thread runs on\n"
+		     "  -n, --native      native frames too, interleaved with the Python frames\n"
+		     "                    as record shows them: the interpreter's own (the\n"
+		     "                    python binary, libpython) folded into the Python frame\n"
+		     "                    they run, extension and library frames (libc, libz,\n"
+		     "                    numpy) kept; every thread is held still for the moment\n"
+		     "                    of its read (ptrace)\n"
 		     "      --json        machine-readable output\n"
 		     "      --nonblocking never hold a thread still: a stack that keeps changing\n"
 		     "                    may come out partial\n"
@@ -48,6 +54,7 @@ static int dump_remote(int fd, pid_t pid, bool json, unsigned flags, const char 
 	dump.json = json;
 	dump.nonblocking = flags & DUMP_NONBLOCKING;
 	dump.locals = flags & DUMP_LOCALS;
+	dump.native = flags & DUMP_NATIVE;
 	rq.cmd_case = PYBPF__CONTROL__REQUEST__CMD_DUMP;
 	rq.dump = &dump;
 	Pybpf__Control__Response *r = daemon_call(fd, &rq, NULL);
@@ -158,6 +165,7 @@ int cmd_dump(int argc, char **argv)
 		{"json", no_argument, NULL, OPT_JSON},
 		{"nonblocking", no_argument, NULL, OPT_NONBLOCKING},
 		{"locals", no_argument, NULL, 'l'},
+		{"native", no_argument, NULL, 'n'},
 		{"subprocesses", no_argument, NULL, 's'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
@@ -165,7 +173,7 @@ int cmd_dump(int argc, char **argv)
 	pid_t pid = 0;
 	bool json = false, tree = false;
 	int c;
-	while ((c = getopt_long(argc, argv, "p:lsh", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "p:lnsh", opts, NULL)) != -1) {
 		switch (c) {
 		case 'p':
 			if (parse_pid(optarg, &pid))
@@ -180,6 +188,9 @@ int cmd_dump(int argc, char **argv)
 		case 'l':
 			flags |= DUMP_LOCALS;
 			break;
+		case 'n':
+			flags |= DUMP_NATIVE;
+			break;
 		case 's':
 			tree = true;
 			break;
@@ -192,6 +203,11 @@ int cmd_dump(int argc, char **argv)
 	}
 	if (!pid) {
 		fprintf(stderr, "pybpfctl dump: --pid PID is required\n");
+		return EXIT_USAGE;
+	}
+	if ((flags & DUMP_NATIVE) && (flags & DUMP_NONBLOCKING)) {
+		fprintf(stderr, "pybpfctl dump: --native holds each thread still to unwind it: "
+				"it cannot be --nonblocking\n");
 		return EXIT_USAGE;
 	}
 	int fd = daemon_connect();

@@ -4,14 +4,21 @@
 #include "python/dump.h"
 
 #include <errno.h>
+#include <inttypes.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sched.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "native/elfcache.h"
+#include "native/natsym.h"
+#include "native/unwind.h"
+#include "profile/view.h"
 #include "python/pyrepr.h"
 #include "python/symbols.h"
+#include "sampling/merge.h"
 #include "sys/memread.h"
 #include "sys/procfs.h"
 #include "sys/taskstop.h"
@@ -85,14 +92,12 @@ static int add_frame(struct dump_thread *t, struct pysym_cache *syms, const stru
 		return -1;
 	t->frames = nf;
 	struct dump_frame *d = &t->frames[t->nframes++];
+	memset(d, 0, sizeof(*d));
 	const struct pysym *s = pysym_get(syms, fr->code, fr->tag);
 	d->name = strdup(s ? s->qualname : "[unknown Python frame]");
 	d->file = strdup(s ? s->filename : "");
 	d->line = s ? pysym_line(syms, s, fr->instr) : 0;
 	d->first_line = s ? s->firstlineno : 0;
-	d->locals = NULL;
-	d->nlocals = d->locals_total = 0;
-	d->locals_error = NULL;
 	return d->name && d->file ? 0 : -1;
 }
 
@@ -163,6 +168,9 @@ static long walk_once(const struct pyprocess *pp, struct reader *r, uint64_t ts,
 		}
 		out->at[out->n] = frame;
 		frame = fr->previous;
+		/* a shim frame (3.12+) below a frame: that one was entered from C */
+		if (fr->skip && fr->boundary && out->n)
+			out->f[out->n - 1].entry = 1;
 		if (!fr->skip)
 			out->n++;
 		/* Brent's: a loop is met within twice its length */
@@ -321,13 +329,157 @@ static int read_locals(struct pyobj_reader *r, uint64_t addr, uint64_t code, str
 	return 0;
 }
 
+/* What DUMP_NATIVE needs of a process: its unwinder and its symbols. */
+struct native_ctx {
+	struct unwinder *u;
+	struct elfcache *elves;
+	struct natsym_proc nat;
+	bool nat_open;
+	const char *error; /* why there is no unwinder: every thread says it */
+	uint64_t pcs[UNWIND_MAX_FRAMES];
+	const char *names[UNWIND_MAX_FRAMES];
+	bool interp[UNWIND_MAX_FRAMES];
+	struct natsym syms[UNWIND_MAX_FRAMES];
+	char *owned[UNWIND_MAX_FRAMES]; /* names, modules kept past a re-read */
+	char *modules[UNWIND_MAX_FRAMES];
+};
+
+static bool raw_entry(const void *ctx, uint32_t j)
+{
+	const struct raw_stack *raw = ctx;
+	return raw->f[j].entry;
+}
+
+/* A native frame as record names it (aggregate.c's push_native). */
+static int native_frame(struct dump_frame *f, const struct natsym *s, uint64_t pc)
+{
+	char buf[PATH_MAX];
+	const char *base = strrchr(s->module, '/');
+	base = base ? base + 1 : s->module;
+	if (s->func)
+		snprintf(buf, sizeof(buf), "[%s+0x%" PRIx64 "]", base, s->func);
+	else
+		snprintf(buf, sizeof(buf), "[%s]", base);
+	memset(f, 0, sizeof(*f));
+	f->native = true;
+	f->address = pc;
+	f->name = strdup(s->name ? s->name : buf);
+	f->file = strdup(s->module);
+	return f->name && f->file ? 0 : -1;
+}
+
+/* The native frames of nn pcs merged with t's Python frames (raw's), the
+ * interpreter's own folded into the Python frames they run, as record
+ * shows them by default. */
+static int merge_native(struct native_ctx *nc, const struct raw_stack *raw, size_t nn,
+			struct dump_thread *t)
+{
+	size_t resolved = 0;
+	for (; resolved < nn; resolved++) {
+		struct natsym *s = &nc->syms[resolved];
+		if (natsym_resolve(&nc->nat, nc->pcs[resolved], s))
+			break; /* not in an executable mapping: the unwind went astray */
+		/* the next resolve may re-read the maps: keep copies */
+		nc->modules[resolved] = strdup(s->module);
+		nc->owned[resolved] = s->name ? strdup(s->name) : NULL;
+		s->module = nc->modules[resolved];
+		s->name = nc->owned[resolved];
+		nc->names[resolved] = s->name;
+	}
+	size_t max = resolved + t->nframes + 1;
+	struct merge_ref *refs = calloc(max, sizeof(*refs));
+	struct dump_frame *out = calloc(max, sizeof(*out));
+	int ret = -1;
+	if (!refs || !out)
+		goto done;
+	for (size_t i = 0; i < resolved; i++)
+		nc->interp[i] = prof_interpreter_module(nc->syms[i].module);
+	size_t m = merge_stack(nc->names, nc->interp, (uint32_t)resolved, (uint32_t)t->nframes,
+			       raw_entry, raw, refs, max);
+	int64_t outer = -1;
+	for (size_t k = 0; k < m; k++)
+		if (refs[k].kind == MERGE_PYTHON)
+			outer = (int64_t)k;
+	size_t n = 0;
+	for (size_t k = 0; k < m; k++) {
+		if (refs[k].kind == MERGE_PYTHON) {
+			out[n++] = t->frames[refs[k].idx];
+			continue;
+		}
+		const struct natsym *s = &nc->syms[refs[k].idx];
+		if (outer >= 0 && ((int64_t)k > outer || prof_interpreter_module(s->module)))
+			continue;
+		if (native_frame(&out[n++], s, nc->pcs[refs[k].idx]))
+			goto done;
+	}
+	free(t->frames);
+	t->frames = out;
+	t->nframes = n;
+	out = NULL;
+	ret = 0;
+done:
+	if (out) {
+		for (size_t k = 0; k < max; k++)
+			if (out[k].native) {
+				free(out[k].name);
+				free(out[k].file);
+			}
+		free(out);
+	}
+	free(refs);
+	for (size_t i = 0; i < resolved; i++) {
+		free(nc->modules[i]);
+		free(nc->owned[i]);
+	}
+	return ret;
+}
+
+/* With DUMP_NATIVE: the thread held still for the walk and the unwind, a
+ * few times if it was caught mid-push.  Returns the walk's status; *nn
+ * the native frames unwound (0 with t->native_error set). */
+static long walk_stopped(const struct pyprocess *pp, struct reader *r, uint64_t ts,
+			 struct raw_stack *raw, struct native_ctx *nc, struct dump_thread *t,
+			 size_t *nn)
+{
+	struct taskstop stop;
+	long st = WALK_TORN;
+	*nn = 0;
+	t->native_error = nc->error;
+	for (int k = 0; k < STOP_TRIES; k++) {
+		if (task_stop(&stop, (pid_t)t->tid)) {
+			t->native_error = errno == EPERM ? "cannot hold the thread still (ptrace: "
+							   "no permission, or traced already)"
+							 : "the thread exited";
+			return walk_until_held(pp, r, ts, raw, MAX_ATTEMPTS, &t->attempts);
+		}
+		t->stopped = true;
+		st = walk_until_held(pp, r, ts, raw, 1, &t->attempts);
+		if (nc->u && (st == 0 || k == STOP_TRIES - 1)) {
+			int cut = 0;
+			int got = unwinder_stack(nc->u, (pid_t)t->tid, nc->pcs, UNWIND_MAX_FRAMES,
+						 &cut);
+			*nn = got > 0 ? (size_t)got : 0;
+			t->native_cut = cut;
+			t->native_error = got > 0 ? NULL : "its native stack could not be unwound";
+		}
+		task_resume(&stop);
+		if (st == WALK_TORN)
+			st = WALK_LOOP; /* it could not change: its frames loop */
+		if (st == 0 || st == WALK_LOOP)
+			break;
+		sched_yield();
+	}
+	return st;
+}
+
 /* Reads a thread's stack without stopping it while a few attempts do;
  * a running thread whose stack moves faster than it can be read is then
  * held still for the one walk (unless `nonblocking`), as py-spy does.  A
  * stack that kept changing, or a bad read, is shown as far as it was read
  * and said to be partial. */
 static int walk_thread(const struct pyprocess *pp, struct pysym_cache *syms, struct reader *r,
-		       struct raw_stack *raw, uint64_t ts, unsigned flags, struct dump_thread *t)
+		       struct raw_stack *raw, uint64_t ts, unsigned flags, struct native_ctx *nc,
+		       struct dump_thread *t)
 {
 	bool nonblocking = flags & DUMP_NONBLOCKING;
 	const struct py_layout *L = &pp->layout.bpf;
@@ -335,13 +487,21 @@ static int walk_thread(const struct pyprocess *pp, struct pysym_cache *syms, str
 	bool may_stop = !nonblocking && t->tid && t->state == 'R';
 	struct taskstop stop;
 
+	size_t nn = 0;
+
 	pyu_read_u64(r, ts + L->ts_thread_id, &ident);
 	t->thread_id = ident;
-	long st = walk_until_held(pp, r, ts, raw, may_stop ? FREE_ATTEMPTS : MAX_ATTEMPTS,
-				  &t->attempts);
-	/* held still: a bad read there was caught mid-push or mid-pop, so
-	 * it runs on and is held again somewhere else, a few times */
-	bool again = st != 0 && may_stop;
+	long st;
+	bool again = false;
+	if (nc && t->tid) {
+		st = walk_stopped(pp, r, ts, raw, nc, t, &nn);
+	} else {
+		st = walk_until_held(pp, r, ts, raw, may_stop ? FREE_ATTEMPTS : MAX_ATTEMPTS,
+				     &t->attempts);
+		/* held still: a bad read there was caught mid-push or mid-pop,
+		 * so it runs on and is held again somewhere else, a few times */
+		again = st != 0 && may_stop;
+	}
 	for (int k = 0; again && k < STOP_TRIES; k++) {
 		if (task_stop(&stop, (pid_t)t->tid)) {
 			if (st == WALK_TORN)
@@ -371,13 +531,44 @@ static int walk_thread(const struct pyprocess *pp, struct pysym_cache *syms, str
 	for (size_t i = 0; i < raw->n; i++)
 		if (add_frame(t, syms, &raw->f[i]))
 			return -1;
+	if (nc && !t->tid)
+		t->native_error = "its thread id is unknown";
 	struct pyobj_reader objr;
-	if (!(flags & DUMP_LOCALS) || pyobj_reader_init(&objr, pp))
-		return 0;
-	for (size_t i = 0; i < raw->n; i++)
-		if (read_locals(&objr, raw->at[i], raw->f[i].code, &t->frames[i]))
-			return -1;
-	return 0;
+	if ((flags & DUMP_LOCALS) && !pyobj_reader_init(&objr, pp))
+		for (size_t i = 0; i < raw->n; i++)
+			if (read_locals(&objr, raw->at[i], raw->f[i].code, &t->frames[i]))
+				return -1;
+	return nn ? merge_native(nc, raw, nn, t) : 0;
+}
+
+static struct native_ctx *native_open(const struct pyprocess *pp)
+{
+	char err[256];
+	struct native_ctx *nc = calloc(1, sizeof(*nc));
+	if (!nc)
+		return NULL;
+	nc->elves = elfcache_new();
+	if (!nc->elves || natsym_open(&nc->nat, pp->pid, nc->elves)) {
+		nc->error = "its mappings could not be read";
+		return nc;
+	}
+	nc->nat_open = true;
+	nc->u = unwinder_new(pp->pid, err, sizeof(err));
+	if (!nc->u)
+		nc->error = "its native stack could not be unwound (libdwfl could not read "
+			    "its mappings)";
+	return nc;
+}
+
+static void native_close(struct native_ctx *nc)
+{
+	if (!nc)
+		return;
+	unwinder_free(nc->u);
+	if (nc->nat_open)
+		natsym_close(&nc->nat);
+	elfcache_free(nc->elves);
+	free(nc);
 }
 
 static struct dump_thread *new_thread(struct dump *d)
@@ -553,11 +744,13 @@ int dump_process(const struct pyprocess *pp, struct dump *d, unsigned flags, cha
 			    .win2 = malloc(WINDOW),
 			    .codes = calloc(NCODES, sizeof(struct code_slot))};
 	struct tid_map m = {0};
+	struct native_ctx *nc = (flags & DUMP_NATIVE) ? native_open(pp) : NULL;
 	int ret = -1;
 
 	memset(d, 0, sizeof(*d));
 	err[0] = 0;
-	if (!tstates || !keys || !syms || !raw || !rd.win || !rd.win2 || !rd.codes)
+	if (!tstates || !keys || !syms || !raw || !rd.win || !rd.win2 || !rd.codes ||
+	    ((flags & DUMP_NATIVE) && !nc))
 		goto out;
 	if (read_tid_map(pp->pid, &m)) {
 		snprintf(err, errlen, "pid %d: cannot list its threads: %s", (int)pp->pid,
@@ -581,7 +774,7 @@ int dump_process(const struct pyprocess *pp, struct dump *d, unsigned flags, cha
 		t->tid = thread_tid(pp, tstates[i], keys[i], tid_off, &m);
 		t->gil = holder == GIL_UNKNOWN ? -1 : holder == tstates[i];
 		read_task(pp->pid, t);
-		if (walk_thread(pp, syms, &rd, raw, tstates[i], flags, t))
+		if (walk_thread(pp, syms, &rd, raw, tstates[i], flags, nc, t))
 			goto out;
 	}
 	name_threads(pp, d);
@@ -591,6 +784,7 @@ out:
 		snprintf(err, errlen, "pid %d: out of memory", (int)pp->pid);
 	if (ret)
 		dump_free(d);
+	native_close(nc);
 	pysym_cache_free(syms);
 	free(raw);
 	free(rd.win);
@@ -698,10 +892,20 @@ void dump_print_text(const struct pyprocess *pp, const struct dump *d, FILE *out
 			t->gil > 0 ? ", holds the GIL" : "", t->name,
 			(unsigned long long)t->thread_id);
 		for (size_t j = 0; j < t->nframes; j++) {
-			fprintf(out, "    %s (%s:%d)\n", t->frames[j].name, t->frames[j].file,
-				t->frames[j].line);
-			print_locals_text(&t->frames[j], out);
+			const struct dump_frame *f = &t->frames[j];
+			if (f->native) {
+				const char *base = strrchr(f->file, '/');
+				fprintf(out, "    %s (%s) [native 0x%" PRIx64 "]\n", f->name,
+					base ? base + 1 : f->file, f->address);
+				continue;
+			}
+			fprintf(out, "    %s (%s:%d)\n", f->name, f->file, f->line);
+			print_locals_text(f, out);
 		}
+		if (t->native_cut)
+			fprintf(out, "    [native stack cut after %d frames]\n", UNWIND_MAX_FRAMES);
+		if (t->native_error)
+			fprintf(out, "    [no native frames: %s]\n", t->native_error);
 		if (!t->nframes && !t->error)
 			fprintf(out, "    (no Python frames)\n");
 		if (t->truncated)
@@ -739,15 +943,31 @@ void dump_print_json(const struct pyprocess *pp, const struct dump *d, FILE *out
 			json_write_string(out, t->error);
 		else
 			fputs("null", out);
+		if (t->native_error || t->native_cut) {
+			fprintf(out, ", \"native_cut\": %s, \"native_error\": ",
+				t->native_cut ? "true" : "false");
+			if (t->native_error)
+				json_write_string(out, t->native_error);
+			else
+				fputs("null", out);
+		}
 		fprintf(out, ", \"frames\": [");
 		for (size_t j = 0; j < t->nframes; j++) {
-			fprintf(out, "%s{\"name\": ", j ? ", " : "");
-			json_write_string(out, t->frames[j].name);
+			const struct dump_frame *f = &t->frames[j];
+			fprintf(out, "%s{\"kind\": \"%s\", \"name\": ", j ? ", " : "",
+				f->native ? "native" : "python");
+			json_write_string(out, f->name);
+			if (f->native) {
+				fprintf(out, ", \"module\": ");
+				json_write_string(out, f->file);
+				fprintf(out, ", \"address\": \"0x%" PRIx64 "\"}", f->address);
+				continue;
+			}
 			fprintf(out, ", \"file\": ");
-			json_write_string(out, t->frames[j].file);
-			fprintf(out, ", \"line\": %d", t->frames[j].line);
-			if (t->frames[j].locals || t->frames[j].locals_error)
-				print_locals_json(&t->frames[j], out);
+			json_write_string(out, f->file);
+			fprintf(out, ", \"line\": %d", f->line);
+			if (f->locals || f->locals_error)
+				print_locals_json(f, out);
 			fputc('}', out);
 		}
 		fprintf(out, "]}");

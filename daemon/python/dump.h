@@ -23,10 +23,12 @@ struct dump_local {
 };
 
 struct dump_frame {
-	char *name; /* qualified name */
-	char *file;
+	char *name; /* qualified name; a native frame's symbol, or [object+0xfunc] */
+	char *file; /* a native frame's: the object it is in */
 	int line;
-	int first_line; /* co_firstlineno */
+	int first_line;	  /* co_firstlineno */
+	bool native;	  /* with DUMP_NATIVE: a native frame */
+	uint64_t address; /* a native frame's */
 	/* with DUMP_LOCALS: its arguments and locals (PYLOCALS_SHOWN at most
 	 * of locals_total), or why they could not be read */
 	struct dump_local *locals;
@@ -48,6 +50,10 @@ struct dump_thread {
 	int attempts;	   /* walks until one held (the stack changes as it is read) */
 	bool stopped;	   /* held still for the walk that did */
 	int8_t gil;	   /* holds the GIL as the dump began: 1, 0, or -1 unknown */
+	/* with DUMP_NATIVE: why there are no native frames (NULL: there
+	 * are), and whether the native stack was cut */
+	const char *native_error;
+	bool native_cut;
 };
 
 struct dump {
@@ -57,13 +63,19 @@ struct dump {
 
 #define DUMP_NONBLOCKING 1u /* never hold a thread still */
 #define DUMP_LOCALS	 2u /* read each frame's arguments and locals */
-#define PYLOCALS_SHOWN	 64 /* variables of a frame shown, at most */
+/* native frames too, merged with the Python frames as record folds them
+ * (profile/view.h): the interpreter's own frames folded into the Python
+ * frames they run; every thread is held still for its walk */
+#define DUMP_NATIVE    4u
+#define PYLOCALS_SHOWN 64 /* variables of a frame shown, at most */
 
 /* Walks every thread of pp's interpreters.  A running thread whose stack
  * changes faster than it can be read is held still (ptrace) for one walk,
  * unless DUMP_NONBLOCKING; with DUMP_LOCALS each frame's variables are
  * read after the walk that held (the thread running on: a variable that
- * changes meanwhile shows its new value).  Returns 0, or -1 with err set. */
+ * changes meanwhile shows its new value); with DUMP_NATIVE every thread is
+ * held still for its walk and its native unwind (overriding
+ * DUMP_NONBLOCKING).  Returns 0, or -1 with err set. */
 int dump_process(const struct pyprocess *pp, struct dump *out, unsigned flags, char *err,
 		 size_t errlen);
 void dump_free(struct dump *d);

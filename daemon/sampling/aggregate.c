@@ -11,6 +11,7 @@
 
 #include "native/elfcache.h"
 #include "native/natsym.h"
+#include "profile/view.h"
 #include "python/symbols.h"
 #include "python/threadnames.h"
 #include "sampling/merge.h"
@@ -47,6 +48,7 @@ struct agg_scratch {
 	int err;
 	struct native nat[PYBPF_MAX_NATIVE];
 	const char *names[PYBPF_MAX_NATIVE];
+	bool interp[PYBPF_MAX_NATIVE];
 	struct merge_ref merged[PYBPF_MAX_PY_FRAMES + PYBPF_MAX_NATIVE];
 	uint32_t window[AGG_MAX_FRAMES]; /* a stack in window frame indices */
 };
@@ -290,7 +292,9 @@ static void push_user(struct aggregator *a, struct agg_proc *p, const struct pyb
 {
 	struct agg_scratch *s = a->scratch;
 	uint32_t nn = resolve_user(a, p, r);
-	size_t m = merge_stack(s->names, nn, r->npy, is_entry, r, s->merged,
+	for (uint32_t i = 0; i < nn; i++)
+		s->interp[i] = prof_interpreter_module(s->nat[i].sym.module);
+	size_t m = merge_stack(s->names, s->interp, nn, r->npy, is_entry, r, s->merged,
 			       sizeof(s->merged) / sizeof(s->merged[0]));
 	for (size_t i = 0; i < m && !s->err; i++) {
 		if (s->merged[i].kind == MERGE_PYTHON)

@@ -23,12 +23,16 @@ struct merge_ref {
 /* Is this native symbol the eval loop (a run of Python frames)? */
 bool merge_is_eval(const char *name);
 
-/* native[i]: the symbol of native frame i (NULL when unnamed); npy Python
- * frames, entry(ctx, j) true when Python frame j was entered from C (ends a
- * run).  Writes the merged stack, leaf first, into out (at most max refs)
- * and returns its length.  Without eval frames (native unwinding failed) the
- * Python frames go below the native ones. */
-size_t merge_stack(const char *const *native, uint32_t nnative, uint32_t npy,
+/* native[i]: the symbol of native frame i (NULL when unnamed); interp[i]
+ * (interp may be NULL): frame i is the interpreter's own (the python
+ * binary, libpython); npy Python frames, entry(ctx, j) true when Python
+ * frame j was entered from C (ends a run).  Writes the merged stack, leaf
+ * first, into out (at most max refs) and returns its length.  Without eval
+ * frames named (a stripped build whose eval loop is not exported: Debian's
+ * 3.15), the k-th Python run goes at the outer end of the k-th run of the
+ * interpreter's frames, where there are at least as many of these; else
+ * (native unwinding failed) the Python frames go below the native ones. */
+size_t merge_stack(const char *const *native, const bool *interp, uint32_t nnative, uint32_t npy,
 		   bool (*entry)(const void *ctx, uint32_t j), const void *ctx,
 		   struct merge_ref *out, size_t max);
 

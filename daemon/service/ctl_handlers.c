@@ -507,7 +507,8 @@ static void do_dump(struct ctl_client *cl, const Pybpf__Control__DumpRequest *rq
 		}
 	}
 	if (dump_process(&pp, &dp,
-			 (rq->nonblocking ? DUMP_NONBLOCKING : 0) | (rq->locals ? DUMP_LOCALS : 0),
+			 (rq->nonblocking ? DUMP_NONBLOCKING : 0) | (rq->locals ? DUMP_LOCALS : 0) |
+				 (rq->native ? DUMP_NATIVE : 0),
 			 err, sizeof(err))) {
 		ctl_reply_error(cl, ESRCH, "%s", err);
 		return;

@@ -1,7 +1,9 @@
 /* daemon/sampling/merge.c: the native/Python merge.  Each eval-loop frame of
  * the native stack is replaced by the run of Python frames it was running
  * (a run ends at a frame entered from C); Python frames left over go to the
- * outermost eval frame, or below the native frames when there is none. */
+ * outermost eval frame, or below the native frames when there is none; a
+ * stripped build's unnamed eval loop found by the runs of the interpreter's
+ * frames. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -31,7 +33,7 @@ static const char *merged(const char *const *native, uint32_t nn, uint32_t npy, 
 	static char buf[512];
 	struct merge_ref out[64];
 	struct entries e = {mask};
-	size_t n = merge_stack(native, nn, npy, entry, &e, out, max < 64 ? max : 64);
+	size_t n = merge_stack(native, NULL, nn, npy, entry, &e, out, max < 64 ? max : 64);
 	size_t used = 0;
 	buf[0] = 0;
 	for (size_t i = 0; i < n; i++)
@@ -80,6 +82,47 @@ static void unnamed_and_cold_frames(void **state)
 	assert_string_equal(merged(nat, 3, 1, 0, 64), "n0 p0 n2");
 }
 
+/* The same, with which native frames are the interpreter's. */
+static const char *merged_interp(const bool *interp, uint32_t nn, uint32_t npy, uint32_t mask)
+{
+	static char buf[512];
+	const char *nat[16] = {0}; /* all unnamed: a stripped build */
+	struct merge_ref out[64];
+	struct entries e = {mask};
+	size_t n = merge_stack(nat, interp, nn, npy, entry, &e, out, 64);
+	size_t used = 0;
+	buf[0] = 0;
+	for (size_t i = 0; i < n; i++)
+		used += (size_t)snprintf(buf + used, sizeof(buf) - used, "%s%c%u", i ? " " : "",
+					 out[i].kind == MERGE_PYTHON ? 'p' : 'n', out[i].idx);
+	return buf;
+}
+
+static void interpreter_runs_without_eval_names(void **state)
+{
+	(void)state;
+	/* leaf first: libc's sleep, the interpreter (run 1: p0, entered from
+	 * C), libffi and libc's qsort, the interpreter again (run 2: p1 p2),
+	 * libc's start */
+	const bool interp[] = {false, true, true, false, false, true, true, false};
+	assert_string_equal(merged_interp(interp, 8, 3, 1u << 0),
+			    "n0 n1 n2 p0 n3 n4 n5 n6 p1 p2 n7");
+	/* one Python run: the first interpreter run from the leaf takes it */
+	assert_string_equal(merged_interp(interp, 8, 3, 0), "n0 n1 n2 p0 p1 p2 n3 n4 n5 n6 n7");
+	/* a static binary's _start outside libc's start: a run with none */
+	const bool start[] = {false, true, false, true, false, true};
+	assert_string_equal(merged_interp(start, 6, 2, 1u << 0), "n0 n1 p0 n2 n3 p1 n4 n5");
+	/* fewer runs of the interpreter's frames than of Python's: below */
+	assert_string_equal(merged_interp(start, 6, 4, 0x7), "n0 n1 n2 n3 n4 n5 p0 p1 p2 p3");
+	/* a named eval frame wins over the runs */
+	const char *nat[] = {"sleep", "_PyEval_EvalFrameDefault", "main"};
+	const bool in3[] = {false, true, true};
+	struct merge_ref out[8];
+	struct entries e = {0};
+	assert_int_equal(merge_stack(nat, in3, 3, 1, entry, &e, out, 8), 3);
+	assert_int_equal(out[1].kind, MERGE_PYTHON);
+}
+
 static void bounded_output(void **state)
 {
 	(void)state;
@@ -94,6 +137,7 @@ int main(void)
 		cmocka_unit_test(outermost_eval_takes_the_rest),
 		cmocka_unit_test(no_eval_frames),
 		cmocka_unit_test(unnamed_and_cold_frames),
+		cmocka_unit_test(interpreter_runs_without_eval_names),
 		cmocka_unit_test(bounded_output),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
