@@ -31,7 +31,7 @@ typedef Perftools__Profiles__Line pb_line;
 typedef Perftools__Profiles__Function pb_function;
 
 #define KERNEL_MAPPING	  "[kernel.kallsyms]"
-#define LABELS_PER_SAMPLE 7
+#define LABELS_PER_SAMPLE 8
 
 /* Strings interned before any frame or sample; "" must stay first. */
 enum fixed_str {
@@ -45,6 +45,7 @@ enum fixed_str {
 	STR_CONTAINER_PID,
 	STR_CGROUP,
 	STR_ROOT,
+	STR_CMDLINE,
 	STR_KERNEL,
 	NR_FIXED_STRS,
 };
@@ -283,6 +284,8 @@ static int pp_sample(struct pp *b, size_t i)
 		pp_label(b, s, STR_CGROUP)->str = pp_str(b, pr->cgroup);
 	if (pr && pr->root[0])
 		pp_label(b, s, STR_ROOT)->str = pp_str(b, pr->root);
+	if (pr && pr->cmdline && pr->cmdline[0])
+		pp_label(b, s, STR_CMDLINE)->str = pp_str(b, pr->cmdline);
 
 	b->sample_ptrs[i] = s;
 	return 0;
@@ -371,6 +374,7 @@ static void pp_fixed_strs(struct pp *b)
 		[STR_CONTAINER_PID] = "container_pid",
 		[STR_CGROUP] = "cgroup",
 		[STR_ROOT] = "root",
+		[STR_CMDLINE] = "cmdline",
 		[STR_KERNEL] = KERNEL_MAPPING,
 	};
 

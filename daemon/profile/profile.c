@@ -252,10 +252,11 @@ const struct prof_process *profile_process(const struct profile *p, uint32_t pid
 }
 
 int profile_set_process(struct profile *p, uint32_t pid, uint32_t ns_pid, const char *cgroup,
-			const char *root)
+			const char *root, const char *cmdline)
 {
-	struct prof_process pr = {pid, ns_pid, profile_str(p, cgroup), profile_str(p, root)};
-	if (!pr.cgroup || !pr.root)
+	struct prof_process pr = {pid, ns_pid, profile_str(p, cgroup), profile_str(p, root),
+				  profile_str(p, cmdline ? cmdline : "")};
+	if (!pr.cgroup || !pr.root || !pr.cmdline)
 		return -1;
 	struct prof_process *e = (struct prof_process *)profile_process(p, pid);
 	if (e) {
@@ -402,7 +403,8 @@ int profile_merge(struct profile *dst, const struct profile *src, prof_keep_fn k
 		}
 		const struct prof_process *pr = profile_process(src, s->pid);
 		if (pr && !profile_process(dst, s->pid) &&
-		    profile_set_process(dst, pr->pid, pr->ns_pid, pr->cgroup, pr->root))
+		    profile_set_process(dst, pr->pid, pr->ns_pid, pr->cgroup, pr->root,
+					pr->cmdline))
 			goto out;
 		struct prof_sample c = *s;
 		c.frames = frames;

@@ -45,9 +45,12 @@ struct prof_sample {
 struct prof_process {
 	uint32_t pid;
 	uint32_t ns_pid;
-	const char *cgroup; /* interned, "" when unknown */
-	const char *root;   /* interned, "" for the host's root */
+	const char *cgroup;  /* interned, "" when unknown */
+	const char *root;    /* interned, "" for the host's root */
+	const char *cmdline; /* interned, "" when unknown (cut at PROF_CMDLINE_MAX) */
 };
+
+#define PROF_CMDLINE_MAX 256
 
 struct prof_strtab;
 struct prof_frametab;
@@ -101,7 +104,7 @@ int profile_sample_cmp_thread_stack(const void *a, const void *b);
 
 /* Records (or replaces) what is known of pid.  Returns 0 or -1. */
 int profile_set_process(struct profile *p, uint32_t pid, uint32_t ns_pid, const char *cgroup,
-			const char *root);
+			const char *root, const char *cmdline);
 /* What is known of pid, or NULL. */
 const struct prof_process *profile_process(const struct profile *p, uint32_t pid);
 

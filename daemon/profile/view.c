@@ -83,7 +83,8 @@ static int copy_meta(struct profile *dst, const struct profile *src)
 	dst->duration_ns = src->duration_ns;
 	for (size_t i = 0; i < src->nprocs; i++) {
 		const struct prof_process *pr = &src->procs[i];
-		if (profile_set_process(dst, pr->pid, pr->ns_pid, pr->cgroup, pr->root))
+		if (profile_set_process(dst, pr->pid, pr->ns_pid, pr->cgroup, pr->root,
+					pr->cmdline))
 			return -1;
 	}
 	return dst->value_type && dst->value_unit ? 0 : -1;

@@ -34,6 +34,7 @@ struct agg_proc {
 	size_t nthreads, threads_cap;
 	uint64_t py_active;  /* where its threading._active is, 0: not found yet */
 	struct pyprocess pp; /* as registered */
+	char cmdline[PROF_CMDLINE_MAX];
 };
 
 struct native {
@@ -80,6 +81,7 @@ int agg_add_process(struct aggregator *a, const struct pyprocess *pp)
 		return -1;
 	p->pid = pp->pid;
 	p->pp = *pp;
+	procfs_cmdline_text(pp->pid, p->cmdline, sizeof(p->cmdline));
 	p->syms = pysym_cache_new(pp->pid, &pp->layout, pp->minor);
 	if (!p->syms || natsym_open(&p->nat, pp->pid, a->elves)) {
 		proc_free(p);
@@ -502,7 +504,7 @@ int agg_count(struct aggregator *a, const struct pybpf_count_key *key,
 		return 0;
 	if (!profile_process(a->window, key->pid) &&
 	    profile_set_process(a->window, key->pid, (uint32_t)p->pp.ns_pid, p->pp.cgroup,
-				p->pp.root))
+				p->pp.root, p->cmdline))
 		return -1;
 	for (uint32_t i = 0; i < s->n; i++) {
 		int64_t wi = window_frame(a, s->frames[i]);

@@ -52,6 +52,13 @@ def check_tree(how, out, truth):
               f"{how}{fn} (pid {pid}): {spun} samples in {fn}(), its CPU clock owes {owed:.0f} (at most "
               f"{most:.0f} with steal {100 * truth['steal']:.1f} %)")
         check(spun >= 0.6 * n, f"{how}{fn} (pid {pid}): most of its samples are in {fn}() ({spun} of {n})")
+    # each process's command line as a label, as /proc had it while it ran
+    # (a forked child's its parent's; a spawned one's its own)
+    for fn, pid in truth["pids"].items():
+        got = {labels.get("cmdline") for _, _, labels in Pprof(out).stacks() if labels.get("pid") == str(pid)}
+        want = truth["cmdline"][fn][:255]
+        check(got == {want}, f"{how}{fn} (pid {pid}): its samples' cmdline label is its command line "
+                             f"({sorted(str(g) for g in got)} / {want!r})")
 
 
 # a Python tree, started by record

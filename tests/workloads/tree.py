@@ -41,12 +41,18 @@ def spin(seconds):
     return [time.process_time() - c0, t0, time.monotonic()]
 
 
+def cmdline():
+    """This process's command line as /proc has it, NULs as spaces."""
+    with open("/proc/self/cmdline", "rb") as f:
+        return f.read().rstrip(b"\0").replace(b"\0", b" ").decode(errors="replace")
+
+
 def hot_fork(seconds, q):
-    q.put(("hot_fork", os.getpid(), spin(seconds)))
+    q.put(("hot_fork", os.getpid(), spin(seconds), cmdline()))
 
 
 def hot_spawn(seconds, q):
-    q.put(("hot_spawn", os.getpid(), spin(seconds)))
+    q.put(("hot_spawn", os.getpid(), spin(seconds), cmdline()))
 
 
 def hot_parent(seconds):
@@ -55,7 +61,7 @@ def hot_parent(seconds):
 
 def report(path, name, cpu, **more):
     with open(path, "w") as f:
-        json.dump({"pids": {name: os.getpid()}, "cpu": {name: cpu}, **more}, f)
+        json.dump({"pids": {name: os.getpid()}, "cpu": {name: cpu}, "cmdline": {name: cmdline()}, **more}, f)
 
 
 def hot_subprocess(seconds, out):
@@ -74,7 +80,7 @@ def hot_shell(seconds, out):
 
 
 def main(seconds, out):
-    truth = {"pids": {"hot_parent": os.getpid()}, "cpu": {}}
+    truth = {"pids": {"hot_parent": os.getpid()}, "cpu": {}, "cmdline": {"hot_parent": cmdline()}}
     before = cpu_ticks()
     fork, spawn = mp.get_context("fork"), mp.get_context("spawn")
     queues = [fork.Queue(), spawn.Queue()]
@@ -86,9 +92,10 @@ def main(seconds, out):
     shell = subprocess.Popen(["/bin/sh", "-c", f'"{sys.executable}" "{__file__}" --shell {seconds} "{out}.shell"; true'])
     truth["cpu"]["hot_parent"] = hot_parent(seconds)
     for q in queues:
-        name, pid, cpu = q.get(timeout=60)
+        name, pid, cpu, cmd = q.get(timeout=60)
         truth["pids"][name] = pid
         truth["cpu"][name] = cpu
+        truth["cmdline"][name] = cmd
     for k in kids:
         k.join()
     sub.wait()
@@ -100,6 +107,7 @@ def main(seconds, out):
             r = json.load(f)
         truth["pids"].update(r["pids"])
         truth["cpu"].update(r["cpu"])
+        truth["cmdline"].update(r["cmdline"])
         truth["orphan_end"] = r.get("orphan_end", truth.get("orphan_end"))
     truth["steal"] = steal_share(before, cpu_ticks())
     with open(out, "w") as f:
