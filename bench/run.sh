@@ -23,5 +23,8 @@ echo
 echo "== the daemon's memory under exec churn (100 short Pythons a second)"
 python3 bench_churn.py
 echo
+echo "== the cost of event-loop stall tracking (pybpfctl asyncio)"
+python3 bench_loop_cost.py
+echo
 echo "== the parsers under libFuzzer, 30 s each (clang build in build-fuzz)"
 ./fuzz.sh -t 30 -j 2

@@ -17,6 +17,10 @@ volatile __u32 proc_events_enabled;
 /* Set when only the followed trees' events are wanted (pybpfctl's
  * --subprocesses without the daemon's discovery). */
 volatile __u32 proc_events_followed_only;
+/* Set by userspace while event loops are measured (pybpfctl asyncio): a
+ * busy span longer than this is a stall. */
+volatile __u64 loop_threshold_ns;
+volatile __u32 loops_enabled;
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -157,5 +161,18 @@ static __always_inline void stat_inc(__u32 which)
 	if (v)
 		*v += 1;
 }
+
+/* Event loops (pybpfctl asyncio): per thread, and the stalls. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 4096);
+	__type(key, __u32); /* tid */
+	__type(value, struct loop_thread);
+} loops SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 256 * 1024);
+} stalls_rb SEC(".maps");
 
 #endif

@@ -7,6 +7,7 @@
 
 #include "capture.bpf.h"
 #include "gil.bpf.h"
+#include "loop.bpf.h"
 #include "maps.bpf.h"
 #include "offcpu_reason.h"
 
@@ -155,6 +156,7 @@ static __always_inline void switch_in(struct task_struct *next)
 		}
 	}
 	bpf_map_delete_elem(&offcpu, &tid);
+	loop_note(tid, key.hash, KIND_OFFCPU, key.reason, ns, now - ns);
 	if (count_add(&key, ns))
 		stat_inc(STAT_DROP_COUNTS);
 }

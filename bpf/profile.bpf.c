@@ -4,7 +4,7 @@
  *   maps.bpf.h     state and maps          tstate.bpf.h  finding the PyThreadState
  *   walk.bpf.h     the frame walk          capture.bpf.h one stack, sent and counted
  *   gil.bpf.h      GIL holder and waits    offcpu.bpf.h  switch-out / switch-in
- *   events.bpf.h   exec / exit events
+ *   events.bpf.h   exec / exit events        loop.bpf.h    event loops' iterations
  * Everything shared with userspace is in include/pybpf_shared.h. */
 #include "vmlinux.h"
 #include <bpf/bpf_core_read.h>
@@ -14,6 +14,7 @@
 #include "capture.bpf.h"
 #include "events.bpf.h"
 #include "gil.bpf.h"
+#include "loop.bpf.h"
 #include "maps.bpf.h"
 #include "offcpu.bpf.h"
 
@@ -39,6 +40,7 @@ int on_sample(struct bpf_perf_event_data *ctx)
 		return 0;
 	}
 	stat_inc(STAT_RECORDED);
+	loop_note(tid, c.hash, KIND_CPU, REASON_NONE, 0, 0);
 	return 0;
 }
 
@@ -49,6 +51,31 @@ int BPF_PROG(on_switch, bool preempt, struct task_struct *prev, struct task_stru
 		return 0;
 	switch_out(ctx, prev);
 	switch_in(next);
+	return 0;
+}
+
+/* System calls of registered processes, while event loops are measured
+ * (attached while asked for: they run on every system call). */
+SEC("tp_btf/sys_enter")
+int BPF_PROG(on_sys_enter, struct pt_regs *regs, long nr)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	__u32 pid = id >> 32;
+	if (!loops_enabled || !pybpf_loop_wait_syscall(nr) || !bpf_map_lookup_elem(&procs, &pid))
+		return 0;
+	loop_sys_enter(pid, (__u32)id, nr);
+	return 0;
+}
+
+SEC("tp_btf/sys_exit")
+int BPF_PROG(on_sys_exit, struct pt_regs *regs, long ret)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	__u32 pid = id >> 32;
+	long nr = BPF_CORE_READ(regs, orig_ax);
+	if (!loops_enabled || !pybpf_loop_wait_syscall(nr) || !bpf_map_lookup_elem(&procs, &pid))
+		return 0;
+	loop_sys_exit(pid, (__u32)id, nr);
 	return 0;
 }
 

@@ -256,6 +256,75 @@ struct gil_take {
 
 #define GIL_HIST_TAKE 0x80 /* gil_hist buckets of the uprobe signal */
 
+/* --- event loops (pybpfctl asyncio) ----------------------------------------- */
+
+/* An event loop's thread waits for its next events in one system call
+ * (epoll_wait, poll, select and their variants); an iteration runs from
+ * the return of one wait to the entry of the next, and its busy time is
+ * that span (on CPU, or off it for any reason but the loop's own wait).
+ * While a thread is in an iteration, the CPU samples and off-CPU intervals
+ * it takes are kept by stack (LOOP_SLOTS at most; the rest as other_ns);
+ * an iteration longer than the threshold is a stall, sent with them. */
+#define LOOP_SLOTS 16
+
+struct loop_slot {
+	__u64 hash;  /* the stack (0: off CPU without one) */
+	__u64 ns;    /* its time in the iteration */
+	__u32 count; /* CPU samples, or off-CPU intervals */
+	__u8 kind;   /* enum sample_kind */
+	__u8 reason; /* off CPU: enum offcpu_reason */
+	__u8 pad[2];
+};
+
+/* Per thread (map loops, key tid). */
+struct loop_thread {
+	__u32 pid;
+	__u16 nslots; /* of the iteration now */
+	__u8 epoll;   /* it waits in epoll: its poll and select calls are work */
+	__u8 pad;
+	__u64 iter_start;	      /* its last wait returned then; 0: in a wait, or none seen */
+	__u64 iterations;	      /* busy spans ended by a wait */
+	__u64 busy_ns;		      /* their total */
+	__u64 max_busy_ns;	      /* the longest */
+	__u64 stalls;		      /* ... longer than the threshold */
+	__u64 stall_ns;		      /* their total */
+	__u64 stalls_lost;	      /* stalls not sent: the ring buffer was full */
+	__u64 other_ns;		      /* the iteration's time beyond LOOP_SLOTS stacks */
+	__u32 hist[GIL_HIST_BUCKETS]; /* busy spans by length (log_bucket) */
+	struct loop_slot slots[LOOP_SLOTS];
+};
+
+/* One stall (ring buffer stalls_rb). */
+struct pybpf_stall {
+	__u32 pid, tid;
+	__u64 start, end; /* CLOCK_MONOTONIC: its wait returned, the next began */
+	__u64 other_ns;
+	__u32 nslots;
+	__u32 pad;
+	struct loop_slot slots[LOOP_SLOTS];
+};
+
+/* The system calls an event loop waits in (x86-64 numbers): 2 for the
+ * epoll family (asyncio's selector, libuv), 1 for poll and select (a loop
+ * without epoll; in one that has epoll, a blocking call of its work: a
+ * socket's timeout), 0 for any other. */
+static inline __attribute__((always_inline)) int pybpf_loop_wait_syscall(long nr)
+{
+	switch (nr) {
+	case 232: /* epoll_wait */
+	case 281: /* epoll_pwait */
+	case 441: /* epoll_pwait2 */
+		return 2;
+	case 7:	  /* poll */
+	case 23:  /* select */
+	case 270: /* pselect6 */
+	case 271: /* ppoll */
+		return 1;
+	default:
+		return 0;
+	}
+}
+
 /* A thread of a registered process that exited (map exited_threads, key
  * tid): its last name, for samples drained after it is gone. */
 struct exited_thread {

@@ -12,6 +12,7 @@ PACKAGES=(
 	libpython3-dev
 	debhelper dpkg-dev fakeroot man-db groff-base systemd
 	liblzma-dev libc6-dbg xz-utils binutils
+	python3-uvloop
 	git curl ca-certificates libssl-dev libffi-dev libbz2-dev libreadline-dev libsqlite3-dev
 )
 

@@ -31,6 +31,7 @@ static void usage(FILE *out)
 		"  gil      measure a process's GIL: held, contended, waits, culprits\n"
 		"  io       where a process's threads wait off CPU, by reason and stack\n"
 		"  top      live table of the functions on CPU (like py-spy top)\n"
+		"  asyncio  what blocks a process's event loops: stalls, their stacks and why\n"
 		"  status   the daemon: uptime, rate, processes, samples, drops, exports\n"
 		"  ps       the Python processes the daemon profiles\n"
 		"  version  print the version\n"
@@ -98,6 +99,8 @@ int main(int argc, char **argv)
 		return cmd_ps(argc - 1, argv + 1);
 	if (!strcmp(cmd, "top"))
 		return cmd_top(argc - 1, argv + 1);
+	if (!strcmp(cmd, "asyncio"))
+		return cmd_asyncio(argc - 1, argv + 1);
 	fprintf(stderr, "pybpfctl: unknown command '%s'\n\n", cmd);
 	usage(stderr);
 	return EXIT_USAGE;

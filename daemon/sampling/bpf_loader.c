@@ -31,6 +31,8 @@ struct bpf_session {
 	int nlinks;
 	struct bpf_link *switch_link;
 	struct bpf_link *exec_link, *exit_link, *fork_link;
+	struct bpf_link *loop_links[2]; /* sys_enter, sys_exit: while loops are measured */
+	bool stalls_rb_added;
 	struct ring_buffer *rb;
 	uint32_t gen;
 	struct py_layout layouts[PYBPF_MAX_LAYOUTS]; /* uploaded to the layouts map */
@@ -223,6 +225,55 @@ void bpfs_stop(struct bpf_session *s)
 	bpf_link__destroy(s->exit_link);
 	bpf_link__destroy(s->fork_link);
 	s->exec_link = s->exit_link = s->fork_link = NULL;
+	bpfs_loops_stop(s);
+}
+
+int bpfs_loops_start(struct bpf_session *s, uint64_t threshold_ns, bpfs_event_fn on_stall,
+		     void *ctx)
+{
+	if (s->loop_links[0])
+		return 0;
+	if (!s->stalls_rb_added && ring_buffer__add(s->rb, bpf_map__fd(s->skel->maps.stalls_rb),
+						    (ring_buffer_sample_fn)on_stall, ctx))
+		return -1;
+	s->stalls_rb_added = true;
+	s->skel->bss->loop_threshold_ns = threshold_ns;
+	s->loop_links[0] = bpf_program__attach(s->skel->progs.on_sys_enter);
+	s->loop_links[1] =
+		s->loop_links[0] ? bpf_program__attach(s->skel->progs.on_sys_exit) : NULL;
+	if (!s->loop_links[1]) {
+		int e = errno;
+		bpfs_loops_stop(s);
+		errno = e;
+		return -1;
+	}
+	s->skel->bss->loops_enabled = 1;
+	return 0;
+}
+
+void bpfs_loops_stop(struct bpf_session *s)
+{
+	s->skel->bss->loops_enabled = 0;
+	for (int i = 0; i < 2; i++) {
+		bpf_link__destroy(s->loop_links[i]);
+		s->loop_links[i] = NULL;
+	}
+}
+
+size_t bpfs_loop_threads(struct bpf_session *s, pid_t pid, uint32_t *tids, struct loop_thread *out,
+			 size_t max)
+{
+	int fd = bpf_map__fd(s->skel->maps.loops);
+	uint32_t key, next;
+	size_t n = 0;
+	for (int r = bpf_map_get_next_key(fd, NULL, &next); r == 0 && n < max;
+	     r = bpf_map_get_next_key(fd, &key, &next)) {
+		key = next;
+		if (bpf_map_lookup_elem(fd, &key, &out[n]) || out[n].pid != (uint32_t)pid)
+			continue;
+		tids[n++] = key;
+	}
+	return n;
 }
 
 int bpfs_set_rate(struct bpf_session *s, uint32_t rate_hz, char *err, size_t errlen)

@@ -68,6 +68,17 @@ void bpfs_set_offcpu_stacks(struct bpf_session *s, int on);
 /* Called for every exec (any process) and every exit of a registered
  * process: rec is a struct pybpf_proc_event. */
 typedef int (*bpfs_event_fn)(void *ctx, const void *rec, size_t len);
+
+/* Event loops (include/pybpf_shared.h): every wait of registered
+ * processes' threads timed, stalls (busy spans of threshold_ns or more)
+ * sent to on_stall (a struct pybpf_stall) from the next polls.  Costs a
+ * look at every system call of the host while on: only while asked. */
+int bpfs_loops_start(struct bpf_session *s, uint64_t threshold_ns, bpfs_event_fn on_stall,
+		     void *ctx);
+void bpfs_loops_stop(struct bpf_session *s);
+/* The loop figures of pid's threads (at most max): how many. */
+size_t bpfs_loop_threads(struct bpf_session *s, pid_t pid, uint32_t *tids, struct loop_thread *out,
+			 size_t max);
 /* Starts reporting execs and exits (sched_process_exec/exit); the events
  * arrive through bpfs_poll(). */
 int bpfs_enable_proc_events(struct bpf_session *s, bpfs_event_fn on_event, void *ctx);

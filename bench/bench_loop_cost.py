@@ -1,0 +1,94 @@
+"""The cost of event-loop stall tracking (pybpfctl asyncio) on a loop doing
+tens of thousands of iterations a second: a coroutine that yields with
+asyncio.sleep(0), so that every iteration waits in epoll_wait (timeout 0).
+Throughput unprofiled, under `pybpfctl io` (the same wall-mode recording
+without the loop tracking: sched_switch and the perf events) and under
+`pybpfctl asyncio` (the same plus the system call tracepoints); interleaved
+runs, ratio of medians, with the none-vs-none noise floor of the same runs;
+and the tracepoint programs' own run time per call
+(kernel.bpf_stats_enabled)."""
+import json
+import os
+import statistics
+import subprocess
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+BUILD = os.environ.get("PYBPF_BUILD_DIR", os.path.join(HERE, "..", "build"))
+PY = os.environ.get("PYBPF_BENCH_PYTHON", "/usr/bin/python3.11")
+REPEATS = int(os.environ.get("PYBPF_BENCH_REPEATS", "9"))
+SECONDS = 4
+WORKLOAD = r'''
+import asyncio, os, sys, time
+seconds, out = float(sys.argv[1]), sys.argv[2]
+async def main():
+    open(out + ".ready", "w").close()
+    n, end = 0, time.monotonic() + seconds
+    while time.monotonic() < end:
+        await asyncio.sleep(0)
+        n += 1
+    open(out, "w").write(str(n / seconds))
+asyncio.run(main())
+'''
+
+
+def prog_stats():
+    """run time and count of the sys_enter/sys_exit programs, via bpftool"""
+    p = subprocess.run(["bpftool", "prog", "show", "--json"], stdout=subprocess.PIPE, text=True)
+    tot = [0, 0]
+    for x in json.loads(p.stdout or "[]"):
+        if x.get("name") in ("on_sys_enter", "on_sys_exit"):
+            tot[0] += x.get("run_time_ns", 0)
+            tot[1] += x.get("run_cnt", 0)
+    return tot
+
+
+def once(mode):
+    d = tempfile.mkdtemp(prefix="pybpf-bench-")
+    wl = os.path.join(d, "wl.py")
+    open(wl, "w").write(WORKLOAD)
+    out = os.path.join(d, "rate")
+    # the capture starts before the timed part and outlasts it
+    proc = subprocess.Popen([PY, wl, str(SECONDS + 1.5), out])
+    while not os.path.exists(out + ".ready"):
+        time.sleep(0.01)
+    tool, stats = None, [0, 0]
+    if mode:
+        tool = subprocess.Popen([os.path.join(BUILD, "pybpfctl"), "--no-daemon", mode, "--pid", str(proc.pid),
+                                 "-d", str(SECONDS + 3), "--json", "-r", "99"],
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc.wait()
+    if tool:
+        stats = prog_stats() if mode == "asyncio" else [0, 0]
+        tool.wait()
+    return float(open(out).read()), stats
+
+
+def main():
+    path = "/proc/sys/kernel/bpf_stats_enabled"
+    old = open(path).read().strip()
+    open(path, "w").write("1")
+    try:
+        res = {"none": [], "none2": [], "io": [], "asyncio": []}
+        per_call = []
+        for _ in range(REPEATS):
+            for mode in res:
+                rate, (ns, cnt) = once(None if mode.startswith("none") else mode)
+                res[mode].append(rate)
+                if cnt:
+                    per_call.append(ns / cnt)
+        base = statistics.median(res["none"])
+        print(f"asyncio.sleep(0) loop, {SECONDS} s timed, {REPEATS} interleaved runs each; iterations/s")
+        for mode, rates in res.items():
+            med = statistics.median(rates)
+            print(f"{mode:>8}: median {med:9.0f}/s  slowdown {base / med:.4f}")
+        print(f"the loop tracking's own: slowdown {statistics.median(res['io']) / statistics.median(res['asyncio']):.4f}"
+              f" (asyncio over io)")
+        if per_call:
+            print(f"sys_enter/sys_exit programs: median {statistics.median(per_call):.0f} ns a call")
+    finally:
+        open(path, "w").write(old)
+
+
+main()
