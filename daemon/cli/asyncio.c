@@ -49,22 +49,6 @@ static void usage(FILE *out)
 		"  -h, --help             this text\n");
 }
 
-static int measure(const struct loop_opts *o, struct recorder *r)
-{
-	struct progress pr;
-	uint64_t end = r->start_mono + (uint64_t)(o->duration * 1e9);
-	progress_init(&pr, o->json);
-	while (!stop_requested && monotonic_ns() < end && procfs_alive(o->pid)) {
-		if (recorder_step(r, 100) < 0) {
-			fprintf(stderr, "pybpfctl: reading from the BPF program failed\n");
-			return -1;
-		}
-		progress_recorder(&pr, r, "measuring", false);
-	}
-	progress_recorder(&pr, r, "measuring", true);
-	return 0;
-}
-
 static int loops_local(const struct loop_opts *o, struct elfcache *elves)
 {
 	struct pyprocess pp;
@@ -92,7 +76,7 @@ static int loops_local(const struct loop_opts *o, struct elfcache *elves)
 		goto out;
 	}
 	uint64_t t0 = monotonic_ns();
-	if (measure(o, &r) == 0) {
+	if (recorder_measure(&r, o->pid, o->duration, o->json) == 0) {
 		uint64_t t1 = monotonic_ns();
 		bpfs_loops_stop(r.bpf);
 		struct profile *p = recorder_finish(&r); /* drains the stalls too */

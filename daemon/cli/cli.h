@@ -70,6 +70,9 @@ void progress_init(struct progress *p, bool quiet);
 void progress_show(struct progress *p, const char *label, const char *text, bool final);
 /* The same with a recorder's samples and drops as the text. */
 void progress_recorder(struct progress *p, struct recorder *r, const char *label, bool final);
+/* Steps r for `seconds` (or until pid ends, or Ctrl-C) with a "measuring"
+ * progress line (none when quiet).  0, or -1 said. */
+int recorder_measure(struct recorder *r, pid_t pid, double seconds, bool quiet);
 
 /* What a recording gives, local or through the daemon. */
 struct record_summary {

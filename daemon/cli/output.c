@@ -6,6 +6,8 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "sys/clock.h"
+#include "sys/procfs.h"
 #include "sys/textesc.h"
 
 void progress_init(struct progress *p, bool quiet)
@@ -25,6 +27,22 @@ void progress_show(struct progress *p, const char *label, const char *text, bool
 	p->last = now;
 	fprintf(stderr, "%s[pybpf] %s %.1fs  %s%s", p->tty ? "\r" : "", label,
 		(double)(now - p->start) / 1e9, text, p->tty && !final ? "   " : "\n");
+}
+
+int recorder_measure(struct recorder *r, pid_t pid, double seconds, bool quiet)
+{
+	struct progress pr;
+	uint64_t end = r->start_mono + (uint64_t)(seconds * 1e9);
+	progress_init(&pr, quiet);
+	while (!stop_requested && monotonic_ns() < end && procfs_alive(pid)) {
+		if (recorder_step(r, 100) < 0) {
+			fprintf(stderr, "pybpfctl: reading from the BPF program failed\n");
+			return -1;
+		}
+		progress_recorder(&pr, r, "measuring", false);
+	}
+	progress_recorder(&pr, r, "measuring", true);
+	return 0;
 }
 
 void progress_recorder(struct progress *p, struct recorder *r, const char *label, bool final)

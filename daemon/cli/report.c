@@ -62,23 +62,6 @@ static void usage(FILE *out, bool gil)
 		     "  -h, --help             this text\n");
 }
 
-/* Measures for o->duration (or until the process ends or Ctrl-C). */
-static int measure(const struct report_opts *o, struct recorder *r)
-{
-	struct progress pr;
-	uint64_t end = r->start_mono + (uint64_t)(o->duration * 1e9);
-	progress_init(&pr, o->json);
-	while (!stop_requested && monotonic_ns() < end && procfs_alive(o->pid)) {
-		if (recorder_step(r, 100) < 0) {
-			fprintf(stderr, "pybpfctl: reading from the BPF program failed\n");
-			return -1;
-		}
-		progress_recorder(&pr, r, "measuring", false);
-	}
-	progress_recorder(&pr, r, "measuring", true);
-	return 0;
-}
-
 static int report_local(const struct report_opts *o, bool gil, struct elfcache *elves)
 {
 	struct pyprocess pp;
@@ -109,7 +92,7 @@ static int report_local(const struct report_opts *o, bool gil, struct elfcache *
 			(int)pp.pid, strerror(errno));
 	if (report_baseline_take(&base, r.bpf, &pp))
 		goto out;
-	if (measure(o, &r) == 0) {
+	if (recorder_measure(&r, o->pid, o->duration, o->json) == 0) {
 		struct profile *p = recorder_finish(&r);
 		if (!p) {
 			fprintf(stderr, "pybpfctl: out of memory\n");

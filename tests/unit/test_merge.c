@@ -27,19 +27,25 @@ static bool entry(const void *ctx, uint32_t j)
 }
 
 /* The merged stack as text: "n0 p0 p1 n2 ..." (native / Python index). */
-static const char *merged(const char *const *native, uint32_t nn, uint32_t npy, uint32_t mask,
-			  size_t max)
+static const char *merged_with(const char *const *native, const bool *interp, uint32_t nn,
+			       uint32_t npy, uint32_t mask, size_t max)
 {
 	static char buf[512];
 	struct merge_ref out[64];
 	struct entries e = {mask};
-	size_t n = merge_stack(native, NULL, nn, npy, entry, &e, out, max < 64 ? max : 64);
+	size_t n = merge_stack(native, interp, nn, npy, entry, &e, out, max < 64 ? max : 64);
 	size_t used = 0;
 	buf[0] = 0;
 	for (size_t i = 0; i < n; i++)
 		used += (size_t)snprintf(buf + used, sizeof(buf) - used, "%s%c%u", i ? " " : "",
 					 out[i].kind == MERGE_PYTHON ? 'p' : 'n', out[i].idx);
 	return buf;
+}
+
+static const char *merged(const char *const *native, uint32_t nn, uint32_t npy, uint32_t mask,
+			  size_t max)
+{
+	return merged_with(native, NULL, nn, npy, mask, max);
 }
 
 static void eval_frames_become_python_runs(void **state)
@@ -82,20 +88,12 @@ static void unnamed_and_cold_frames(void **state)
 	assert_string_equal(merged(nat, 3, 1, 0, 64), "n0 p0 n2");
 }
 
-/* The same, with which native frames are the interpreter's. */
+/* The same, with which native frames are the interpreter's, all unnamed
+ * (a stripped build). */
 static const char *merged_interp(const bool *interp, uint32_t nn, uint32_t npy, uint32_t mask)
 {
-	static char buf[512];
-	const char *nat[16] = {0}; /* all unnamed: a stripped build */
-	struct merge_ref out[64];
-	struct entries e = {mask};
-	size_t n = merge_stack(nat, interp, nn, npy, entry, &e, out, 64);
-	size_t used = 0;
-	buf[0] = 0;
-	for (size_t i = 0; i < n; i++)
-		used += (size_t)snprintf(buf + used, sizeof(buf) - used, "%s%c%u", i ? " " : "",
-					 out[i].kind == MERGE_PYTHON ? 'p' : 'n', out[i].idx);
-	return buf;
+	static const char *const nat[16];
+	return merged_with(nat, interp, nn, npy, mask, 64);
 }
 
 static void interpreter_runs_without_eval_names(void **state)
