@@ -5,8 +5,9 @@ Throughput unprofiled, under `pybpfctl io` (the same wall-mode recording
 without the loop tracking: sched_switch and the perf events) and under
 `pybpfctl asyncio` (the same plus the system call tracepoints); interleaved
 runs, ratio of medians, with the none-vs-none noise floor of the same runs;
-and the tracepoint programs' own run time per call
-(kernel.bpf_stats_enabled)."""
+the tracepoint programs' own run time per call
+(kernel.bpf_stats_enabled); and what they cost another process's system
+calls (dd, a million 1-byte reads and writes, with them attached or not)."""
 import json
 import os
 import statistics
@@ -65,6 +66,44 @@ def once(mode):
     return float(open(out).read()), stats
 
 
+
+def dd_seconds():
+    """a process that is no Python doing a million 1-byte reads and writes"""
+    t0 = time.monotonic()
+    subprocess.run(["dd", "if=/dev/zero", "of=/dev/null", "bs=1", "count=1000000"], check=True,
+                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return time.monotonic() - t0
+
+
+def host_cost():
+    """What the tracepoints cost every other process of the host: dd's time
+    with a `pybpfctl asyncio` of some Python running beside it, and without."""
+    d = tempfile.mkdtemp(prefix="pybpf-bench-")
+    wl = os.path.join(d, "wl.py")
+    open(wl, "w").write(WORKLOAD)
+    out = os.path.join(d, "rate")
+    proc = subprocess.Popen([PY, wl, "1000", out])
+    while not os.path.exists(out + ".ready"):
+        time.sleep(0.01)
+    res = {"without": [], "with": []}
+    try:
+        for _ in range(REPEATS):
+            res["without"].append(dd_seconds())
+            tool = subprocess.Popen([os.path.join(BUILD, "pybpfctl"), "--no-daemon", "asyncio", "--pid",
+                                     str(proc.pid), "-d", "30", "--json", "-r", "99"],
+                                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            time.sleep(1.5)  # attached
+            res["with"].append(dd_seconds())
+            tool.terminate()
+            tool.wait()
+    finally:
+        proc.kill()
+        proc.wait()
+    a, b = statistics.median(res["without"]), statistics.median(res["with"])
+    print(f"another process's system calls (dd, 2M calls): {a:.3f} s without, {b:.3f} s with the "
+          f"tracepoints attached: {1e9 * (b - a) / 2e6:.0f} ns a call ({b / a:.4f})")
+
+
 def main():
     path = "/proc/sys/kernel/bpf_stats_enabled"
     old = open(path).read().strip()
@@ -87,6 +126,7 @@ def main():
               f" (asyncio over io)")
         if per_call:
             print(f"sys_enter/sys_exit programs: median {statistics.median(per_call):.0f} ns a call")
+        host_cost()
     finally:
         open(path, "w").write(old)
 

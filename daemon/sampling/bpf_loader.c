@@ -231,8 +231,9 @@ void bpfs_stop(struct bpf_session *s)
 int bpfs_loops_start(struct bpf_session *s, uint64_t threshold_ns, bpfs_event_fn on_stall,
 		     void *ctx)
 {
+	s->skel->bss->loop_threshold_ns = threshold_ns;
 	if (s->loop_links[0])
-		return 0;
+		return 0; /* on: the new threshold holds from now */
 	if (!s->stalls_rb_added && ring_buffer__add(s->rb, bpf_map__fd(s->skel->maps.stalls_rb),
 						    (ring_buffer_sample_fn)on_stall, ctx))
 		return -1;
@@ -260,20 +261,45 @@ void bpfs_loops_stop(struct bpf_session *s)
 	}
 }
 
+int bpfs_loop_each(struct bpf_session *s, bpfs_loop_fn fn, void *ctx)
+{
+	int fd = bpf_map__fd(s->skel->maps.loops);
+	struct loop_thread lt;
+	uint32_t key, next;
+	for (int r = bpf_map_get_next_key(fd, NULL, &next); r == 0;
+	     r = bpf_map_get_next_key(fd, &key, &next)) {
+		key = next;
+		if (bpf_map_lookup_elem(fd, &key, &lt))
+			continue; /* gone meanwhile */
+		if (fn(ctx, key, &lt))
+			return 1;
+	}
+	return 0;
+}
+
+struct loop_collect {
+	uint32_t pid, *tids;
+	struct loop_thread *out;
+	size_t n, max;
+};
+
+static int collect_loop(void *ctx, uint32_t tid, const struct loop_thread *lt)
+{
+	struct loop_collect *c = ctx;
+	if (lt->pid != c->pid)
+		return 0;
+	c->tids[c->n] = tid;
+	c->out[c->n++] = *lt;
+	return c->n == c->max;
+}
+
 size_t bpfs_loop_threads(struct bpf_session *s, pid_t pid, uint32_t *tids, struct loop_thread *out,
 			 size_t max)
 {
-	int fd = bpf_map__fd(s->skel->maps.loops);
-	uint32_t key, next;
-	size_t n = 0;
-	for (int r = bpf_map_get_next_key(fd, NULL, &next); r == 0 && n < max;
-	     r = bpf_map_get_next_key(fd, &key, &next)) {
-		key = next;
-		if (bpf_map_lookup_elem(fd, &key, &out[n]) || out[n].pid != (uint32_t)pid)
-			continue;
-		tids[n++] = key;
-	}
-	return n;
+	struct loop_collect c = {(uint32_t)pid, tids, out, 0, max};
+	if (max)
+		bpfs_loop_each(s, collect_loop, &c);
+	return c.n;
 }
 
 int bpfs_set_rate(struct bpf_session *s, uint32_t rate_hz, char *err, size_t errlen)

@@ -70,6 +70,8 @@ static const struct key_desc keys[] = {
 	U32(rate_hz, 1, 10000),
 	U32(window_s, 1, 3600),
 	BOOL(offcpu),
+	BOOL(event_loops),
+	U32(event_loop_threshold_ms, 1, 600000),
 	U32(stack_idle_s, 1, 86400),
 	{"service_rule", KT_RULE, offsetof(struct config, service_rule),
 	 sizeof(((struct config *)0)->service_rule), 0, 0},
@@ -117,6 +119,8 @@ void config_defaults(struct config *c)
 	c->rate_hz = 99;
 	c->window_s = 15;
 	c->offcpu = true;
+	c->event_loops = true;
+	c->event_loop_threshold_ms = 100;
 	c->stack_idle_s = 600;
 	set_str(c->service_rule, sizeof(c->service_rule),
 		"env:PYBPF_SERVICE,unit,container,script");

@@ -45,11 +45,19 @@ struct dproc {
 };
 
 /* Everything counted per service, for /metrics. */
+/* Upper bounds (seconds) of the event loop busy-time histogram's buckets;
+ * one more bucket past the last for +Inf. */
+#define LOOP_LE_N 11
+extern const double loop_le_s[LOOP_LE_N];
+
 struct svc_metrics {
 	char name[SERVICE_NAME_MAX];
 	uint64_t samples;
 	uint64_t gil_held_ns, gil_wait_ns;
 	uint64_t offcpu_ns[REASON__COUNT];
+	/* event loops (event_loops = true): iterations, stalls, busy time */
+	uint64_t loop_iterations, loop_stalls, loop_busy_ns;
+	uint64_t loop_le[LOOP_LE_N + 1]; /* iterations by bucket, not cumulative */
 };
 
 enum capture_kind {
@@ -125,6 +133,9 @@ struct daemon {
 
 	struct svc_metrics *metrics;
 	size_t nmetrics;
+	/* each loop thread's counters at the last tick (loopstats.c) */
+	struct loop_seen *loops_seen;
+	size_t nloops_seen;
 	uint64_t samples_total;
 
 	/* the two last drains: a tick holds the counts sampled between them */
@@ -163,6 +174,14 @@ static inline bool sample_on_cpu(const struct prof_sample *s)
 }
 /* The service of pid, "unknown" for a process the daemon does not know. */
 const char *daemon_service_of(struct daemon *d, uint32_t pid);
+/* The metrics of a service, made on first use; NULL when out of memory. */
+struct svc_metrics *daemon_metrics_of(struct daemon *d, const char *service);
+
+/* Event loops (event_loops = true, loopstats.c): what every loop thread's
+ * counters grew by since the last tick goes to its service's metrics. */
+int loopstats_start(struct daemon *d);
+void loopstats_tick(struct daemon *d);
+void loopstats_free(struct daemon *d);
 
 /* --- captures (capture.c), lock held --------------------------------------------- */
 

@@ -45,6 +45,48 @@ static void service_metrics(const struct daemon_snapshot *s, FILE *out)
 				(double)s->services[i].offcpu_ns[r] / 1e9);
 }
 
+/* Event loops: iterations, stalls, and the busy time of an iteration as a
+ * histogram (its buckets from the kernel's, 4 a power of two, by their
+ * middles: within a fifth of the edges). */
+static void loop_metrics(const struct daemon_snapshot *s, FILE *out)
+{
+	head(out, "pybpf_event_loop_iterations_total", "counter",
+	     "Event loop iterations (a wait's return to the next wait), per service.");
+	for (size_t i = 0; i < s->nservices; i++)
+		fprintf(out, "pybpf_event_loop_iterations_total{service=\"%s\"} %llu\n",
+			s->services[i].name, (unsigned long long)s->services[i].loop_iterations);
+	head(out, "pybpf_event_loop_stalls_total", "counter",
+	     "Event loop iterations longer than event_loop_threshold_ms, per service.");
+	for (size_t i = 0; i < s->nservices; i++)
+		fprintf(out, "pybpf_event_loop_stalls_total{service=\"%s\"} %llu\n",
+			s->services[i].name, (unsigned long long)s->services[i].loop_stalls);
+	head(out, "pybpf_event_loop_busy_seconds", "histogram",
+	     "Busy time of an event loop iteration, per service.");
+	for (size_t i = 0; i < s->nservices; i++) {
+		const struct svc_metrics *m = &s->services[i];
+		uint64_t cum = 0;
+		for (unsigned k = 0; k <= LOOP_LE_N; k++) {
+			cum += m->loop_le[k];
+			if (k < LOOP_LE_N)
+				fprintf(out,
+					"pybpf_event_loop_busy_seconds_bucket{service=\"%s\",le=\"%"
+					"g\"} "
+					"%llu\n",
+					m->name, loop_le_s[k], (unsigned long long)cum);
+			else
+				fprintf(out,
+					"pybpf_event_loop_busy_seconds_bucket{service=\"%s\",le=\"+"
+					"Inf\"} "
+					"%llu\n",
+					m->name, (unsigned long long)cum);
+		}
+		fprintf(out, "pybpf_event_loop_busy_seconds_sum{service=\"%s\"} %.6f\n", m->name,
+			(double)m->loop_busy_ns / 1e9);
+		fprintf(out, "pybpf_event_loop_busy_seconds_count{service=\"%s\"} %llu\n", m->name,
+			(unsigned long long)cum);
+	}
+}
+
 static void sample_metrics(const struct daemon_snapshot *s, FILE *out)
 {
 	const uint64_t *st = s->st.bpf;
@@ -138,6 +180,7 @@ void metrics_write(const struct daemon_snapshot *s, FILE *out)
 	counter(out, "pybpf_spool_files_total", "Spool files written.", s->spool.written);
 	push_metrics(s, out);
 	service_metrics(s, out);
+	loop_metrics(s, out);
 	head(out, "pybpf_rate_hz", "gauge", "Samples per second per CPU.");
 	fprintf(out, "pybpf_rate_hz %u\n", s->rate_hz);
 	head(out, "pybpf_daemon_cpu_seconds_total", "counter", "The daemon's own CPU time.");

@@ -41,7 +41,7 @@ int daemon_load_config(struct daemon *d, struct config *out, char *err, size_t e
 	return 0;
 }
 
-static struct svc_metrics *metrics_of(struct daemon *d, const char *service)
+struct svc_metrics *daemon_metrics_of(struct daemon *d, const char *service)
 {
 	for (size_t i = 0; i < d->nmetrics; i++)
 		if (strcmp(d->metrics[i].name, service) == 0)
@@ -64,7 +64,7 @@ static void account(struct daemon *d, const struct profile *tick, const struct w
 		if (!sample_on_cpu(s))
 			continue;
 		struct dproc *p = daemon_proc(d, (pid_t)s->pid);
-		struct svc_metrics *m = metrics_of(d, p ? p->service : "unknown");
+		struct svc_metrics *m = daemon_metrics_of(d, p ? p->service : "unknown");
 		if (p)
 			p->samples += s->count;
 		if (m)
@@ -74,7 +74,7 @@ static void account(struct daemon *d, const struct profile *tick, const struct w
 	uint64_t period = 1000000000ULL / d->rec.agg.rate_hz;
 	for (size_t i = 0; i < w->nthreads; i++) {
 		const struct ws_thread *t = &w->threads[i];
-		struct svc_metrics *m = metrics_of(d, daemon_service_of(d, t->pid));
+		struct svc_metrics *m = daemon_metrics_of(d, daemon_service_of(d, t->pid));
 		if (!m)
 			continue;
 		m->gil_held_ns += t->hold_samples * period + t->held_offcpu_ns;
@@ -111,6 +111,7 @@ static void take_tick(struct daemon *d)
 	}
 	/* a drain moves the generation that filled since the drain before */
 	tick(d, p, d->drain_prev2, d->drain_prev1);
+	loopstats_tick(d);
 	d->drain_prev2 = d->drain_prev1;
 	d->drain_prev1 = d->rec.last_drain;
 	profile_free(p);
@@ -275,11 +276,17 @@ static void reload(struct daemon *d)
 			agg_set_rate(&d->rec.agg, nc.rate_hz);
 		}
 	}
+	if (nc.event_loops != old.event_loops) {
+		log_warn("reload: event_loops changes at the next start");
+		nc.event_loops = old.event_loops;
+	}
 	if (nc.offcpu != old.offcpu) {
 		log_warn("reload: offcpu changes at the next start");
 		nc.offcpu = old.offcpu;
 	}
 	d->cfg = nc;
+	if (nc.event_loops && nc.event_loop_threshold_ms != old.event_loop_threshold_ms)
+		loopstats_start(d); /* the new threshold */
 	if (str_changed(nc.service_rule, old.service_rule))
 		for (size_t i = 0; i < d->nprocs; i++)
 			service_name(d->procs[i].pid, nc.service_rule, d->procs[i].service,
@@ -331,6 +338,8 @@ static int open_all(struct daemon *d)
 		log_err("attaching to sched_process_exec/exit failed: %s", strerror(errno));
 		return -1;
 	}
+	if (loopstats_start(d))
+		d->cfg.event_loops = false; /* said; the rest runs */
 	if (exports_open_spool(d) || exports_open_push(d) || open_pull(d) || open_ctl(d))
 		return -1;
 	return 0;
@@ -409,6 +418,7 @@ out:
 	free(d->procs);
 	free(d->tick_counts);
 	pending_free(&d->pending);
+	loopstats_free(d);
 	free(d->metrics);
 	return ret;
 }

@@ -383,7 +383,7 @@ PROM_LINE = re.compile(r'^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{(?:[a-zA-Z_][a-zA-Z0-9_]*
 def parse_prometheus(text):
     """Prometheus text format 0.0.4, strictly: every sample line parses, every
     metric has HELP and TYPE before its samples.  {(name, labels): value}."""
-    out, typed = {}, set()
+    out, typed, histograms = {}, set(), set()
     for line in text.splitlines():
         if not line:
             continue
@@ -395,11 +395,14 @@ def parse_prometheus(text):
                 if parts[3] not in ("counter", "gauge", "histogram", "summary", "untyped"):
                     fail(f"/metrics: bad type in {line!r}")
                 typed.add(parts[2])
+                if parts[3] in ("histogram", "summary"):
+                    histograms.add(parts[2])
             continue
         m = PROM_LINE.match(line)
         if not m:
             fail(f"/metrics: line does not parse: {line!r}")
-        if m.group(1) not in typed:
+        base = re.sub(r"_(bucket|sum|count)$", "", m.group(1))
+        if m.group(1) not in typed and base not in histograms:
             fail(f"/metrics: {m.group(1)} has no TYPE before its samples")
         labels = tuple(sorted(re.findall(r'([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"', m.group(2) or "")))
         key = (m.group(1), labels)

@@ -4,11 +4,12 @@ of CPU every 200 ms (half a period apart), beside tickers that wake every
 5 ms; in "healthy" mode only the tickers run.  Every block is logged with
 its start and end (time.monotonic).
 
-    loop.py block|healthy asyncio|uvloop SECONDS OUT
+    loop.py block|healthy asyncio|uvloop SECONDS OUT [LINGER]
 
 Writes OUT.ready (JSON: the loop thread's native id) once the loop runs,
 and OUT (JSON: {"blocks": [[kind, start, end], ...]}) at the end, which
-comes after SECONDS or when OUT.stop appears."""
+comes after SECONDS or when OUT.stop appears; then lives LINGER seconds
+more (default 0), its loop done."""
 import asyncio
 import json
 import os
@@ -68,3 +69,4 @@ asyncio.run(main())
 with open(out + ".tmp", "w") as f:
     json.dump({"blocks": blocks}, f)
 os.rename(out + ".tmp", out)
+time.sleep(float(sys.argv[5]) if len(sys.argv) > 5 else 0)
