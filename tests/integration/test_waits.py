@@ -194,10 +194,18 @@ if EXACT:
         # bound: a call that sleeps twice counts two episodes (futex 10 %
         # more than take_gil's calls on a loaded CI machine); the shares
         # above are
+        # Where the futex signal saw fewer episodes than take_gil waits (two
+        # waits merge into one when the thread held the GIL between them
+        # with no sample or switch to see it: 7.9 % fewer under the
+        # sanitizer build's load), its mean is of merged waits, and only the
+        # shares above bound it
         futex_ms = 10 * t["waits_pct"] / max(t["acquisitions_per_s"], 1e-9)
         exact_ms = 10 * t["take_waits_pct"] / max(t["take_waits_per_s"], 1e-9)
-        check(futex_ms <= 1.05 * exact_ms,
-              f"gil2 {name}: mean wait {futex_ms:.2f} ms, take_gil's {exact_ms:.2f} ms (not above it)")
+        merged = t["acquisitions_per_s"] < 0.95 * t["take_waits_per_s"]
+        check(merged or futex_ms <= 1.05 * exact_ms,
+              f"gil2 {name}: mean wait {futex_ms:.2f} ms, take_gil's {exact_ms:.2f} ms (not above it"
+              f"{'; not checked: ' if merged else ', '}{t['acquisitions_per_s']:.1f} episodes a second, "
+              f"{t['take_waits_per_s']:.1f} take_gil waits)")
     # the futex signal draws the line between two waits a little
     # earlier than take_gil returns: its median runs 2-10 % low where each
     # call sleeps once.  On a loaded machine a call may sleep twice (woken
