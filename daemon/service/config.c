@@ -119,7 +119,7 @@ void config_defaults(struct config *c)
 	c->rate_hz = 99;
 	c->window_s = 15;
 	c->offcpu = true;
-	c->event_loops = true;
+	c->event_loops = false; /* the tracepoints cost every system call of the host */
 	c->event_loop_threshold_ms = 100;
 	c->stack_idle_s = 600;
 	set_str(c->service_rule, sizeof(c->service_rule),

@@ -14,7 +14,7 @@ struct config {
 	uint32_t rate_hz;		  /* rate_hz = 99 (1..10000) */
 	uint32_t window_s;		  /* window_s = 15 (1..3600) */
 	bool offcpu;			  /* offcpu = true */
-	bool event_loops;		  /* event_loops = true: loop iterations and stalls */
+	bool event_loops;		  /* event_loops = false: loop iterations and stalls */
 	uint32_t event_loop_threshold_ms; /* event_loop_threshold_ms = 100 (1..600000) */
 	uint32_t stack_idle_s;		  /* stack_idle_s = 600 (1..86400) */
 	char service_rule[256];	     /* service_rule = env:PYBPF_SERVICE,unit,container,script */

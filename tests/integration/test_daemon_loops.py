@@ -1,4 +1,4 @@
-"""pybpfd's event loop metrics (event_loops = true, the default): a loop
+"""pybpfd's event loop metrics (event_loops = true; off by default): a loop
 blocked every 200 ms for 50 ms, by time.sleep and by a CPU burn
 (tests/workloads/loop.py, 6 s), under a daemon whose threshold is 30 ms:
 /metrics gives its service pybpf_event_loop_stalls_total within ±20 % of
@@ -43,7 +43,7 @@ def figures(m):
             get("pybpf_event_loop_busy_seconds_sum", service="loop"), buckets)
 
 
-d = Daemon(conf={"event_loop_threshold_ms": "30"})
+d = Daemon(conf={"event_loops": "true", "event_loop_threshold_ms": "30"})
 try:
     d.ctl("status")
     m, blocks = run(d)
