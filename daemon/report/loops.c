@@ -218,6 +218,11 @@ static void row_of(const struct loop_report_input *in, const struct dump *d, boo
 	r->p50 = report_percentile_ns(hist, 0.5) / 1e6;
 	r->p99 = report_percentile_ns(hist, 0.99) / 1e6;
 	r->max = (double)lt->max_busy_ns / 1e6;
+	/* a percentile spread over its bucket may land past the longest seen */
+	if (r->p99 > r->max)
+		r->p99 = r->max;
+	if (r->p50 > r->max)
+		r->p50 = r->max;
 	r->stalls = lt->stalls;
 	r->stalls_lost = lt->stalls_lost;
 	r->stalled_pct = in->seconds > 0 ? 100.0 * (double)lt->stall_ns / (in->seconds * 1e9) : 0;
