@@ -277,6 +277,61 @@ def capture_workload(d, name, script, seconds, rate, args, daemon=None):
     return prof, t, by_tid
 
 
+def daemon_maps(pid, name):
+    """Ids of the BPF maps called name that pid (pybpfd or pybpfctl) holds open."""
+    ids = []
+    fd_dir = f"/proc/{pid}/fdinfo"
+    for fd in os.listdir(fd_dir):
+        try:
+            with open(os.path.join(fd_dir, fd)) as f:
+                text = f.read()
+        except OSError:
+            continue
+        for line in text.splitlines():
+            if line.startswith("map_id:"):
+                ids.append(int(line.split()[1]))
+    out = []
+    for i in ids:
+        info = json.loads(subprocess.run(["bpftool", "map", "show", "id", str(i), "-j"],
+                                         stdout=subprocess.PIPE, text=True, check=True).stdout)
+        if info.get("name") == name:
+            out.append(i)
+    return out
+
+
+def map_pids(map_id):
+    dump = json.loads(subprocess.run(["bpftool", "map", "dump", "id", str(map_id), "-j"],
+                                     stdout=subprocess.PIPE, text=True, check=True).stdout)
+    pids = set()
+    for e in dump:
+        k = e.get("key")
+        if isinstance(k, list):  # raw bytes, little-endian u32
+            pids.add(int.from_bytes(bytes(int(b, 16) for b in k[:4]), "little"))
+        elif isinstance(k, int):
+            pids.add(k)
+        else:
+            pids.add(int(e["formatted"]["key"]) if "formatted" in e else int(k))
+    return pids
+
+
+def wait_measuring(holder, target, timeout=60):
+    """Waits until process holder (a pybpfctl) has registered pid target with
+    its BPF programs: from then on it measures, its start-up (loading and
+    verifying the programs, reading symbols: seconds of CPU on a loaded
+    machine) is over and no longer disturbs what it measures."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if holder.poll() is not None:
+            fail(f"pid {holder.pid} exited ({holder.returncode}) before it measured pid {target}")
+        try:
+            if any(target in map_pids(m) for m in daemon_maps(holder.pid, "procs")):
+                return
+        except (OSError, subprocess.CalledProcessError):
+            pass  # its maps are being created
+        time.sleep(0.05)
+    fail(f"pid {holder.pid} did not register pid {target} in {timeout} s")
+
+
 def free_port():
     import socket
     with socket.socket() as s:

@@ -8,46 +8,9 @@ import os
 import subprocess
 import time
 
-from pybpf_testlib import PYTHON, WORKLOADS, Daemon, check, end, spawn_python
+from pybpf_testlib import PYTHON, WORKLOADS, Daemon, check, daemon_maps, end, map_pids, spawn_python
 
 RATE, SECONDS = 100, 10
-
-
-def daemon_maps(pid, name):
-    """Ids of the BPF maps called name that pid holds open."""
-    ids = []
-    fd_dir = f"/proc/{pid}/fdinfo"
-    for fd in os.listdir(fd_dir):
-        try:
-            with open(os.path.join(fd_dir, fd)) as f:
-                text = f.read()
-        except OSError:
-            continue
-        for line in text.splitlines():
-            if line.startswith("map_id:"):
-                ids.append(int(line.split()[1]))
-    out = []
-    for i in ids:
-        info = json.loads(subprocess.run(["bpftool", "map", "show", "id", str(i), "-j"],
-                                         stdout=subprocess.PIPE, text=True, check=True).stdout)
-        if info.get("name") == name:
-            out.append(i)
-    return out
-
-
-def map_pids(map_id):
-    dump = json.loads(subprocess.run(["bpftool", "map", "dump", "id", str(map_id), "-j"],
-                                     stdout=subprocess.PIPE, text=True, check=True).stdout)
-    pids = set()
-    for e in dump:
-        k = e.get("key")
-        if isinstance(k, list):  # raw bytes, little-endian u32
-            pids.add(int.from_bytes(bytes(int(b, 16) for b in k[:4]), "little"))
-        elif isinstance(k, int):
-            pids.add(k)
-        else:
-            pids.add(int(e["formatted"]["key"]) if "formatted" in e else int(k))
-    return pids
 
 
 def live(pid):

@@ -4,14 +4,16 @@ profile of a 4 s capture holds at most (threads alive) x 4 s, nothing of
 `other` under do_exit, and the threads keep their names after they are gone.
 And the same process recorded through pybpfd and with --no-daemon, at the
 same time, gives the same wall profile (total and per thread within 5 %)
-and the same io report (each thread's time by reason within 5 pp)."""
+and the same io report (each thread's time by reason within 5 pp, pybpfd's
+span inside the local one's once that one measures)."""
 import json
 import os
+import signal
 import subprocess
 import threading
 import time
 
-from pybpf_testlib import PYBPFCTL, PYTHON, WORKLOADS, Daemon, Pprof, check, fail, record, tmpdir
+from pybpf_testlib import PYBPFCTL, PYTHON, WORKLOADS, Daemon, Pprof, check, fail, record, tmpdir, wait_measuring
 
 SECONDS = 4
 
@@ -98,25 +100,29 @@ try:
         check(abs(rt.get(tid, 0) - lt[tid]) <= 0.05 * lt[tid],
               f"thread {tid}: pybpfd {rt.get(tid, 0) / 1e9:.2f} s, local {lt[tid] / 1e9:.2f} s")
 
-    # the io report, both ways at once: the same time by thread and reason
-    w, d = start("mixed.py", SECONDS + 30)
+    # the io report, both ways at once: the same time by thread and reason.
+    # The local one first, until stopped: pybpfd's span lies inside its
+    # steady part, not over its start-up (loading its programs takes a CPU
+    # for a second or more, which shifts the workload's threads' time
+    # between GIL and their own waits by several points while it lasts)
+    w, d = start("mixed.py", SECONDS + 90)
     try:
-        res = {}
-
-        def remote_io():
-            p = daemon.ctl("io", "--pid", str(w.pid), "-d", str(SECONDS), "--json")
-            res["io"] = json.loads(p.stdout)
-
-        t = threading.Thread(target=remote_io)
-        t.start()
-        p = subprocess.run([PYBPFCTL, "--no-daemon", "io", "--pid", str(w.pid), "-d", str(SECONDS), "--json"],
-                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=120)
-        t.join()
-        check(p.returncode == 0, f"local io report ({p.stderr.strip()})")
-        local_io, remote_io_ = json.loads(p.stdout), res["io"]
+        loc = subprocess.Popen([PYBPFCTL, "--no-daemon", "io", "--pid", str(w.pid), "-d", "80", "--json"],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        wait_measuring(loc, w.pid)
+        p = daemon.ctl("io", "--pid", str(w.pid), "-d", str(SECONDS), "--json")
+        loc.send_signal(signal.SIGINT)  # it reports what it measured until now
+        out, err = loc.communicate(timeout=60)
+        check(loc.returncode == 0 and p.returncode == 0, f"io reports ({err.strip()} / {p.stderr.strip()})")
+        local_io, remote_io_ = json.loads(out), json.loads(p.stdout)
     finally:
         w.kill()
         w.wait()
+    check(local_io["start_monotonic_s"] <= remote_io_["start_monotonic_s"]
+          and remote_io_["end_monotonic_s"] <= local_io["end_monotonic_s"] + 0.2,
+          f"pybpfd's io span lies in the local one's ({remote_io_['start_monotonic_s']:.2f}.."
+          f"{remote_io_['end_monotonic_s']:.2f} in {local_io['start_monotonic_s']:.2f}.."
+          f"{local_io['end_monotonic_s']:.2f})")
 
     def shares(r):
         """each thread's time by reason, as shares of the report's span"""
