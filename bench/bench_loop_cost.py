@@ -1,13 +1,16 @@
-"""The cost of event-loop stall tracking (pybpfctl asyncio) on a loop doing
-tens of thousands of iterations a second: a coroutine that yields with
-asyncio.sleep(0), so that every iteration waits in epoll_wait (timeout 0).
-Throughput unprofiled, under `pybpfctl io` (the same wall-mode recording
-without the loop tracking: sched_switch and the perf events) and under
-`pybpfctl asyncio` (the same plus the system call tracepoints); interleaved
-runs, ratio of medians, with the none-vs-none noise floor of the same runs;
-the tracepoint programs' own run time per call
-(kernel.bpf_stats_enabled); and what they cost another process's system
-calls (dd, a million 1-byte reads and writes, with them attached or not)."""
+"""The cost of event-loop stall tracking (pybpfctl asyncio): a coroutine
+that yields with asyncio.sleep(0), so that every iteration waits in
+epoll_wait (timeout 0), as fast as it goes (the worst case: 150-200k
+iterations/s), then with work in each iteration for about 20k a second (the
+issue's loop).  Throughput unprofiled, under `pybpfctl io` (the same
+wall-mode recording without the loop tracking: sched_switch and the perf
+events) and under `pybpfctl asyncio` (the same plus the loop hooks: fentry
+on the wait functions, or where the kernel cannot, the system call
+tracepoints; PYBPF_LOOP_HOOKS=syscalls forces those); interleaved runs,
+ratio of medians, with the none-vs-none noise floor of the same runs; the
+hook programs' own run time per call (kernel.bpf_stats_enabled); and what
+they cost another process's system calls (dd, a million 1-byte reads and
+writes, with them attached or not)."""
 import json
 import os
 import statistics
@@ -23,10 +26,13 @@ SECONDS = 4
 WORKLOAD = r'''
 import asyncio, os, sys, time
 seconds, out = float(sys.argv[1]), sys.argv[2]
+work = range(int(sys.argv[3]) if len(sys.argv) > 3 else 0)
 async def main():
     open(out + ".ready", "w").close()
     n, end = 0, time.monotonic() + seconds
     while time.monotonic() < end:
+        for _ in work:
+            pass
         await asyncio.sleep(0)
         n += 1
     open(out, "w").write(str(n / seconds))
@@ -34,24 +40,28 @@ asyncio.run(main())
 '''
 
 
+LOOP_PROGS = ("on_sys_enter", "on_sys_exit", "on_epoll_enter", "on_epoll_exit", "on_poll_enter",
+              "on_poll_exit", "on_select_enter", "on_select_exit")
+
+
 def prog_stats():
     """run time and count of the sys_enter/sys_exit programs, via bpftool"""
     p = subprocess.run(["bpftool", "prog", "show", "--json"], stdout=subprocess.PIPE, text=True)
     tot = [0, 0]
     for x in json.loads(p.stdout or "[]"):
-        if x.get("name") in ("on_sys_enter", "on_sys_exit"):
+        if x.get("name") in LOOP_PROGS:
             tot[0] += x.get("run_time_ns", 0)
             tot[1] += x.get("run_cnt", 0)
     return tot
 
 
-def once(mode):
+def once(mode, work=0):
     d = tempfile.mkdtemp(prefix="pybpf-bench-")
     wl = os.path.join(d, "wl.py")
     open(wl, "w").write(WORKLOAD)
     out = os.path.join(d, "rate")
     # the capture starts before the timed part and outlasts it
-    proc = subprocess.Popen([PY, wl, str(SECONDS + 1.5), out])
+    proc = subprocess.Popen([PY, wl, str(SECONDS + 1.5), out, str(work)])
     while not os.path.exists(out + ".ready"):
         time.sleep(0.01)
     tool, stats = None, [0, 0]
@@ -101,7 +111,29 @@ def host_cost():
         proc.wait()
     a, b = statistics.median(res["without"]), statistics.median(res["with"])
     print(f"another process's system calls (dd, 2M calls): {a:.3f} s without, {b:.3f} s with the "
-          f"tracepoints attached: {1e9 * (b - a) / 2e6:.0f} ns a call ({b / a:.4f})")
+          f"loop hooks attached: {1e9 * (b - a) / 2e6:.0f} ns a call ({b / a:.4f})")
+
+
+def series(work, title):
+    """interleaved runs of every mode; prints them; the bare rate"""
+    res = {"none": [], "none2": [], "io": [], "asyncio": []}
+    per_call = []
+    for _ in range(REPEATS):
+        for mode in res:
+            rate, (ns, cnt) = once(None if mode.startswith("none") else mode, work)
+            res[mode].append(rate)
+            if cnt:
+                per_call.append(ns / cnt)
+    base = statistics.median(res["none"])
+    print(f"{title}, {SECONDS} s timed, {REPEATS} interleaved runs each; iterations/s")
+    for mode, rates in res.items():
+        med = statistics.median(rates)
+        print(f"{mode:>8}: median {med:9.0f}/s  slowdown {base / med:.4f}")
+    print(f"the loop tracking's own: slowdown {statistics.median(res['io']) / statistics.median(res['asyncio']):.4f}"
+          f" (asyncio over io)")
+    if per_call:
+        print(f"loop hook programs: median {statistics.median(per_call):.0f} ns a call")
+    return base
 
 
 def main():
@@ -109,23 +141,14 @@ def main():
     old = open(path).read().strip()
     open(path, "w").write("1")
     try:
-        res = {"none": [], "none2": [], "io": [], "asyncio": []}
-        per_call = []
-        for _ in range(REPEATS):
-            for mode in res:
-                rate, (ns, cnt) = once(None if mode.startswith("none") else mode)
-                res[mode].append(rate)
-                if cnt:
-                    per_call.append(ns / cnt)
-        base = statistics.median(res["none"])
-        print(f"asyncio.sleep(0) loop, {SECONDS} s timed, {REPEATS} interleaved runs each; iterations/s")
-        for mode, rates in res.items():
-            med = statistics.median(rates)
-            print(f"{mode:>8}: median {med:9.0f}/s  slowdown {base / med:.4f}")
-        print(f"the loop tracking's own: slowdown {statistics.median(res['io']) / statistics.median(res['asyncio']):.4f}"
-              f" (asyncio over io)")
-        if per_call:
-            print(f"sys_enter/sys_exit programs: median {statistics.median(per_call):.0f} ns a call")
+        bare = series(0, "asyncio.sleep(0) loop, as fast as it goes")
+        # work in each iteration for 20k iterations a second (the issue's
+        # loop): 50 us an iteration, of which the bare loop's own part
+        t = float(subprocess.run([PY, "-c", "import timeit; print(min(timeit.repeat('for _ in r: pass', "
+                                  "'r = range(10000)', number=100, repeat=5)) / 1e6)"],
+                                 stdout=subprocess.PIPE, text=True, check=True).stdout)
+        work = max(0, int((50e-6 - 1 / bare) / t))
+        series(work, f"the same loop with {work} empty for-iterations each (about 20k iterations/s)")
         host_cost()
     finally:
         open(path, "w").write(old)

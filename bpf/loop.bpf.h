@@ -30,6 +30,17 @@ static __always_inline struct loop_thread *loop_thread_of(__u32 pid, __u32 tid, 
 	return bpf_map_lookup_elem(&loops, &tid);
 }
 
+/* tid is inside an iteration of its event loop: what it blocks in there is
+ * what stalls the loop (its stack is wanted even while off-CPU stacks are
+ * not: pybpfd's windows attribute stalls by stack). */
+static __always_inline int loop_busy(__u32 tid)
+{
+	if (!loops_enabled)
+		return 0;
+	struct loop_thread *lt = bpf_map_lookup_elem(&loops, &tid);
+	return lt && lt->iter_start;
+}
+
 /* What tid did while in an iteration: a CPU sample of stack hash, or ns
  * off CPU in it since `since` (an interval begun before the iteration
  * counts from its start). */
@@ -82,12 +93,9 @@ static __always_inline void loop_send_stall(struct loop_thread *lt, __u32 pid, _
 	bpf_ringbuf_submit(e, 0);
 }
 
-/* tid enters system call nr: a wait ends its iteration. */
-static __always_inline void loop_sys_enter(__u32 pid, __u32 tid, long nr)
+/* tid begins a wait of class w (pybpf_loop_wait_syscall): its iteration ends. */
+static __always_inline void loop_wait_enter(__u32 pid, __u32 tid, int w)
 {
-	int w = pybpf_loop_wait_syscall(nr);
-	if (!w)
-		return;
 	struct loop_thread *lt = loop_thread_of(pid, tid, 1);
 	if (!lt)
 		return;
@@ -114,18 +122,30 @@ static __always_inline void loop_sys_enter(__u32 pid, __u32 tid, long nr)
 	lt->iter_start = 0;
 }
 
-/* tid returns from system call nr: after a wait, an iteration begins. */
-static __always_inline void loop_sys_exit(__u32 pid, __u32 tid, long nr)
+/* ... and ends it: an iteration begins. */
+static __always_inline void loop_wait_exit(__u32 pid, __u32 tid, int w)
 {
-	int w = pybpf_loop_wait_syscall(nr);
-	if (!w)
-		return;
 	struct loop_thread *lt = loop_thread_of(pid, tid, 1);
 	if (!lt || (w == 1 && lt->epoll))
 		return;
 	lt->iter_start = bpf_ktime_get_ns();
 	lt->nslots = 0;
 	lt->other_ns = 0;
+}
+
+/* The hooks: the current task begins or ends a wait of class w, if it is a
+ * thread of a registered process. */
+static __always_inline int loop_hook(int w, int enter)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	__u32 pid = id >> 32;
+	if (!loops_enabled || !w || !bpf_map_lookup_elem(&procs, &pid))
+		return 0;
+	if (enter)
+		loop_wait_enter(pid, (__u32)id, w);
+	else
+		loop_wait_exit(pid, (__u32)id, w);
+	return 0;
 }
 
 #endif

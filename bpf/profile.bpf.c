@@ -54,29 +54,60 @@ int BPF_PROG(on_switch, bool preempt, struct task_struct *prev, struct task_stru
 	return 0;
 }
 
-/* System calls of registered processes, while event loops are measured
- * (attached while asked for: they run on every system call). */
+/* Event loops' waits, while asked for.  The kernel functions every wait of
+ * its class goes through (epoll_wait/epoll_pwait/epoll_pwait2, poll/ppoll,
+ * select/pselect6): they run only for those calls.  Where they cannot be
+ * traced (not in the kernel's BTF, inlined, no trampolines), the system
+ * call tracepoints, which run for every system call of the host. */
+SEC("fentry/do_epoll_wait")
+int BPF_PROG(on_epoll_enter)
+{
+	return loop_hook(2, 1);
+}
+
+SEC("fexit/do_epoll_wait")
+int BPF_PROG(on_epoll_exit)
+{
+	return loop_hook(2, 0);
+}
+
+SEC("fentry/do_sys_poll")
+int BPF_PROG(on_poll_enter)
+{
+	return loop_hook(1, 1);
+}
+
+SEC("fexit/do_sys_poll")
+int BPF_PROG(on_poll_exit)
+{
+	return loop_hook(1, 0);
+}
+
+SEC("fentry/core_sys_select")
+int BPF_PROG(on_select_enter)
+{
+	return loop_hook(1, 1);
+}
+
+SEC("fexit/core_sys_select")
+int BPF_PROG(on_select_exit)
+{
+	return loop_hook(1, 0);
+}
+
 SEC("tp_btf/sys_enter")
 int BPF_PROG(on_sys_enter, struct pt_regs *regs, long nr)
 {
-	__u64 id = bpf_get_current_pid_tgid();
-	__u32 pid = id >> 32;
-	if (!loops_enabled || !pybpf_loop_wait_syscall(nr) || !bpf_map_lookup_elem(&procs, &pid))
-		return 0;
-	loop_sys_enter(pid, (__u32)id, nr);
-	return 0;
+	return loop_hook(pybpf_loop_wait_syscall(nr), 1);
 }
 
 SEC("tp_btf/sys_exit")
 int BPF_PROG(on_sys_exit, struct pt_regs *regs, long ret)
 {
-	__u64 id = bpf_get_current_pid_tgid();
-	__u32 pid = id >> 32;
-	long nr = BPF_CORE_READ(regs, orig_ax);
-	if (!loops_enabled || !pybpf_loop_wait_syscall(nr) || !bpf_map_lookup_elem(&procs, &pid))
+	if (!loops_enabled)
 		return 0;
-	loop_sys_exit(pid, (__u32)id, nr);
-	return 0;
+	/* a tracepoint's argument: read directly, no helper call */
+	return loop_hook(pybpf_loop_wait_syscall(regs->orig_ax), 0);
 }
 
 /* take_gil of an interpreter with symbols (attached while asked for). */

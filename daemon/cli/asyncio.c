@@ -71,13 +71,14 @@ static int loops_local(const struct loop_opts *o, struct elfcache *elves)
 		goto out;
 	}
 	if (bpfs_loops_start(r.bpf, (uint64_t)(o->threshold_ms * 1e6), loop_stalls_add, &stalls)) {
-		fprintf(stderr, "pybpfctl: attaching to the system call tracepoints failed: %s\n",
+		fprintf(stderr, "pybpfctl: attaching to the event loops' waits failed: %s\n",
 			strerror(errno));
 		goto out;
 	}
 	uint64_t t0 = monotonic_ns();
 	if (recorder_measure(&r, o->pid, o->duration, o->json) == 0) {
 		uint64_t t1 = monotonic_ns();
+		const char *hooks = bpfs_loop_hooks(r.bpf);
 		bpfs_loops_stop(r.bpf);
 		struct profile *p = recorder_finish(&r); /* drains the stalls too */
 		if (!p) {
@@ -93,6 +94,7 @@ static int loops_local(const struct loop_opts *o, struct elfcache *elves)
 				.end_mono = t1,
 				.threshold_ms = o->threshold_ms,
 				.rate_hz = (uint32_t)o->rate,
+				.hooks = hooks,
 			};
 			loop_report(&in, o->json, stdout);
 			profile_free(p);

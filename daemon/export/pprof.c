@@ -47,6 +47,8 @@ enum fixed_str {
 	STR_ROOT,
 	STR_CMDLINE,
 	STR_KERNEL,
+	STR_STALL,
+	STR_NANOSECONDS,
 	NR_FIXED_STRS,
 };
 
@@ -60,8 +62,9 @@ enum fixed_str {
 struct pp {
 	const struct profile *p;
 	pb_profile msg;
-	pb_value_type sample_type[2];
-	pb_value_type *sample_type_ptrs[2];
+	pb_value_type sample_type[3];
+	pb_value_type *sample_type_ptrs[3];
+	size_t nvalues; /* per sample: count, value, and stall ns when any */
 	pb_value_type period_type;
 
 	const char **strs;
@@ -266,10 +269,12 @@ static int pp_sample(struct pp *b, size_t i)
 	s->n_location_id = ps->nframes;
 	b->nloc_ids += ps->nframes;
 
-	s->value = &b->values[2 * i];
+	s->value = &b->values[b->nvalues * i];
 	s->value[0] = (int64_t)ps->count;
 	s->value[1] = (int64_t)ps->value;
-	s->n_value = 2;
+	if (b->nvalues > 2)
+		s->value[2] = (int64_t)ps->stall_ns;
+	s->n_value = b->nvalues;
 
 	s->label = &b->label_ptrs[b->nlabels];
 	pp_label(b, s, STR_PID)->num = ps->pid;
@@ -344,7 +349,8 @@ static int pp_alloc(struct pp *b)
 	b->samples = xcalloc(ns, sizeof(*b->samples));
 	b->sample_ptrs = xcalloc(ns, sizeof(*b->sample_ptrs));
 	b->loc_ids = xcalloc(nids, sizeof(*b->loc_ids));
-	b->values = xcalloc(ns, 2 * sizeof(*b->values));
+	b->nvalues = profile_has_stalls(b->p) ? 3 : 2;
+	b->values = xcalloc(ns, b->nvalues * sizeof(*b->values));
 	b->labels = xcalloc(ns, LABELS_PER_SAMPLE * sizeof(*b->labels));
 	b->label_ptrs = xcalloc(ns, LABELS_PER_SAMPLE * sizeof(*b->label_ptrs));
 	if (!b->strs || !b->funcs || !b->func_ptrs || !b->maps || !b->map_ptrs || !b->locs ||
@@ -376,6 +382,8 @@ static void pp_fixed_strs(struct pp *b)
 		[STR_ROOT] = "root",
 		[STR_CMDLINE] = "cmdline",
 		[STR_KERNEL] = KERNEL_MAPPING,
+		[STR_STALL] = "stall",
+		[STR_NANOSECONDS] = "nanoseconds",
 	};
 
 	/* Distinct literals: each lands at its enum index. */
@@ -390,7 +398,7 @@ static void pp_header(struct pp *b)
 	int64_t type = pp_str(b, p->value_type);
 	int64_t unit = pp_str(b, p->value_unit);
 
-	for (size_t i = 0; i < 2; i++) {
+	for (size_t i = 0; i < 3; i++) {
 		perftools__profiles__value_type__init(&b->sample_type[i]);
 		b->sample_type_ptrs[i] = &b->sample_type[i];
 	}
@@ -398,11 +406,13 @@ static void pp_header(struct pp *b)
 	b->sample_type[0].unit = STR_COUNT;
 	b->sample_type[1].type = type;
 	b->sample_type[1].unit = unit;
+	b->sample_type[2].type = STR_STALL; /* event loops' stalls, by stack */
+	b->sample_type[2].unit = STR_NANOSECONDS;
 	perftools__profiles__value_type__init(&b->period_type);
 	b->period_type.type = type;
 	b->period_type.unit = unit;
 
-	m->n_sample_type = 2;
+	m->n_sample_type = b->nvalues;
 	m->sample_type = b->sample_type_ptrs;
 	m->period_type = &b->period_type;
 	m->period = (int64_t)p->period_ns;

@@ -172,7 +172,7 @@ static bool sample_eq(const void *ctx, uint32_t i)
 	const struct prof_sample *b = ((const struct sample_eq_ctx *)ctx)->s;
 	return a->nframes == b->nframes && a->pid == b->pid && a->tid == b->tid &&
 	       a->thread_name == b->thread_name && a->reason == b->reason &&
-	       a->holds_gil == b->holds_gil &&
+	       a->holds_gil == b->holds_gil && !a->stall_ns == !b->stall_ns &&
 	       (!a->nframes || memcmp(a->frames, b->frames, a->nframes * sizeof(uint32_t)) == 0);
 }
 
@@ -206,18 +206,20 @@ int profile_add_sample(struct profile *p, const struct prof_sample *in)
 		.thread_name = profile_str(p, in->thread_name ? in->thread_name : ""),
 		.reason = profile_str(p, in->reason ? in->reason : ""),
 		.holds_gil = in->holds_gil,
+		.stall_ns = in->stall_ns, /* a stall's sample merges with stall samples alone */
 	};
 	if (!s.thread_name || !s.reason)
 		return -1;
 	uint64_t h = hash_u64(hash_u64(s.pid, s.tid), (uintptr_t)s.thread_name);
 	if (nframes)
 		h = hash_bytes(h, frames, nframes * sizeof(uint32_t));
-	h = hash_u64(hash_u64(h, (uintptr_t)s.reason), s.holds_gil);
+	h = hash_u64(hash_u64(h, (uintptr_t)s.reason), s.holds_gil | (s.stall_ns ? 2 : 0));
 	struct sample_eq_ctx c = {p, &s};
 	int64_t found = htab_get(&p->frame_index->samples, h, sample_eq, &c);
 	if (found >= 0) {
 		p->samples[found].count += count;
 		p->samples[found].value += value;
+		p->samples[found].stall_ns += in->stall_ns;
 		p->total_count += count;
 		return 0;
 	}
@@ -241,6 +243,14 @@ int profile_add_sample(struct profile *p, const struct prof_sample *in)
 	p->samples[p->nsamples++] = s;
 	p->total_count += count;
 	return 0;
+}
+
+bool profile_has_stalls(const struct profile *p)
+{
+	for (size_t i = 0; i < p->nsamples; i++)
+		if (p->samples[i].stall_ns)
+			return true;
+	return false;
 }
 
 const struct prof_process *profile_process(const struct profile *p, uint32_t pid)

@@ -38,6 +38,10 @@ struct prof_sample {
 	const char *thread_name; /* interned */
 	const char *reason;	 /* interned, "" when none (cpu mode) */
 	bool holds_gil;		 /* the thread held the GIL (a CPU sample's) */
+	/* ns of event-loop stalls spent in this stack (pybpfd's windows: a
+	 * third sample type, "stall"); a stall's own samples have no count
+	 * and no value, so that nothing else weighs them */
+	uint64_t stall_ns;
 };
 
 /* Who a pid is, for labels: its pid in its own pid namespace, its cgroup
@@ -89,7 +93,8 @@ const char *profile_str(struct profile *p, const char *s);
 int64_t profile_frame(struct profile *p, const struct prof_frame *f);
 
 /* Adds a sample; frames are indices, leaf first (copied).  Samples with equal
- * stacks, pid, tid, thread name and reason are merged.  Returns 0 or -1. */
+ * stacks, pid, tid, thread name and reason are merged (a stall's only with
+ * stall samples).  Returns 0 or -1. */
 int profile_add(struct profile *p, const uint32_t *frames, uint32_t nframes, uint64_t count,
 		uint64_t value, uint32_t pid, uint32_t tid, const char *thread_name,
 		const char *reason);
@@ -114,6 +119,9 @@ typedef bool (*prof_keep_fn)(void *ctx, const struct prof_sample *s, const char 
 /* Adds the samples of src that keep accepts (all when keep is NULL) to dst,
  * with their frames and process records.  Returns 0 or -1 (ENOMEM). */
 int profile_merge(struct profile *dst, const struct profile *src, prof_keep_fn keep, void *ctx);
+
+/* Whether any sample has stall time (the pprof then has a "stall" type). */
+bool profile_has_stalls(const struct profile *p);
 
 /* What a sample weighs in the flamegraph formats (collapsed, SVG): its
  * count in a CPU profile (samples), its value in microseconds in the others

@@ -44,13 +44,12 @@ void loop_stalls_free(struct loop_stalls *s)
 	memset(s, 0, sizeof(*s));
 }
 
-/* A slot's time: CPU samples at the rate's period, off CPU as measured. */
-static uint64_t slot_ns(const struct loop_slot *sl, uint32_t rate_hz)
+uint64_t loop_slot_ns(const struct loop_slot *sl, uint32_t rate_hz)
 {
 	return sl->kind == KIND_CPU ? (uint64_t)sl->count * (1000000000ULL / rate_hz) : sl->ns;
 }
 
-static const char *slot_reason(const struct loop_slot *sl)
+const char *loop_slot_reason(const struct loop_slot *sl)
 {
 	return sl->kind == KIND_CPU ? "cpu" : waitstats_reason_name(sl->reason);
 }
@@ -97,14 +96,14 @@ static void blocking_stack(const struct loop_report_input *in, const struct pybp
 	for (uint32_t i = 0; i < st->nslots; i++) {
 		const struct loop_slot *sl = &st->slots[i];
 		stack_frames(in->agg, sl->hash, &scratch[n]);
-		scratch[n].reason = slot_reason(sl);
+		scratch[n].reason = loop_slot_reason(sl);
 		uint32_t k = 0;
 		while (k < n && (scratch[k].reason != scratch[n].reason ||
 				 strcmp(scratch[k].key, scratch[n].key)))
 			k++;
 		if (k == n)
 			n++;
-		ns[k] += slot_ns(sl, in->rate_hz);
+		ns[k] += loop_slot_ns(sl, in->rate_hz);
 		if (ns[k] > ns[best])
 			best = k;
 	}
@@ -297,14 +296,15 @@ void loop_report(const struct loop_report_input *in, bool json, FILE *out)
 	size_t n = bpfs_loop_threads(in->bpf, in->pp->pid, tids, lts, MAX_LOOP_THREADS);
 	have_dump = dump_process(in->pp, &d, DUMP_NONBLOCKING, err, sizeof(err)) == 0;
 	bool uvloop = maps_uvloop(in->pp->pid);
+	const char *hooks = in->hooks ? in->hooks : "none";
 	if (json)
 		fprintf(out,
 			"{\"pid\": %d, \"version\": \"%u.%u.%u\", \"seconds\": %.3f, "
 			"\"start_monotonic_s\": %.6f, \"end_monotonic_s\": %.6f, \"threshold_ms\": "
-			"%.3f, \"stalls_dropped\": %llu, \"loops\": [",
+			"%.3f, \"stalls_dropped\": %llu, \"hooks\": \"%s\", \"loops\": [",
 			(int)in->pp->pid, in->pp->major, in->pp->minor, in->pp->micro, in->seconds,
 			(double)in->start_mono / 1e9, (double)in->end_mono / 1e9, in->threshold_ms,
-			(unsigned long long)in->stalls->dropped);
+			(unsigned long long)in->stalls->dropped, hooks);
 	else
 		fprintf(out, "Process %d: CPython %u.%u.%u, %.1f s, stalls over %.0f ms\n",
 			(int)in->pp->pid, in->pp->major, in->pp->minor, in->pp->micro, in->seconds,

@@ -34,8 +34,14 @@ struct loop_report_input {
 	uint64_t start_mono, end_mono; /* ns */
 	double threshold_ms;
 	uint32_t rate_hz;
+	const char *hooks; /* bpfs_loop_hooks() while it measured */
 };
 
 void loop_report(const struct loop_report_input *in, bool json, FILE *out);
+
+/* A stall's slot: its time (CPU samples at the rate's period, off CPU as
+ * measured) and why ("cpu", or the off-CPU reason). */
+uint64_t loop_slot_ns(const struct loop_slot *sl, uint32_t rate_hz);
+const char *loop_slot_reason(const struct loop_slot *sl);
 
 #endif

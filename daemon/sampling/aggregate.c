@@ -485,10 +485,12 @@ const char *agg_thread_name(struct aggregator *a, uint32_t pid, uint32_t tid)
 	return p ? thread_name(a, p, tid) : "";
 }
 
+static int window_add(struct aggregator *a, struct agg_proc *p, const struct stack_entry *s,
+		      struct prof_sample *ps);
+
 int agg_count(struct aggregator *a, const struct pybpf_count_key *key,
 	      const struct pybpf_count *val)
 {
-	uint32_t *wf = a->scratch->window;
 	struct stack_entry *s = stacks_find(&a->stacks, key->hash);
 	struct agg_proc *p = proc_find(a, (pid_t)key->pid);
 	if (!key->hash && key->kind == KIND_OFFCPU && p)
@@ -502,8 +504,26 @@ int agg_count(struct aggregator *a, const struct pybpf_count_key *key,
 		return -1;
 	if (!agg_mode_wants(a->mode, key->kind, key->reason))
 		return 0;
-	if (!profile_process(a->window, key->pid) &&
-	    profile_set_process(a->window, key->pid, (uint32_t)p->pp.ns_pid, p->pp.cgroup,
+	uint64_t value = key->kind == KIND_CPU ? val->count * a->window->period_ns : val->ns;
+	const char *reason = a->mode == AGG_MODE_CPU ? "" : waitstats_reason_name(key->reason);
+	struct prof_sample ps = {
+		.count = val->count,
+		.value = value,
+		.pid = key->pid,
+		.tid = key->tid,
+		.reason = reason,
+		.holds_gil = key->holds_gil != 0,
+	};
+	return window_add(a, p, s, &ps);
+}
+
+/* ps (frames aside) of stack s of process p, to the window. */
+static int window_add(struct aggregator *a, struct agg_proc *p, const struct stack_entry *s,
+		      struct prof_sample *ps)
+{
+	uint32_t *wf = a->scratch->window;
+	if (!profile_process(a->window, ps->pid) &&
+	    profile_set_process(a->window, ps->pid, (uint32_t)p->pp.ns_pid, p->pp.cgroup,
 				p->pp.root, p->cmdline))
 		return -1;
 	for (uint32_t i = 0; i < s->n; i++) {
@@ -512,20 +532,24 @@ int agg_count(struct aggregator *a, const struct pybpf_count_key *key,
 			return -1;
 		wf[i] = (uint32_t)wi;
 	}
-	uint64_t value = key->kind == KIND_CPU ? val->count * a->window->period_ns : val->ns;
-	const char *reason = a->mode == AGG_MODE_CPU ? "" : waitstats_reason_name(key->reason);
-	struct prof_sample ps = {
-		.frames = wf,
-		.nframes = s->n,
-		.count = val->count,
-		.value = value,
-		.pid = key->pid,
-		.tid = key->tid,
-		.thread_name = thread_name(a, p, key->tid),
-		.reason = reason,
-		.holds_gil = key->holds_gil != 0,
-	};
-	return profile_add_sample(a->window, &ps);
+	ps->frames = wf;
+	ps->nframes = s->n;
+	ps->thread_name = thread_name(a, p, ps->tid);
+	return profile_add_sample(a->window, ps);
+}
+
+int agg_stall(struct aggregator *a, uint32_t pid, uint32_t tid, uint64_t hash, const char *reason,
+	      uint64_t ns)
+{
+	struct stack_entry *s = stacks_find(&a->stacks, hash);
+	struct agg_proc *p = proc_find(a, (pid_t)pid);
+	if (!s || !p) {
+		a->stats.unknown_stack++;
+		return 0;
+	}
+	stacks_touch(&a->stacks, s);
+	struct prof_sample ps = {.pid = pid, .tid = tid, .reason = reason, .stall_ns = ns};
+	return window_add(a, p, s, &ps);
 }
 
 /* --- forgetting what is no longer seen -------------------------------------- */

@@ -80,6 +80,11 @@ const struct pyprocess *agg_process(struct aggregator *a, pid_t pid);
 
 /* A stack record from the ring buffer (len bytes). */
 int agg_stack(struct aggregator *a, const void *rec, size_t len);
+/* ns of an event loop's stall that thread tid of pid spent in stack hash,
+ * off CPU for reason or on it ("cpu"): a sample with only stall time (no
+ * count, no value: nothing but the stall type weighs it). */
+int agg_stall(struct aggregator *a, uint32_t pid, uint32_t tid, uint64_t hash, const char *reason,
+	      uint64_t ns);
 /* A count drained from the kernel: samples of, or time off CPU with, the
  * stack key->hash on thread key->tid. */
 int agg_count(struct aggregator *a, const struct pybpf_count_key *key,

@@ -4,6 +4,7 @@
 #include "sampling/bpf_loader.h"
 
 #include <bpf/bpf.h>
+#include <bpf/btf.h>
 #include <bpf/libbpf.h>
 #include <errno.h>
 #include <limits.h>
@@ -24,6 +25,7 @@
 #define MAX_CPUS 1024
 
 #define MAX_TAKE_PROBES 32
+#define LOOP_LINKS	6
 
 struct bpf_session {
 	struct profile_bpf *skel;
@@ -31,7 +33,11 @@ struct bpf_session {
 	int nlinks;
 	struct bpf_link *switch_link;
 	struct bpf_link *exec_link, *exit_link, *fork_link;
-	struct bpf_link *loop_links[2]; /* sys_enter, sys_exit: while loops are measured */
+	/* while loops are measured: the wait functions' fentry/fexit pairs, or
+	 * sys_enter and sys_exit */
+	struct bpf_link *loop_links[LOOP_LINKS];
+	bool loop_fentry;	/* the wait functions' programs are loaded */
+	const char *loop_hooks; /* what measures them now, NULL while off */
 	bool stalls_rb_added;
 	struct ring_buffer *rb;
 	uint32_t gen;
@@ -76,11 +82,8 @@ static void set_err(char *err, size_t len, const char *fmt, ...)
 
 static int silent_print(enum libbpf_print_level level, const char *fmt, va_list ap)
 {
-	if (level == LIBBPF_WARN && getenv("PYBPF_DEBUG_BPF"))
-		return vfprintf(stderr, fmt, ap);
-	if (level != LIBBPF_DEBUG && getenv("PYBPF_DEBUG_BPF"))
-		return vfprintf(stderr, fmt, ap);
-	return 0;
+	(void)level; /* PYBPF_DEBUG_BPF: everything libbpf says, the verifier's log too */
+	return getenv("PYBPF_DEBUG_BPF") ? vfprintf(stderr, fmt, ap) : 0;
 }
 
 static int preflight(char *err, size_t errlen)
@@ -172,6 +175,84 @@ static int attach_cpus(struct bpf_session *s, uint32_t rate_hz, char *err, size_
 	return 0;
 }
 
+/* The programs on the wait functions event loops sit in (bpf/profile.bpf.c),
+ * entry and exit of each: out[LOOP_LINKS]. */
+static void loop_fentry_progs(const struct profile_bpf *skel, struct bpf_program **out)
+{
+	out[0] = skel->progs.on_epoll_enter;
+	out[1] = skel->progs.on_epoll_exit;
+	out[2] = skel->progs.on_poll_enter;
+	out[3] = skel->progs.on_poll_exit;
+	out[4] = skel->progs.on_select_enter;
+	out[5] = skel->progs.on_select_exit;
+}
+
+/* Whether the wait functions can be traced here: each in the kernel's BTF,
+ * and a trivial fentry program on one loads (it does not where the kernel
+ * forbids BPF trampolines: EPERM in some VMs).  PYBPF_LOOP_HOOKS=syscalls:
+ * the fallback, as on such a kernel (to test it on one that can). */
+static bool loop_fentry_wanted(void)
+{
+	static const char *const fns[] = {"do_epoll_wait", "do_sys_poll", "core_sys_select"};
+	const char *e = getenv("PYBPF_LOOP_HOOKS");
+	if (e && strcmp(e, "syscalls") == 0)
+		return false;
+	struct btf *vmlinux = btf__load_vmlinux_btf();
+	if (!vmlinux)
+		return false;
+	int id = 0;
+	for (size_t i = 0; i < sizeof(fns) / sizeof(fns[0]); i++) {
+		int f = btf__find_by_name_kind(vmlinux, fns[i], BTF_KIND_FUNC);
+		if (f <= 0) {
+			id = 0;
+			break;
+		}
+		if (!i)
+			id = f;
+	}
+	btf__free(vmlinux);
+	if (id <= 0)
+		return false;
+	const struct bpf_insn ret0[] = {
+		{.code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = BPF_REG_0},
+		{.code = BPF_JMP | BPF_EXIT},
+	};
+	LIBBPF_OPTS(bpf_prog_load_opts, opts, .expected_attach_type = BPF_TRACE_FENTRY,
+		    .attach_btf_id = (__u32)id);
+	int fd = bpf_prog_load(BPF_PROG_TYPE_TRACING, "pybpf_probe", "GPL", ret0, 2, &opts);
+	if (fd < 0)
+		return false;
+	close(fd);
+	return true;
+}
+
+/* Opens and loads the programs; with fentry, those on the wait functions
+ * too, and where they do not load (a function not in the kernel's BTF, or
+ * inlined; no BPF trampolines) everything again without them. */
+static int open_load(struct bpf_session *s, bool fentry, char *err, size_t errlen)
+{
+	s->skel = profile_bpf__open();
+	if (!s->skel) {
+		explain_load_error(errno, err, errlen);
+		return -1;
+	}
+	struct bpf_program *progs[LOOP_LINKS];
+	loop_fentry_progs(s->skel, progs);
+	for (size_t i = 0; i < LOOP_LINKS && !fentry; i++)
+		bpf_program__set_autoload(progs[i], false);
+	if (profile_bpf__load(s->skel) == 0) {
+		s->loop_fentry = fentry;
+		return 0;
+	}
+	int e = errno;
+	profile_bpf__destroy(s->skel);
+	s->skel = NULL;
+	if (fentry)
+		return open_load(s, false, err, errlen);
+	explain_load_error(e, err, errlen);
+	return -1;
+}
+
 struct bpf_session *bpfs_open(uint32_t rate_hz, bpfs_stack_fn on_stack, void *ctx, char *err,
 			      size_t errlen)
 {
@@ -185,15 +266,8 @@ struct bpf_session *bpfs_open(uint32_t rate_hz, bpfs_stack_fn on_stack, void *ct
 	struct bpf_session *s = calloc(1, sizeof(*s));
 	if (!s)
 		return NULL;
-	s->skel = profile_bpf__open();
-	if (!s->skel) {
-		explain_load_error(errno, err, errlen);
+	if (open_load(s, loop_fentry_wanted(), err, errlen))
 		goto fail;
-	}
-	if (profile_bpf__load(s->skel)) {
-		explain_load_error(errno, err, errlen);
-		goto fail;
-	}
 	s->rb = ring_buffer__new(bpf_map__fd(s->skel->maps.stacks_rb),
 				 (ring_buffer_sample_fn)on_stack, ctx, NULL);
 	if (!s->rb) {
@@ -228,6 +302,21 @@ void bpfs_stop(struct bpf_session *s)
 	bpfs_loops_stop(s);
 }
 
+/* The wait functions' pairs, all or none. */
+static int attach_loop_fentry(struct bpf_session *s)
+{
+	struct bpf_program *progs[LOOP_LINKS];
+	loop_fentry_progs(s->skel, progs);
+	for (size_t i = 0; i < LOOP_LINKS; i++) {
+		s->loop_links[i] = bpf_program__attach(progs[i]);
+		if (!s->loop_links[i]) {
+			bpfs_loops_stop(s);
+			return -1;
+		}
+	}
+	return 0;
+}
+
 int bpfs_loops_start(struct bpf_session *s, uint64_t threshold_ns, bpfs_event_fn on_stall,
 		     void *ctx)
 {
@@ -239,23 +328,34 @@ int bpfs_loops_start(struct bpf_session *s, uint64_t threshold_ns, bpfs_event_fn
 		return -1;
 	s->stalls_rb_added = true;
 	s->skel->bss->loop_threshold_ns = threshold_ns;
-	s->loop_links[0] = bpf_program__attach(s->skel->progs.on_sys_enter);
-	s->loop_links[1] =
-		s->loop_links[0] ? bpf_program__attach(s->skel->progs.on_sys_exit) : NULL;
-	if (!s->loop_links[1]) {
-		int e = errno;
-		bpfs_loops_stop(s);
-		errno = e;
-		return -1;
+	if (s->loop_fentry && attach_loop_fentry(s) == 0) {
+		s->loop_hooks = "fentry";
+	} else {
+		s->loop_links[0] = bpf_program__attach(s->skel->progs.on_sys_enter);
+		s->loop_links[1] =
+			s->loop_links[0] ? bpf_program__attach(s->skel->progs.on_sys_exit) : NULL;
+		if (!s->loop_links[1]) {
+			int e = errno;
+			bpfs_loops_stop(s);
+			errno = e;
+			return -1;
+		}
+		s->loop_hooks = "syscalls";
 	}
 	s->skel->bss->loops_enabled = 1;
 	return 0;
 }
 
+const char *bpfs_loop_hooks(const struct bpf_session *s)
+{
+	return s->loop_hooks;
+}
+
 void bpfs_loops_stop(struct bpf_session *s)
 {
 	s->skel->bss->loops_enabled = 0;
-	for (int i = 0; i < 2; i++) {
+	s->loop_hooks = NULL;
+	for (int i = 0; i < LOOP_LINKS; i++) {
 		bpf_link__destroy(s->loop_links[i]);
 		s->loop_links[i] = NULL;
 	}

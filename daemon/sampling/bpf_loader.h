@@ -76,6 +76,10 @@ typedef int (*bpfs_event_fn)(void *ctx, const void *rec, size_t len);
 int bpfs_loops_start(struct bpf_session *s, uint64_t threshold_ns, bpfs_event_fn on_stall,
 		     void *ctx);
 void bpfs_loops_stop(struct bpf_session *s);
+/* What measures the loops while on: "fentry" (the wait functions) or
+ * "syscalls" (the system call tracepoints, where those cannot be traced);
+ * NULL while off. */
+const char *bpfs_loop_hooks(const struct bpf_session *s);
 /* fn for every thread's loop figures (until it returns non-zero: 1). */
 typedef int (*bpfs_loop_fn)(void *ctx, uint32_t tid, const struct loop_thread *lt);
 int bpfs_loop_each(struct bpf_session *s, bpfs_loop_fn fn, void *ctx);

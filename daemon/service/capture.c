@@ -153,6 +153,8 @@ static bool keep_sample(void *ctx, const struct prof_sample *s, const char **rea
 {
 	struct keep_ctx *k = ctx;
 	bool cpu = sample_on_cpu(s);
+	if (s->stall_ns)
+		return false; /* an event loop's stall: the windows' alone */
 	switch (k->c->mode) {
 	case AGG_MODE_CPU:
 		if (!cpu)

@@ -92,7 +92,8 @@ struct capture {
 };
 
 struct daemon_counters {
-	uint64_t windows; /* windows exported */
+	uint64_t windows;		     /* windows exported */
+	uint64_t loop_stall_unattributed_ns; /* stall time with no stack */
 	uint64_t pull_requests, pull_errors;
 	uint64_t ctl_refused;
 	uint64_t ctl_busy;	  /* control clients refused for want of a slot */

@@ -5,10 +5,12 @@
  * threads do (a thread's last tick before its exit is lost with it). */
 #include "service/daemon.h"
 
+#include <errno.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "report/loops.h"
 #include "sys/htab.h"
 #include "sys/log.h"
 
@@ -28,12 +30,28 @@ struct tick_ctx {
 	bool oom;
 };
 
+/* A stall: its time by stack to the windows (their "stall" type); what
+ * has no stack (beyond the kernel's slots, or off CPU without one) is
+ * counted.  Its count is in the loops map. */
 static int stall_seen(void *ctx, const void *rec, size_t len)
 {
-	(void)ctx;
-	(void)rec;
-	(void)len;
-	return 0; /* counted in the loops map; the records are for pybpfctl asyncio */
+	struct daemon *d = ctx;
+	const struct pybpf_stall *st = rec;
+	if (len < sizeof(*st))
+		return 0;
+	uint32_t n = st->nslots < LOOP_SLOTS ? st->nslots : LOOP_SLOTS;
+	d->ctr.loop_stall_unattributed_ns += st->other_ns;
+	for (uint32_t i = 0; i < n; i++) {
+		const struct loop_slot *sl = &st->slots[i];
+		uint64_t ns = loop_slot_ns(sl, d->rec.agg.rate_hz);
+		if (!sl->hash) {
+			d->ctr.loop_stall_unattributed_ns += ns;
+			continue;
+		}
+		if (agg_stall(&d->rec.agg, st->pid, st->tid, sl->hash, loop_slot_reason(sl), ns))
+			log_warn("out of memory: a stall's time lost from the windows");
+	}
+	return 0;
 }
 
 int loopstats_start(struct daemon *d)
@@ -42,10 +60,11 @@ int loopstats_start(struct daemon *d)
 		return 0;
 	uint64_t ns = (uint64_t)d->cfg.event_loop_threshold_ms * 1000000ULL;
 	if (bpfs_loops_start(d->rec.bpf, ns, stall_seen, d)) {
-		log_err("event loops: attaching to the system call tracepoints failed");
+		log_err("event loops: attaching to their waits failed: %s", strerror(errno));
 		return -1;
 	}
-	log_info("measuring event loops (stalls over %u ms)", d->cfg.event_loop_threshold_ms);
+	log_info("measuring event loops (stalls over %u ms, hooks: %s)",
+		 d->cfg.event_loop_threshold_ms, bpfs_loop_hooks(d->rec.bpf));
 	return 0;
 }
 

@@ -85,6 +85,10 @@ static void loop_metrics(const struct daemon_snapshot *s, FILE *out)
 		fprintf(out, "pybpf_event_loop_busy_seconds_count{service=\"%s\"} %llu\n", m->name,
 			(unsigned long long)cum);
 	}
+	head(out, "pybpf_event_loop_stall_unattributed_seconds_total", "counter",
+	     "Stall time the windows' stall type could not give a stack (every service).");
+	fprintf(out, "pybpf_event_loop_stall_unattributed_seconds_total %.6f\n",
+		(double)s->ctr.loop_stall_unattributed_ns / 1e9);
 }
 
 static void sample_metrics(const struct daemon_snapshot *s, FILE *out)

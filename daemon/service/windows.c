@@ -24,9 +24,10 @@ struct svc_filter {
 static bool keep_service_cpu(void *ctx, const struct prof_sample *s, const char **reason)
 {
 	struct svc_filter *f = ctx;
-	if (!on_cpu(s) || strcmp(f->service_of(f->ctx, s->pid), f->service) != 0)
+	if (!(on_cpu(s) || s->stall_ns) || strcmp(f->service_of(f->ctx, s->pid), f->service) != 0)
 		return false;
-	*reason = "";
+	if (!s->stall_ns)
+		*reason = ""; /* a stall's keeps why: cpu, sleep, socket... */
 	return true;
 }
 
@@ -72,7 +73,7 @@ uint64_t windows_feed(struct windows *ws, const struct profile *tick, windows_se
 	/* a window for every service with samples in this tick */
 	for (size_t i = 0; i < tick->nsamples; i++) {
 		const struct prof_sample *s = &tick->samples[i];
-		if (on_cpu(s) && !window_of(ws, service_of(ctx, s->pid)))
+		if ((on_cpu(s) || s->stall_ns) && !window_of(ws, service_of(ctx, s->pid)))
 			lost += s->count;
 	}
 	for (size_t k = 0; k < ws->n; k++) {

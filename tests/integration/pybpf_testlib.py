@@ -202,8 +202,9 @@ class Pprof:
     [locations leaf first], labels) and locations (name, file, line)."""
 
     LOC = re.compile(r"^\s*(\d+): (0x[0-9a-f]+)(?: M=\d+)? (.*) (\S*):(-?\d+) s=(-?\d+)")
-    # a sample may have no location at all (a stack that could not be read)
-    SAMPLE = re.compile(r"^\s+(\d+)\s+(\d+):\s*([\d ]*)$")
+    # a sample may have no location at all (a stack that could not be read);
+    # pybpfd's windows with event-loop stalls have a third value (stall ns)
+    SAMPLE = re.compile(r"^\s+(\d+)\s+(\d+)(?:\s+(\d+))?:\s*([\d ]*)$")
 
     def __init__(self, path):
         env = dict(os.environ)
@@ -231,7 +232,8 @@ class Pprof:
                 m = self.SAMPLE.match(line)
                 if m:
                     self.samples.append({"count": int(m.group(1)), "value": int(m.group(2)),
-                                         "locs": [int(x) for x in m.group(3).split()], "labels": {}})
+                                         "stall": int(m.group(3) or 0),
+                                         "locs": [int(x) for x in m.group(4).split()], "labels": {}})
                 elif self.samples and ":[" in line:
                     for k, v in re.findall(r"(\w+):\[([^\]]*)\]", line):
                         self.samples[-1]["labels"][k] = v

@@ -40,7 +40,12 @@ def report(proc, *args):
     p = subprocess.run([PYBPFCTL, "asyncio", "--pid", str(proc.pid), "-d", str(DURATION), "--json"] + list(args),
                        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=120)
     check(p.returncode == 0, f"asyncio --json exited 0 ({p.stderr.strip()})")
-    return json.loads(p.stdout)
+    r = json.loads(p.stdout)
+    # fentry on the wait functions where the kernel allows it, else the
+    # system call tracepoints (forced by PYBPF_LOOP_HOOKS=syscalls)
+    want = ("syscalls",) if os.environ.get("PYBPF_LOOP_HOOKS") == "syscalls" else ("fentry", "syscalls")
+    check(r.get("hooks") in want, f"the loop hooks are named ({r.get('hooks')} in {want})")
+    return r
 
 
 def finish(proc, out):

@@ -6,13 +6,17 @@ the workload's own count of blocks, as many iterations as its tickers
 make (more than 100 a second), and a busy-time histogram whose count is
 the iterations, whose buckets only grow, whose blocks lie above 25 ms and
 below 250 ms, and whose sum holds the time blocked and is less than the
-run.  A second run adds to the counters (they never go back)."""
+run.  A second run adds to the counters (they never go back).  And each
+window's profile has a third sample type, "stall" (nanoseconds of stall by
+stack, samples that weigh nothing else): the sleeper's blocks under
+sleeper() with reason sleep, the burner's under burn() with reason cpu,
+each within ±20 % of the workload's own time blocked that way."""
 import json
 import os
 import subprocess
 import time
 
-from pybpf_testlib import PYTHON, WORKLOADS, Daemon, check, tmpdir
+from pybpf_testlib import PYTHON, WORKLOADS, Daemon, Pprof, check, tmpdir
 
 SECONDS = 6
 script = os.path.join(WORKLOADS, "loop.py")
@@ -30,7 +34,25 @@ def run(d):
     time.sleep(2.5)  # two ticks: the counters of its last second are in
     m = d.metrics()
     proc.wait(timeout=30)
-    return m, json.load(open(out))["blocks"]
+    return m, json.load(open(out))["blocks"], proc.pid
+
+
+def stall_time(d, pid):
+    """(function under the leaf: sleeper or burn, reason) -> stall ns of
+    pid in the spooled windows; and whether every stall sample weighs
+    nothing else"""
+    got, only_stall = {}, True
+    for path in d.spool_files():
+        prof = Pprof(path)
+        for s in prof.samples:
+            if s["stall"] == 0 or s["labels"].get("pid") != str(pid):
+                continue
+            only_stall &= s["count"] == 0 and s["value"] == 0
+            names = [prof.locations[i]["name"] for i in s["locs"]]
+            fn = next((n for n in names if n in ("burn", "sleeper")), "?")
+            key = (fn, s["labels"].get("reason", ""))
+            got[key] = got.get(key, 0) + s["stall"]
+    return got, only_stall
 
 
 def figures(m):
@@ -46,7 +68,7 @@ def figures(m):
 d = Daemon(conf={"event_loops": "true", "event_loop_threshold_ms": "30"})
 try:
     d.ctl("status")
-    m, blocks = run(d)
+    m, blocks, pid = run(d)
     stalls, iters, count, busy, buckets = figures(m)
     print(f"stalls {stalls}, iterations {iters}, histogram count {count}, sum {busy}, {len(blocks)} blocks")
     check(stalls is not None and abs(stalls - len(blocks)) <= 0.2 * len(blocks) and len(blocks) >= 40,
@@ -62,7 +84,17 @@ try:
     blocked = sum(b[2] - b[1] for b in blocks)
     check(blocked <= busy < SECONDS + 3, f"busy seconds {busy:.2f}: at least the {blocked:.2f} s blocked, "
                                           f"less than the run")
-    m2, blocks2 = run(d)
+    time.sleep(2.5)  # the window of its end spooled
+    got, only_stall = stall_time(d, pid)
+    print(f"stall ns by (function, reason) in the windows: {got}")
+    for kind, fn, reason in (("sleep", "sleeper", "sleep"), ("cpu", "burn", "cpu")):
+        want = sum(b[2] - b[1] for b in blocks if b[0] == kind) * 1e9
+        have = got.get((fn, reason), 0)
+        check(abs(have - want) <= 0.2 * want and want > 0,
+              f"the windows' stall type: {have / 1e9:.3f} s under {fn}() for {reason}, the workload blocked "
+              f"{want / 1e9:.3f} s by {kind} (± 20 %)")
+    check(only_stall, "stall samples have no count and no value (nothing else weighs them)")
+    m2, blocks2, _ = run(d)
     stalls2, iters2, _, _, _ = figures(m2)
     check(stalls2 >= stalls + 0.8 * len(blocks2) and iters2 > iters,
           f"a second run adds to the counters (stalls {stalls} -> {stalls2}, +{len(blocks2)} blocks)")

@@ -428,6 +428,53 @@ static void test_value_type(void **state)
 	perftools__profiles__profile__free_unpacked(m, NULL);
 }
 
+/* Event-loop stalls: a third sample type; a stall's sample kept apart from
+ * the CPU samples of its stack, and weighing only that type. */
+static void test_stalls(void **state)
+{
+	struct fixture *fx = *state;
+	uint32_t *x = fx->idx;
+	uint32_t s1[] = {x[F_INNER], x[F_OUTER], x[F_EVAL]};
+	struct prof_sample st = {.frames = s1,
+				 .nframes = 3,
+				 .pid = 100,
+				 .tid = 101,
+				 .thread_name = "MainThread",
+				 .reason = "",
+				 .stall_ns = 50000000};
+
+	assert_int_equal(profile_add_sample(&fx->p, &st), 0);
+	st.stall_ns = 25000000;
+	assert_int_equal(profile_add_sample(&fx->p, &st), 0); /* merges with the stall */
+	assert_int_equal(fx->p.nsamples, 4);
+	pb_profile *m = decode(&fx->p);
+	assert_int_equal(m->n_sample_type, 3);
+	assert_string_equal(str(m, m->sample_type[1]->type), "cpu");
+	assert_string_equal(str(m, m->sample_type[2]->type), "stall");
+	assert_string_equal(str(m, m->sample_type[2]->unit), "nanoseconds");
+	assert_string_equal(str(m, m->default_sample_type), "cpu");
+	int found = 0;
+	for (size_t i = 0; i < m->n_sample; i++) {
+		const pb_sample *s = m->sample[i];
+		int64_t tid = -1;
+		assert_int_equal(s->n_value, 3);
+		label(m, s, "thread_id", &tid);
+		if (tid != 101)
+			continue;
+		found++;
+		if (s->value[2]) {
+			assert_int_equal(s->value[0], 0);
+			assert_int_equal(s->value[1], 0);
+			assert_int_equal(s->value[2], 75000000);
+		} else {
+			assert_int_equal(s->value[0], 4);
+			assert_int_equal(s->value[1], 4 * PERIOD_NS);
+		}
+	}
+	assert_int_equal(found, 2);
+	perftools__profiles__profile__free_unpacked(m, NULL);
+}
+
 static void test_file_matches_buf(void **state)
 {
 	struct fixture *fx = *state;
@@ -479,6 +526,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_samples, setup, teardown),
 		cmocka_unit_test(test_empty),
 		cmocka_unit_test_setup_teardown(test_value_type, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_stalls, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_file_matches_buf, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_errors, setup, teardown),
 	};
