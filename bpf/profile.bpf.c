@@ -59,41 +59,21 @@ int BPF_PROG(on_switch, bool preempt, struct task_struct *prev, struct task_stru
  * select/pselect6): they run only for those calls.  Where they cannot be
  * traced (not in the kernel's BTF, inlined, no trampolines), the system
  * call tracepoints, which run for every system call of the host. */
-SEC("fentry/do_epoll_wait")
-int BPF_PROG(on_epoll_enter)
-{
-	return loop_hook(2, 1);
-}
+#define LOOP_WAIT_HOOKS(fn, name, w)                                                               \
+	SEC("fentry/" #fn)                                                                         \
+	int BPF_PROG(on_##name##_enter)                                                            \
+	{                                                                                          \
+		return loop_hook(w, 1);                                                            \
+	}                                                                                          \
+	SEC("fexit/" #fn)                                                                          \
+	int BPF_PROG(on_##name##_exit)                                                             \
+	{                                                                                          \
+		return loop_hook(w, 0);                                                            \
+	}
 
-SEC("fexit/do_epoll_wait")
-int BPF_PROG(on_epoll_exit)
-{
-	return loop_hook(2, 0);
-}
-
-SEC("fentry/do_sys_poll")
-int BPF_PROG(on_poll_enter)
-{
-	return loop_hook(1, 1);
-}
-
-SEC("fexit/do_sys_poll")
-int BPF_PROG(on_poll_exit)
-{
-	return loop_hook(1, 0);
-}
-
-SEC("fentry/core_sys_select")
-int BPF_PROG(on_select_enter)
-{
-	return loop_hook(1, 1);
-}
-
-SEC("fexit/core_sys_select")
-int BPF_PROG(on_select_exit)
-{
-	return loop_hook(1, 0);
-}
+LOOP_WAIT_HOOKS(do_epoll_wait, epoll, 2)
+LOOP_WAIT_HOOKS(do_sys_poll, poll, 1)
+LOOP_WAIT_HOOKS(core_sys_select, select, 1)
 
 SEC("tp_btf/sys_enter")
 int BPF_PROG(on_sys_enter, struct pt_regs *regs, long nr)
