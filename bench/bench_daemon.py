@@ -1,5 +1,5 @@
-"""The daemon's own cost: pybpfd at 99 Hz (off-CPU tracking on, spool on,
-15 s windows) profiling 1, 10 and 50 busy Python processes.  Prints its CPU
+"""The daemon's own cost: pybpfd at 99 Hz, and at 999 Hz (off-CPU tracking
+on, spool on, 15 s windows) profiling 1, 10 and 50 busy Python processes.  Prints its CPU
 share (of one core, from /proc/PID/stat over MEASURE seconds after a warm-up)
 and its resident memory (VmRSS at the end, VmHWM peak)."""
 import os
@@ -14,14 +14,15 @@ BUILD = os.environ.get("PYBPF_BUILD_DIR", os.path.join(HERE, "..", "build"))
 PY = os.environ.get("PYBPF_BENCH_PYTHON", "/usr/bin/python3.11")
 MEASURE = float(os.environ.get("PYBPF_BENCH_SECONDS", "30"))
 COUNTS = [int(x) for x in os.environ.get("PYBPF_BENCH_PROCS", "1,10,50").split(",")]
+RATES = [int(x) for x in os.environ.get("PYBPF_BENCH_RATES", "99,999").split(",")]
 BUSY = os.path.join(HERE, "..", "tests", "workloads", "busy.py")
 
 
-def run(n):
+def run(n, rate):
     work = tempfile.mkdtemp(prefix="pybpf-bench-")
     conf = os.path.join(work, "pybpfd.conf")
     with open(conf, "w") as f:
-        f.write(f"rate_hz = 99\nwindow_s = 15\nsocket = {work}/sock\nsocket_group =\n"
+        f.write(f"rate_hz = {rate}\nwindow_s = 15\nsocket = {work}/sock\nsocket_group =\n"
                 f"spool_dir = {work}/spool\npull = false\nlog_level = warning\n")
     procs = [subprocess.Popen([PY, BUSY], env={**os.environ, "PYBPF_SERVICE": f"bench-{i % 5}"})
              for i in range(n)]
@@ -56,9 +57,10 @@ def run(n):
 
 
 def main():
-    print(f"pybpfd at 99 Hz on {os.cpu_count()} CPUs, measured over {MEASURE:.0f} s", flush=True)
-    for n in COUNTS:
-        run(n)
+    for rate in RATES:
+        print(f"pybpfd at {rate} Hz on {os.cpu_count()} CPUs, measured over {MEASURE:.0f} s", flush=True)
+        for n in COUNTS:
+            run(n, rate)
 
 
 if __name__ == "__main__":
