@@ -245,12 +245,13 @@ static int open_load(struct bpf_session *s, bool fentry, char *err, size_t errle
 		return 0;
 	}
 	int e = errno;
+	if (!fentry) {
+		explain_load_error(e, err, errlen);
+		return -1; /* the skeleton goes with the session (bpfs_close) */
+	}
 	profile_bpf__destroy(s->skel);
 	s->skel = NULL;
-	if (fentry)
-		return open_load(s, false, err, errlen);
-	explain_load_error(e, err, errlen);
-	return -1;
+	return open_load(s, false, err, errlen);
 }
 
 struct bpf_session *bpfs_open(uint32_t rate_hz, bpfs_stack_fn on_stack, void *ctx, char *err,
@@ -353,7 +354,8 @@ const char *bpfs_loop_hooks(const struct bpf_session *s)
 
 void bpfs_loops_stop(struct bpf_session *s)
 {
-	s->skel->bss->loops_enabled = 0;
+	if (s->skel) /* NULL when the programs did not open or load */
+		s->skel->bss->loops_enabled = 0;
 	s->loop_hooks = NULL;
 	for (int i = 0; i < LOOP_LINKS; i++) {
 		bpf_link__destroy(s->loop_links[i]);
