@@ -75,6 +75,7 @@ static int loops_local(const struct loop_opts *o, struct elfcache *elves)
 			strerror(errno));
 		goto out;
 	}
+	recorder_begin(&r);
 	uint64_t t0 = monotonic_ns();
 	if (recorder_measure(&r, o->pid, o->duration, o->json) == 0) {
 		uint64_t t1 = monotonic_ns();

@@ -90,6 +90,7 @@ static int report_local(const struct report_opts *o, bool gil, struct elfcache *
 		fprintf(stderr,
 			"pybpfctl: pid %d: uprobes on take_gil failed (%s); futex signal only\n",
 			(int)pp.pid, strerror(errno));
+	recorder_begin(&r);
 	if (report_baseline_take(&base, r.bpf, &pp))
 		goto out;
 	if (recorder_measure(&r, o->pid, o->duration, o->json) == 0) {

@@ -183,6 +183,12 @@ long recorder_drop_pids(struct recorder *r, const uint32_t *pids, size_t n)
 	return agg_drop_pids(&r->agg, pids, n, forget_stack, r->bpf);
 }
 
+void recorder_begin(struct recorder *r)
+{
+	r->start_ns = realtime_ns();
+	r->start_mono = r->last_drain = r->ivl.d1 = monotonic_ns();
+}
+
 int recorder_step(struct recorder *r, int timeout_ms)
 {
 	if (bpfs_poll(r->bpf, timeout_ms))

@@ -53,6 +53,11 @@ void recorder_set_offcpu_stacks(struct recorder *r, bool on);
 
 /* Waits up to timeout_ms for new stacks; drains counts once a second.
  * Returns 1 when it drained, 0 when not, -1 on error. */
+/* The run's span starts now, before its first drain: a run of one process
+ * begins once it is registered, so that the time registering took (its
+ * threads asleep are seeded as asleep from then: seconds under a sanitizer
+ * on a loaded machine) is not in its span as time they were not asleep. */
+void recorder_begin(struct recorder *r);
 int recorder_step(struct recorder *r, int timeout_ms);
 
 /* Ends a tick now, whenever the last was: the counts sampled until now go
