@@ -543,10 +543,8 @@ int agg_stall(struct aggregator *a, uint32_t pid, uint32_t tid, uint64_t hash, c
 {
 	struct stack_entry *s = stacks_find(&a->stacks, hash);
 	struct agg_proc *p = proc_find(a, (pid_t)pid);
-	if (!s || !p) {
-		a->stats.unknown_stack++;
-		return 0;
-	}
+	if (!s || !p)
+		return 1; /* the caller counts the time: no sample was lost */
 	stacks_touch(&a->stacks, s);
 	struct prof_sample ps = {.pid = pid, .tid = tid, .reason = reason, .stall_ns = ns};
 	return window_add(a, p, s, &ps);

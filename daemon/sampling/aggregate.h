@@ -82,7 +82,8 @@ const struct pyprocess *agg_process(struct aggregator *a, pid_t pid);
 int agg_stack(struct aggregator *a, const void *rec, size_t len);
 /* ns of an event loop's stall that thread tid of pid spent in stack hash,
  * off CPU for reason or on it ("cpu"): a sample with only stall time (no
- * count, no value: nothing but the stall type weighs it). */
+ * count, no value: nothing but the stall type weighs it).  0, 1 when the
+ * stack or process is not known (nothing added), -1 out of memory. */
 int agg_stall(struct aggregator *a, uint32_t pid, uint32_t tid, uint64_t hash, const char *reason,
 	      uint64_t ns);
 /* A count drained from the kernel: samples of, or time off CPU with, the

@@ -48,7 +48,11 @@ static int stall_seen(void *ctx, const void *rec, size_t len)
 			d->ctr.loop_stall_unattributed_ns += ns;
 			continue;
 		}
-		if (agg_stall(&d->rec.agg, st->pid, st->tid, sl->hash, loop_slot_reason(sl), ns))
+		int r = agg_stall(&d->rec.agg, st->pid, st->tid, sl->hash, loop_slot_reason(sl),
+				  ns);
+		if (r > 0)
+			d->ctr.loop_stall_unattributed_ns += ns;
+		else if (r < 0)
 			log_warn("out of memory: a stall's time lost from the windows");
 	}
 	return 0;
