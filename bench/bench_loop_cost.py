@@ -11,12 +11,13 @@ ratio of medians, with the none-vs-none noise floor of the same runs; the
 hook programs' own run time per call (kernel.bpf_stats_enabled); and what
 they cost another process's system calls (dd, a million 1-byte reads and
 writes, with them attached or not)."""
-import json
 import os
 import statistics
 import subprocess
 import tempfile
 import time
+
+import benchlib
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 BUILD = os.environ.get("PYBPF_BUILD_DIR", os.path.join(HERE, "..", "build"))
@@ -45,14 +46,8 @@ LOOP_PROGS = ("on_sys_enter", "on_sys_exit", "on_epoll_enter", "on_epoll_exit", 
 
 
 def prog_stats():
-    """run time and count of the sys_enter/sys_exit programs, via bpftool"""
-    p = subprocess.run(["bpftool", "prog", "show", "--json"], stdout=subprocess.PIPE, text=True)
-    tot = [0, 0]
-    for x in json.loads(p.stdout or "[]"):
-        if x.get("name") in LOOP_PROGS:
-            tot[0] += x.get("run_time_ns", 0)
-            tot[1] += x.get("run_cnt", 0)
-    return tot
+    """run time and count of the loop hook programs"""
+    return benchlib.prog_stats(LOOP_PROGS)
 
 
 def once(mode, work=0):

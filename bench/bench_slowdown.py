@@ -8,9 +8,7 @@ import subprocess
 import tempfile
 import time
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-BUILD = os.environ.get("PYBPF_BUILD_DIR", os.path.join(HERE, "..", "build"))
-PY = os.environ.get("PYBPF_BENCH_PYTHON", "/usr/bin/python3.11")
+from benchlib import BUILD, HERE, PY
 ROUNDS = int(os.environ.get("PYBPF_BENCH_ROUNDS", "60000000"))
 REPEATS = int(os.environ.get("PYBPF_BENCH_REPEATS", "5"))
 DEPTH = 30

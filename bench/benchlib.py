@@ -1,7 +1,25 @@
-"""Helpers the benchmarks share: reading a process's figures from /proc."""
+"""Helpers the benchmarks share: where pybpf and the Python are, and reading
+a process's figures from /proc."""
 import os
 
 TICK = os.sysconf("SC_CLK_TCK")
+HERE = os.path.dirname(os.path.abspath(__file__))
+BUILD = os.environ.get("PYBPF_BUILD_DIR", os.path.join(HERE, "..", "build"))
+PY = os.environ.get("PYBPF_BENCH_PYTHON", "/usr/bin/python3.11")
+
+
+def prog_stats(names):
+    """[run time ns, run count] summed over the loaded BPF programs named in
+    names (kernel.bpf_stats_enabled on), via bpftool."""
+    import json
+    import subprocess
+    p = subprocess.run(["bpftool", "prog", "show", "--json"], stdout=subprocess.PIPE, text=True)
+    tot = [0, 0]
+    for x in json.loads(p.stdout or "[]"):
+        if x.get("name") in names:
+            tot[0] += x.get("run_time_ns", 0)
+            tot[1] += x.get("run_cnt", 0)
+    return tot
 
 
 def cpu_seconds(pid):

@@ -123,8 +123,13 @@ static __always_inline int capture_stack(void *ctx, __u32 slot, __u32 pid, __u32
 			     .slot = slot,
 			     .hash = 0x5079627066ULL ^ pid};
 	capture_python(L, proc, tid, rec, &w, &ts);
+	/* no branch before the loops below: each would double the states the
+	 * verifier walks through them (task_stacks is 0 or 1) */
+	rec->coro = w.coro & (0 - (__u64)(task_stacks & 1));
+	rec->coro_idx = w.coro_idx;
 
 	__u64 h = pyu_hash(w.hash, rec->flags, rec->npy);
+	h = pyu_hash(h, rec->coro, 0x7461736b);
 	h = hash_ips(h, rec->kern, rec->nkern);
 	h = hash_ips(h ^ 0x75, rec->user, rec->nuser);
 	h &= ~PYBPF_HASH_USER_BIT; /* the kernel's stacks: see pybpf_shared.h */

@@ -32,6 +32,7 @@ static __always_inline void thread_exit(__u32 pid, __u32 tid)
 	bpf_map_delete_elem(&tstates, &tid);
 	bpf_map_delete_elem(&gil_takes, &tid);
 	bpf_map_delete_elem(&loops, &tid);
+	bpf_map_delete_elem(&db_calls, &tid);
 	bpf_get_current_comm(e.comm, sizeof(e.comm));
 	bpf_map_update_elem(&exited_threads, &tid, &e, BPF_ANY);
 }

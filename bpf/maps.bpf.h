@@ -10,8 +10,13 @@ volatile __u32 gen;
 /* Cleared by the daemon while nobody asks for off-CPU stacks: switch-outs
  * then count time by reason without capturing (and sending) the stack. */
 volatile __u32 offcpu_stacks = 1;
+/* Cleared by userspace to keep tasks out of the stacks (pybpfctl --no-tasks,
+ * pybpfd's task_labels = false): see pybpf_stack.coro. */
+volatile __u32 task_stacks = 1;
 /* Set by userspace: only then does on_switch do anything. */
 volatile __u32 offcpu_enabled;
+/* statements' templates read at database calls (sql_text = off: 0) */
+volatile __u32 sql_text_enabled = 1;
 /* Set by the daemon: report execs and exits in events_rb. */
 volatile __u32 proc_events_enabled;
 /* Set when only the followed trees' events are wanted (pybpfctl's
@@ -119,6 +124,53 @@ struct {
 	__type(key, __u32); /* tid */
 	__type(value, struct gil_take);
 } gil_takes SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, PYBPF_MAX_THREADS);
+	__type(key, __u32); /* tid */
+	__type(value, struct db_call);
+} db_calls SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 4096);
+	__type(key, __u32); /* template hash */
+	__type(value, struct sql_text);
+} sql_texts SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 8192);
+	__type(key, struct sql_key);
+	__type(value, struct sql_stat);
+} sql_stats SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 65536);
+	__type(key, struct sql_hist_key);
+	__type(value, __u64);
+} sql_hist SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 16384);
+	__type(key, struct db_stmt_key);
+	__type(value, struct db_stmt);
+} db_stmts SEC(".maps");
+
+/* A statement's text as read, and its template as made (per CPU). */
+struct sql_scratch {
+	__u8 raw[PYBPF_SQL_MAX];
+	struct sql_text t;
+};
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct sql_scratch);
+} sql_scratch SEC(".maps");
 
 /* GIL wait episodes by length: key gil_hist_key(tgid, bucket). */
 struct {

@@ -6,6 +6,7 @@
 #define PYBPF_OFFCPU_BPF_H
 
 #include "capture.bpf.h"
+#include "db.bpf.h"
 #include "gil.bpf.h"
 #include "loop.bpf.h"
 #include "maps.bpf.h"
@@ -121,8 +122,12 @@ static __always_inline void switch_out(void *ctx, struct task_struct *prev)
 		c.hash = 0; /* time by reason only */
 		c.tstate = L && !find_tstate(L, proc, tid, &ts) ? ts : 0;
 	}
+	/* after the capture: a branch before it doubles the states the
+	 * verifier walks through the stack's loops */
+	__u32 sql;
+	reason = db_reason(tid, reason, &sql);
 	struct offcpu_start st = {
-		.ts = bpf_ktime_get_ns(), .hash = c.hash, .pid = pid, .reason = reason};
+		.ts = bpf_ktime_get_ns(), .hash = c.hash, .pid = pid, .reason = reason, .sql = sql};
 	int last_holder;
 	st.holds_gil = gil_holder(proc, proc->layout_idx, c.tstate, &last_holder);
 	gil_on_switch_out(proc, pid, tid, &st, last_holder);
@@ -146,7 +151,8 @@ static __always_inline void switch_in(struct task_struct *next)
 				      .kind = KIND_OFFCPU,
 				      .reason = st->reason,
 				      .holds_gil = st->holds_gil,
-				      .waiters = st->waiters};
+				      .waiters = st->waiters,
+				      .sql = st->sql};
 	__u64 ns = now > st->ts ? now - st->ts : 0;
 	if (st->reason == REASON_GIL) {
 		struct gil_thread *gt = bpf_map_lookup_elem(&gil_threads, &tid);

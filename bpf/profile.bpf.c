@@ -5,6 +5,7 @@
  *   walk.bpf.h     the frame walk          capture.bpf.h one stack, sent and counted
  *   gil.bpf.h      GIL holder and waits    offcpu.bpf.h  switch-out / switch-in
  *   events.bpf.h   exec / exit events        loop.bpf.h    event loops' iterations
+ *   db.bpf.h       database drivers' calls
  * Everything shared with userspace is in include/pybpf_shared.h. */
 #include "vmlinux.h"
 #include <bpf/bpf_core_read.h>
@@ -12,6 +13,7 @@
 #include <bpf/bpf_tracing.h>
 
 #include "capture.bpf.h"
+#include "db.bpf.h"
 #include "events.bpf.h"
 #include "gil.bpf.h"
 #include "loop.bpf.h"
@@ -123,6 +125,28 @@ SEC("uretprobe")
 int on_drop_gil_ret(struct pt_regs *ctx)
 {
 	gil_drop_return((__u32)bpf_get_current_pid_tgid());
+	return 0;
+}
+
+/* A database driver's entry point (drivers.c; attached while off-CPU time
+ * is recorded, per library file: any process may run it). */
+#define DB_ENTRY(name, kind)                                                                       \
+	SEC("uprobe")                                                                              \
+	int name(struct pt_regs *ctx)                                                              \
+	{                                                                                          \
+		db_enter(ctx, kind);                                                               \
+		return 0;                                                                          \
+	}
+DB_ENTRY(on_db_call, DB_PLAIN)
+DB_ENTRY(on_db_sql2, DB_SQL_ARG2)
+DB_ENTRY(on_db_sql3, DB_SQL_ARG3)
+DB_ENTRY(on_db_prepare, DB_PREPARE)
+DB_ENTRY(on_db_step, DB_STEP)
+
+SEC("uretprobe")
+int on_db_call_ret(struct pt_regs *ctx)
+{
+	db_call_return(PT_REGS_RC(ctx));
 	return 0;
 }
 

@@ -11,6 +11,8 @@ struct walk_ctx {
 	__u64 frame;
 	__u64 code_type;
 	__u64 hash;
+	__u64 coro;	/* the outermost coroutine frame so far */
+	__u32 coro_idx; /* ... its index */
 	__u32 n;
 	__u32 layout_idx;
 	__u32 slot; /* scratch slot */
@@ -26,10 +28,15 @@ static long walk_cb(__u32 i, void *c)
 
 	if (!s || !L || !w->frame || w->n >= PYBPF_MAX_PY_FRAMES)
 		return 1;
-	w->err = pyu_frame(L, NULL, w->frame, w->code_type, s->fbuf, s->cbuf, &fr);
+	__u64 addr = w->frame;
+	w->err = pyu_frame(L, NULL, addr, w->code_type, s->fbuf, s->cbuf, &fr);
 	if (w->err)
 		return 1;
 	w->frame = fr.previous;
+	if (fr.coro) {
+		w->coro = addr;
+		w->coro_idx = w->n;
+	}
 	__u32 last = (w->n - 1) & (PYBPF_MAX_PY_FRAMES - 1);
 	if (fr.skip) {
 		if (fr.boundary && w->n)

@@ -10,6 +10,7 @@
 #endif
 
 #define PYBPF_MAX_PY_FRAMES 1024 /* Python frames captured per stack */
+#define PYBPF_SQL_MAX	    192	 /* bytes of a statement read, and of its template kept */
 #define PYBPF_MAX_NATIVE    127	 /* user and kernel ips per stack (PERF_MAX_STACK_DEPTH) */
 #define PYBPF_MAX_THREADS   4096 /* thread states walked to find one thread */
 #define PYBPF_MAX_LAYOUTS   32
@@ -80,7 +81,7 @@ struct py_layout {
 	__u16 fr_is_entry; /* is_entry (bool, 3.11), PYL_NO_FIELD if none */
 	__u16 fr_read;	   /* derived: bytes covering every frame field above */
 	__u8 owner_cstack; /* owner of C-stack shim frames to skip, PYL_NO_OWNER */
-	__u8 pad0;
+	__u8 owner_gen;	   /* owner of a generator's or coroutine's frame, PYL_NO_OWNER */
 	/* PyCodeObject */
 	__u16 co_read; /* derived: bytes covering ob_type and the tag */
 	__u16 co_tag;  /* derived: start of 5 immutable ints (argcount .. firstlineno) */
@@ -94,8 +95,11 @@ struct py_layout {
 	 * waits there for another thread to take it) */
 	__u16 gil_futex_lo;
 	__u16 gil_futex_hi;
-	__u16 pad1;
+	__u16 co_flags; /* PyCodeObject.co_flags (int), inside co_read */
 };
+
+/* co_flags of an `async def`'s code (CPython's CO_COROUTINE). */
+#define PYBPF_CO_COROUTINE 0x80
 
 /* One registered Python process (map procs, key tgid). */
 struct py_proc {
@@ -125,6 +129,8 @@ enum offcpu_reason {
 	REASON_SLEEP = 5,    /* nanosleep, clock_nanosleep, select/poll with nothing to wait on */
 	REASON_RUNQUEUE = 6, /* preempted: runnable, waiting for a CPU */
 	REASON_OTHER = 7,    /* any other syscall, a pipe or tty, a page fault */
+	REASON_DB = 8,	     /* any wait but the GIL's or the run queue, inside a database
+			      * driver's call (map db_calls) */
 	REASON__COUNT,
 };
 
@@ -162,7 +168,12 @@ struct pybpf_stack {
 	__u16 flags;
 	__u16 nuser;
 	__u16 nkern;
-	__u32 pad;
+	__u32 coro_idx; /* index in py[] of the frame coro names */
+	/* the outermost coroutine frame of the stack (3.11+: a frame inside its
+	 * coroutine object, the one its asyncio Task runs), 0 if none; part of
+	 * the hash, so that tasks running the same code have stacks of their
+	 * own (userspace names the task) */
+	__u64 coro;
 	__u64 kern[PYBPF_MAX_NATIVE];
 	__u64 user[PYBPF_MAX_NATIVE];
 	/* bit i of entry[i / 64]: frame i ends a run of Python frames entered from C */
@@ -180,6 +191,8 @@ struct pybpf_count_key {
 	__u8 reason;	/* enum offcpu_reason */
 	__u8 holds_gil; /* the thread held the GIL (at the sample, or when it left the CPU) */
 	__u8 waiters;	/* other threads waited for the GIL then (capped at 255) */
+	__u32 sql;	/* off CPU in a database call: its statement's template, else 0 */
+	__u32 pad;
 };
 
 /* Value of the counts map. */
@@ -199,6 +212,70 @@ struct offcpu_start {
 	__u8 holds_gil;
 	__u8 waiters;
 	__u8 pad;
+	__u32 sql; /* its database call's statement template, 0 none */
+	__u32 pad2;
+};
+
+/* A thread inside a database client library's call (map db_calls, key
+ * tid): uprobes on the entry points of daemon/native/drivers.c's table, on
+ * entry and return.  Calls nest (PQexec calls PQgetResult): the outermost
+ * one's span counts. */
+struct db_call {
+	__u64 start;	 /* entry of the outermost call */
+	__u64 stmt_out;	 /* a prepare's out-argument: where its statement's handle goes */
+	__u64 stmt;	 /* a step's handle */
+	__u32 depth;	 /* calls in progress */
+	__u32 sql;	 /* its statement's template (sql_texts), 0 unknown */
+	__u32 execution; /* it runs its statement (counted as a call), not only
+			  * prepares it or fetches more of its rows (time only) */
+	__u32 pad;
+};
+
+/* What each entry point of a driver gets (drivers.c): which uprobe program. */
+enum db_entry_kind {
+	DB_PLAIN = 0,	 /* no statement text in its arguments */
+	DB_SQL_ARG2 = 1, /* the statement's text in its second argument (PQexec) */
+	DB_SQL_ARG3 = 2, /* ... third (PQprepare) */
+	DB_PREPARE = 3,	 /* SQLite's prepare: text second, the handle's out-pointer fourth */
+	DB_STEP = 4,	 /* a prepared statement's handle first (sqlite3_step) */
+	/* a step is an execution when its handle was just prepared or its last
+	 * step ended it (not SQLITE_ROW): the others fetch its rows */
+	DB_KIND__COUNT,
+};
+
+/* A statement's template (map sql_texts, key: its hash, the `sql` of
+ * counts), NUL-ended: made in the kernel (include/sqlnorm.h), so no
+ * literal leaves it.  Written only while statement text is on. */
+struct sql_text {
+	char text[PYBPF_SQL_MAX];
+};
+
+/* Per process and template (map sql_stats): the calls that ended. */
+struct sql_key {
+	__u32 pid;
+	__u32 sql;
+};
+struct sql_stat {
+	__u64 calls;  /* executions (sql_hist has their lengths) */
+	__u64 ns;     /* time in the calls that ran it, prepared it, fetched its rows */
+	__u64 max_ns; /* the longest execution */
+};
+/* ... by length (map sql_hist): count of calls in a log_bucket. */
+struct sql_hist_key {
+	__u32 pid;
+	__u32 sql;
+	__u32 bucket;
+	__u32 pad;
+};
+/* A SQLite statement's handle (map db_stmts): its template. */
+struct db_stmt_key {
+	__u32 pid;
+	__u32 pad;
+	__u64 stmt;
+};
+struct db_stmt {
+	__u32 sql;
+	__u32 fresh; /* prepared, or its last step ended it: the next runs it */
 };
 
 /* --- the GIL ------------------------------------------------------------------ */
@@ -354,7 +431,10 @@ struct exited_thread {
 	X(STAT_DROP_OFFCPU, "offcpu_start_lost", STATK_DROP) /* lost: off-CPU start not kept */    \
 	X(STAT_PROC_EVENTS, "process_events", STATK_INFO)    /* exec/exit events sent */           \
 	X(STAT_DROP_EVENTS, "process_events_lost", STATK_EVENT_DROP) /* events ring full */        \
-	X(STAT_DROP_FOLLOW, "followed_fork_lost", STATK_EVENT_DROP)  /* follow map full */
+	X(STAT_DROP_FOLLOW, "followed_fork_lost", STATK_EVENT_DROP)  /* follow map full */         \
+	X(STAT_DB_CALLS, "db_calls", STATK_INFO)	  /* database drivers' calls entered */    \
+	X(STAT_DROP_DB, "db_calls_untracked", STATK_INFO) /* db_calls full: waits keep their       \
+							   * syscall's reason */
 
 enum pybpf_stat_kind {
 	STATK_INFO = 0,

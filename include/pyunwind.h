@@ -122,6 +122,7 @@ struct pyu_frame {
 	__u8 skip;     /* a shim frame owned by the C stack: not a Python frame */
 	__u8 entry;    /* this frame was entered from C */
 	__u8 boundary; /* skip frame that marks the frame before it as entered from C */
+	__u8 coro;     /* a coroutine's frame (owned by it, code of an async def) */
 };
 
 /* Reads the frame at addr (and its code object) into out.  fbuf and cbuf
@@ -131,7 +132,7 @@ PYU_INLINE long pyu_frame(const struct py_layout *L, void *rctx, __u64 addr, __u
 {
 	__u64 code, instr;
 
-	out->skip = out->entry = out->boundary = 0;
+	out->skip = out->entry = out->boundary = out->coro = 0;
 	if (pyu_read(rctx, fbuf, pyu_len(L->fr_read), addr))
 		return PYU_FAULT;
 	out->previous = pyu_u64(fbuf, L->fr_previous);
@@ -158,6 +159,9 @@ PYU_INLINE long pyu_frame(const struct py_layout *L, void *rctx, __u64 addr, __u
 		return PYU_BADCODE;
 	out->code = code;
 	out->tag = pyu_code_tag(L, cbuf);
+	if (L->owner_gen != PYL_NO_OWNER && pyu_u8(fbuf, L->fr_owner) == L->owner_gen &&
+	    (pyu_u32(cbuf, L->co_flags) & PYBPF_CO_COROUTINE))
+		out->coro = 1;
 	if (L->flags & PYL_FRAME_OBJECTS) {
 		__u32 lasti = pyu_u32(fbuf, L->fr_instr);
 		/* 3.10 counts code units (unsigned: a wild value wraps, no UB) */

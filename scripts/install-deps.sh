@@ -13,6 +13,8 @@ PACKAGES=(
 	debhelper dpkg-dev fakeroot man-db groff-base systemd
 	liblzma-dev libc6-dbg xz-utils binutils
 	python3-uvloop
+	python3-django gunicorn python3-flask python3-fastapi python3-uvicorn \
+	postgresql python3-psycopg2
 	git curl ca-certificates libssl-dev libffi-dev libbz2-dev libreadline-dev libsqlite3-dev
 )
 

@@ -36,7 +36,7 @@ static void usage(FILE *out)
 		"than the threshold is a stall (asyncio's slow_callback_duration).  Per loop\n"
 		"thread: iterations per second, busy time p50/p99/max, the stalls and their\n"
 		"share of the time, and the stacks that ran in them with why (cpu, sleep,\n"
-		"socket, file, lock, gil, runqueue, other), grouped.  Measured from the\n"
+		"socket, file, lock, gil, runqueue, other, db), grouped.  Measured from the\n"
 		"kernel; nothing changes in the process.  Runs here, not through pybpfd.\n"
 		"\n"
 		"options:\n"

@@ -31,6 +31,7 @@ int cmd_dump(int argc, char **argv);
 int cmd_report(int argc, char **argv, bool gil);
 int cmd_top(int argc, char **argv);
 int cmd_asyncio(int argc, char **argv);
+int cmd_requests(int argc, char **argv);
 int cmd_status(int argc, char **argv);
 int cmd_ps(int argc, char **argv);
 

@@ -10,39 +10,47 @@
 #include "cli/cli.h"
 #include "native/elfcache.h"
 #include "python/dump.h"
+#include "python/pytasks.h"
 #include "sys/procfs.h"
 
 static void usage(FILE *out)
 {
-	fprintf(out, "usage: pybpfctl dump --pid PID [--locals] [--native] [--subprocesses] "
-		     "[--json] [--nonblocking]\n"
-		     "\n"
-		     "Prints the current Python stack of every thread of a CPython process, with\n"
-		     "thread names, states and line numbers, innermost frame first.  A running\n"
-		     "thread whose stack changes faster than it can be read is held still for\n"
-		     "the moment of one read (as py-spy does); a stack that could not be read\n"
-		     "whole is marked incomplete (\"partial\" in --json).\n"
-		     "\n"
-		     "options:\n"
-		     "  -p, --pid PID     process to inspect\n"
-		     "  -l, --locals      each frame's arguments and local variables: a short\n"
-		     "                    repr of str, bytes, int, float, bool and None, the\n"
-		     "                    first 10 elements of a list, tuple, dict or set, and\n"
-		     "                    <Class object at 0x...> for anything else; at most 120\n"
-		     "                    characters each, read from memory (nothing runs in\n"
-		     "                    the target), after the stack, as the thread runs on\n"
-		     "  -n, --native      native frames too, interleaved with the Python frames\n"
-		     "                    as record shows them: the interpreter's own (the\n"
-		     "                    python binary, libpython) folded into the Python frame\n"
-		     "                    they run, extension and library frames (libc, libz,\n"
-		     "                    numpy) kept; every thread is held still for the moment\n"
-		     "                    of its read (ptrace)\n"
-		     "      --json        machine-readable output\n"
-		     "      --nonblocking never hold a thread still: a stack that keeps changing\n"
-		     "                    may come out partial\n"
-		     "  -s, --subprocesses every Python process below PID too, one after the\n"
-		     "                    other (--json: {\"processes\": [...]})\n"
-		     "  -h, --help        this text\n");
+	fprintf(out,
+		"usage: pybpfctl dump --pid PID [--locals] [--native] [--subprocesses] "
+		"[--json] [--nonblocking]\n"
+		"       pybpfctl dump --pid PID --tasks [--json]\n"
+		"\n"
+		"Prints the current Python stack of every thread of a CPython process, with\n"
+		"thread names, states and line numbers, innermost frame first.  A running\n"
+		"thread whose stack changes faster than it can be read is held still for\n"
+		"the moment of one read (as py-spy does); a stack that could not be read\n"
+		"whole is marked incomplete (\"partial\" in --json).\n"
+		"\n"
+		"options:\n"
+		"  -p, --pid PID     process to inspect\n"
+		"  -l, --locals      each frame's arguments and local variables: a short\n"
+		"                    repr of str, bytes, int, float, bool and None, the\n"
+		"                    first 10 elements of a list, tuple, dict or set, and\n"
+		"                    <Class object at 0x...> for anything else; at most 120\n"
+		"                    characters each, read from memory (nothing runs in\n"
+		"                    the target), after the stack, as the thread runs on\n"
+		"  -n, --native      native frames too, interleaved with the Python frames\n"
+		"                    as record shows them: the interpreter's own (the\n"
+		"                    python binary, libpython) folded into the Python frame\n"
+		"                    they run, extension and library frames (libc, libz,\n"
+		"                    numpy) kept; every thread is held still for the moment\n"
+		"                    of its read (ptrace)\n"
+		"      --json        machine-readable output\n"
+		"      --nonblocking never hold a thread still: a stack that keeps changing\n"
+		"                    may come out partial\n"
+		"  -s, --subprocesses every Python process below PID too, one after the\n"
+		"                    other (--json: {\"processes\": [...]})\n"
+		"  -t, --tasks       the process's asyncio tasks instead (3.11+): each task's\n"
+		"                    name, state, its coroutine where it waits or runs, what\n"
+		"                    it awaits and the task awaiting it (through gather()\n"
+		"                    or the task itself), as `python -m asyncio pstree`\n"
+		"                    does on 3.14, read from memory without attaching\n"
+		"  -h, --help        this text\n");
 }
 
 /* prefix: printed before the dump, once there is one (a tree's separator) */
@@ -55,6 +63,7 @@ static int dump_remote(int fd, pid_t pid, bool json, unsigned flags, const char 
 	dump.nonblocking = flags & DUMP_NONBLOCKING;
 	dump.locals = flags & DUMP_LOCALS;
 	dump.native = flags & DUMP_NATIVE;
+	dump.tasks = flags & DUMP_TASKS;
 	rq.cmd_case = PYBPF__CONTROL__REQUEST__CMD_DUMP;
 	rq.dump = &dump;
 	Pybpf__Control__Response *r = daemon_call(fd, &rq, NULL);
@@ -79,6 +88,13 @@ static int dump_local(pid_t pid, bool json, unsigned flags, bool quiet_not_pytho
 	enum pyprocess_result pr = pyprocess_inspect(pid, elves, &pp, err, sizeof(err));
 	if (pr == PYPROC_NOT_PYTHON && quiet_not_python) {
 		ret = 2;
+		goto out;
+	}
+	if (pr == PYPROC_OK && (flags & DUMP_TASKS)) {
+		fputs(prefix, stdout);
+		ret = pytasks_print(&pp, json, stdout, err, sizeof(err)) ? 1 : 0;
+		if (ret)
+			fprintf(stderr, "pybpfctl: %s\n", err);
 		goto out;
 	}
 	if (pr != PYPROC_OK || dump_process(&pp, &d, flags, err, sizeof(err))) {
@@ -166,6 +182,7 @@ int cmd_dump(int argc, char **argv)
 		{"nonblocking", no_argument, NULL, OPT_NONBLOCKING},
 		{"locals", no_argument, NULL, 'l'},
 		{"native", no_argument, NULL, 'n'},
+		{"tasks", no_argument, NULL, 't'},
 		{"subprocesses", no_argument, NULL, 's'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
@@ -173,7 +190,7 @@ int cmd_dump(int argc, char **argv)
 	pid_t pid = 0;
 	bool json = false, tree = false;
 	int c;
-	while ((c = getopt_long(argc, argv, "p:lnsh", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "p:lntsh", opts, NULL)) != -1) {
 		switch (c) {
 		case 'p':
 			if (parse_pid(optarg, &pid))
@@ -194,6 +211,9 @@ int cmd_dump(int argc, char **argv)
 		case 's':
 			tree = true;
 			break;
+		case 't':
+			flags |= DUMP_TASKS;
+			break;
 		case 'h':
 			usage(stdout);
 			return 0;
@@ -208,6 +228,11 @@ int cmd_dump(int argc, char **argv)
 	if ((flags & DUMP_NATIVE) && (flags & DUMP_NONBLOCKING)) {
 		fprintf(stderr, "pybpfctl dump: --native holds each thread still to unwind it: "
 				"it cannot be --nonblocking\n");
+		return EXIT_USAGE;
+	}
+	if ((flags & DUMP_TASKS) && (flags & (DUMP_LOCALS | DUMP_NATIVE))) {
+		fprintf(stderr, "pybpfctl dump: --tasks lists tasks, not threads' frames: "
+				"no --locals or --native with it\n");
 		return EXIT_USAGE;
 	}
 	int fd = daemon_connect();

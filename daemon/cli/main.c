@@ -32,6 +32,7 @@ static void usage(FILE *out)
 		"  io       where a process's threads wait off CPU, by reason and stack\n"
 		"  top      live table of the functions on CPU (like py-spy top)\n"
 		"  asyncio  what blocks a process's event loops: stalls, their stacks and why\n"
+		"  requests a web process's endpoints' time, and its database statements\n"
 		"  status   the daemon: uptime, rate, processes, samples, drops, exports\n"
 		"  ps       the Python processes the daemon profiles\n"
 		"  version  print the version\n"
@@ -101,6 +102,8 @@ int main(int argc, char **argv)
 		return cmd_top(argc - 1, argv + 1);
 	if (!strcmp(cmd, "asyncio"))
 		return cmd_asyncio(argc - 1, argv + 1);
+	if (!strcmp(cmd, "requests"))
+		return cmd_requests(argc - 1, argv + 1);
 	fprintf(stderr, "pybpfctl: unknown command '%s'\n\n", cmd);
 	usage(stderr);
 	return EXIT_USAGE;

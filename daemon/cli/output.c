@@ -106,6 +106,10 @@ static void summary_json(const struct record_summary *s)
 		printf(", \"thread_names\": %llu, \"thread_name_reads\": %llu",
 		       (unsigned long long)s->st->agg.thread_names,
 		       (unsigned long long)s->st->agg.thread_name_reads);
+		printf(", \"task_reads\": %llu, \"task_misses\": %llu, \"sql_unknown\": %llu",
+		       (unsigned long long)s->st->agg.task_reads,
+		       (unsigned long long)s->st->agg.task_misses,
+		       (unsigned long long)s->st->agg.sql_unknown);
 		for (int i = 0; i < STAT__COUNT; i++)
 			if (bpfs_stat_kind(i) == STATK_INFO)
 				printf(", \"%s\": %llu", bpfs_stat_name(i),

@@ -36,6 +36,8 @@ struct record_opts {
 	int forced_format; /* -f, or -1 */
 	bool quiet, json;
 	bool subprocesses; /* the process's whole tree, as it forks and execs */
+	bool no_tasks;	   /* stacks without their asyncio task */
+	bool no_sql_text;  /* no database statement read */
 	struct prof_view view;
 	char **command;
 };
@@ -58,7 +60,8 @@ static void usage(FILE *out)
 		"  -m, --mode MODE       cpu (default): time on CPU;  wall: on CPU and off CPU,\n"
 		"                        every thread;  offcpu: time off CPU;  gil: time waiting\n"
 		"                        for the GIL.  Off-CPU samples carry a reason label\n"
-		"                        (gil, lock, socket, file, sleep, runqueue, other)\n"
+		"                        (gil, lock, socket, file, sleep, runqueue, other;\n"
+		"                        db: waits inside a database driver's call)\n"
 		"  -o, --output FILE     where to write the profile ('-' for stdout); given\n"
 		"                        several times, the one capture is written to each\n"
 		"  -f, --format FMT      pprof (gzip'd profile.proto), collapsed, svg,\n"
@@ -83,6 +86,14 @@ static void usage(FILE *out)
 		"                        packages or the standard library is named by its path\n"
 		"                        there, as py-spy does: django/core/handlers/base.py;\n"
 		"                        pprof always keeps the path)\n"
+		"      --no-tasks        no `task` label: the samples of asyncio tasks running\n"
+		"                        the same code merge (by default each task has its\n"
+		"                        own, labelled with its name and the tasks awaiting\n"
+		"                        it, `task_parents`; 3.11+; without pybpfd, whose\n"
+		"                        task_labels setting decides)\n"
+		"      --no-sql-text     read no database statement: the time of database\n"
+		"                        calls stays (reason db), no `sql` label (without\n"
+		"                        pybpfd, whose sql_text setting decides)\n"
 		"  -s, --subprocesses    every Python process below it too, started before or\n"
 		"                        during the capture (fork, multiprocessing, subprocess,\n"
 		"                        a shell's children), each sample labelled with its\n"
@@ -107,7 +118,9 @@ static int parse(int argc, char **argv, struct record_opts *o)
 		OPT_THREADS,
 		OPT_GIL,
 		OPT_IDLE,
-		OPT_FULL_FILENAMES
+		OPT_FULL_FILENAMES,
+		OPT_NO_TASKS,
+		OPT_NO_SQL_TEXT
 	};
 	static const struct option opts[] = {
 		{"pid", required_argument, NULL, 'p'},
@@ -128,6 +141,8 @@ static int parse(int argc, char **argv, struct record_opts *o)
 		{"idle", no_argument, NULL, OPT_IDLE},
 		{"subprocesses", no_argument, NULL, 's'},
 		{"full-filenames", no_argument, NULL, OPT_FULL_FILENAMES},
+		{"no-tasks", no_argument, NULL, OPT_NO_TASKS},
+		{"no-sql-text", no_argument, NULL, OPT_NO_SQL_TEXT},
 		{NULL, 0, NULL, 0},
 	};
 	int c;
@@ -199,6 +214,12 @@ static int parse(int argc, char **argv, struct record_opts *o)
 			break;
 		case OPT_FULL_FILENAMES:
 			o->view.full_filenames = true;
+			break;
+		case OPT_NO_TASKS:
+			o->no_tasks = true;
+			break;
+		case OPT_NO_SQL_TEXT:
+			o->no_sql_text = true;
 			break;
 		case 'h':
 			usage(stdout);
@@ -408,6 +429,8 @@ static int run_local(struct record_opts *o)
 		elfcache_free(elves);
 		return 1;
 	}
+	bpfs_set_task_stacks(r.bpf, !o->no_tasks);
+	bpfs_set_sql_text(r.bpf, !o->no_sql_text);
 	bool is_python = true;
 	if (o->command) {
 		int s = command_start_python(&cmd, o->command, elves, &pp, o->subprocesses,

@@ -51,8 +51,9 @@ static void usage(FILE *out, bool gil)
 			"Where the threads of a CPython process spend their time: on CPU, or off "
 			"CPU\n"
 			"by reason (gil, lock, socket, file, sleep, runqueue, other: from the\n"
-			"syscall each thread blocks in and its arguments), with the top Python\n"
-			"stacks of each reason.\n");
+			"syscall each thread blocks in and its arguments; db: any wait inside\n"
+			"a database client library's call), with the top Python stacks of each\n"
+			"reason.\n");
 	fprintf(out, "\n"
 		     "options:\n"
 		     "  -p, --pid PID          process to measure\n"

@@ -31,7 +31,7 @@ typedef Perftools__Profiles__Line pb_line;
 typedef Perftools__Profiles__Function pb_function;
 
 #define KERNEL_MAPPING	  "[kernel.kallsyms]"
-#define LABELS_PER_SAMPLE 8
+#define LABELS_PER_SAMPLE 12
 
 /* Strings interned before any frame or sample; "" must stay first. */
 enum fixed_str {
@@ -49,15 +49,19 @@ enum fixed_str {
 	STR_KERNEL,
 	STR_STALL,
 	STR_NANOSECONDS,
+	STR_TASK,
+	STR_TASK_PARENTS,
+	STR_ENDPOINT,
+	STR_SQL,
 	NR_FIXED_STRS,
 };
 
 /* Upper bounds of the strings interned for the header (value type and
  * unit), per frame (name, filename, object) and per sample (thread name,
- * reason). */
+ * reason, cgroup, root, cmdline, task, task parents, endpoint, sql). */
 #define STRS_HEADER	2
 #define STRS_PER_FRAME	3
-#define STRS_PER_SAMPLE 4
+#define STRS_PER_SAMPLE 9
 
 struct pp {
 	const struct profile *p;
@@ -282,6 +286,14 @@ static int pp_sample(struct pp *b, size_t i)
 	pp_label(b, s, STR_THREAD_NAME)->str = pp_str(b, ps->thread_name);
 	if (ps->reason[0])
 		pp_label(b, s, STR_REASON)->str = pp_str(b, ps->reason);
+	if (ps->task && ps->task[0])
+		pp_label(b, s, STR_TASK)->str = pp_str(b, ps->task);
+	if (ps->task_parents && ps->task_parents[0])
+		pp_label(b, s, STR_TASK_PARENTS)->str = pp_str(b, ps->task_parents);
+	if (ps->endpoint && ps->endpoint[0])
+		pp_label(b, s, STR_ENDPOINT)->str = pp_str(b, ps->endpoint);
+	if (ps->sql && ps->sql[0])
+		pp_label(b, s, STR_SQL)->str = pp_str(b, ps->sql);
 	const struct prof_process *pr = profile_process(b->p, ps->pid);
 	if (pr && pr->ns_pid != pr->pid)
 		pp_label(b, s, STR_CONTAINER_PID)->num = pr->ns_pid;
@@ -384,6 +396,10 @@ static void pp_fixed_strs(struct pp *b)
 		[STR_KERNEL] = KERNEL_MAPPING,
 		[STR_STALL] = "stall",
 		[STR_NANOSECONDS] = "nanoseconds",
+		[STR_TASK] = "task",
+		[STR_TASK_PARENTS] = "task_parents",
+		[STR_ENDPOINT] = "endpoint",
+		[STR_SQL] = "sql",
 	};
 
 	/* Distinct literals: each lands at its enum index. */

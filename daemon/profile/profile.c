@@ -172,7 +172,9 @@ static bool sample_eq(const void *ctx, uint32_t i)
 	const struct prof_sample *b = ((const struct sample_eq_ctx *)ctx)->s;
 	return a->nframes == b->nframes && a->pid == b->pid && a->tid == b->tid &&
 	       a->thread_name == b->thread_name && a->reason == b->reason &&
-	       a->holds_gil == b->holds_gil && !a->stall_ns == !b->stall_ns &&
+	       a->holds_gil == b->holds_gil && !a->stall_ns == !b->stall_ns && a->task == b->task &&
+	       a->task_parents == b->task_parents && a->endpoint == b->endpoint &&
+	       a->sql == b->sql &&
 	       (!a->nframes || memcmp(a->frames, b->frames, a->nframes * sizeof(uint32_t)) == 0);
 }
 
@@ -207,13 +209,19 @@ int profile_add_sample(struct profile *p, const struct prof_sample *in)
 		.reason = profile_str(p, in->reason ? in->reason : ""),
 		.holds_gil = in->holds_gil,
 		.stall_ns = in->stall_ns, /* a stall's sample merges with stall samples alone */
+		.task = profile_str(p, in->task ? in->task : ""),
+		.task_parents = profile_str(p, in->task_parents ? in->task_parents : ""),
+		.endpoint = profile_str(p, in->endpoint ? in->endpoint : ""),
+		.sql = profile_str(p, in->sql ? in->sql : ""),
 	};
-	if (!s.thread_name || !s.reason)
+	if (!s.thread_name || !s.reason || !s.task || !s.task_parents || !s.endpoint || !s.sql)
 		return -1;
 	uint64_t h = hash_u64(hash_u64(s.pid, s.tid), (uintptr_t)s.thread_name);
 	if (nframes)
 		h = hash_bytes(h, frames, nframes * sizeof(uint32_t));
 	h = hash_u64(hash_u64(h, (uintptr_t)s.reason), s.holds_gil | (s.stall_ns ? 2 : 0));
+	h = hash_u64(hash_u64(h, (uintptr_t)s.task), (uintptr_t)s.task_parents);
+	h = hash_u64(hash_u64(h, (uintptr_t)s.endpoint), (uintptr_t)s.sql);
 	struct sample_eq_ctx c = {p, &s};
 	int64_t found = htab_get(&p->frame_index->samples, h, sample_eq, &c);
 	if (found >= 0) {

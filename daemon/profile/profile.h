@@ -42,6 +42,16 @@ struct prof_sample {
 	 * third sample type, "stall"); a stall's own samples have no count
 	 * and no value, so that nothing else weighs them */
 	uint64_t stall_ns;
+	/* the asyncio task it ran in, and the tasks awaiting that one
+	 * (outermost first, "a > b"): interned, "" when none */
+	const char *task;
+	const char *task_parents;
+	/* the view of the request it serves ("shop.views.checkout"):
+	 * interned, "" when none */
+	const char *endpoint;
+	/* the template of the database statement it waited in ("SELECT * FROM
+	 * t WHERE id = ?"): interned, "" when none */
+	const char *sql;
 };
 
 /* Who a pid is, for labels: its pid in its own pid namespace, its cgroup

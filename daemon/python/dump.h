@@ -68,6 +68,7 @@ struct dump {
  * frames they run; every thread is held still for its walk */
 #define DUMP_NATIVE    4u
 #define PYLOCALS_SHOWN 64 /* variables of a frame shown, at most */
+#define DUMP_TASKS     8u /* the asyncio tasks instead (pytasks_print) */
 
 /* Walks every thread of pp's interpreters.  A running thread whose stack
  * changes faster than it can be read is held still (ptrace) for one walk,

@@ -568,6 +568,14 @@ void pylayout_derive(struct pylayout *L)
 	/* co_argcount (or co_kwonlyargcount) .. co_firstlineno: five ints */
 	k->co_tag = (uint16_t)(L->co_firstlineno - 16);
 	k->co_read = round8(max_u(field_end(k->ob_type, 8), field_end(L->co_firstlineno, 4)));
+	/* a coroutine's frame lives in its coroutine object (3.11+), owned by it
+	 * (FRAME_OWNED_BY_GENERATOR, 1 in every version that has owners) */
+	k->owner_gen = PYL_NO_OWNER;
+	k->co_flags = L->co_flags;
+	if (k->fr_owner != PYL_NO_FIELD && !(k->flags & PYL_FRAME_OBJECTS)) {
+		k->owner_gen = 1;
+		k->co_read = round8(max_u(k->co_read, field_end(L->co_flags, 4)));
+	}
 }
 
 static pthread_once_t derived = PTHREAD_ONCE_INIT;

@@ -23,6 +23,8 @@
 #define F_LONG_SUBCLASS	 (1UL << 24)
 #define F_UNICODE	 (1UL << 28)
 #define F_DICT_SUBCLASS	 (1UL << 29)
+#define F_LIST_SUBCLASS	 (1UL << 25)
+#define F_TUPLE_SUBCLASS (1UL << 26)
 #define LONG_SIZE	 16 /* ob_size (<= 3.11) or lv_tag (3.12+) */
 #define LONG_DIGITS	 24
 #define PYLONG_SHIFT	 30
@@ -326,13 +328,19 @@ static int split_get(struct pyobj_reader *r, uint64_t type, uint64_t values, con
 int pyobj_attr(struct pyobj_reader *r, uint64_t obj, const char *name, uint64_t *value)
 {
 	uint64_t type = pyobj_type(r, obj), flags = pyobj_type_flags(r, type), w = 0;
-	int64_t off;
-	switch (r->O->attrs) {
-	case ATTR_DICTOFFSET:
-		if (!type || pyobj_read(r, type + TP_DICTOFFSET, &off, sizeof(off)) || off <= 0 ||
-		    off > 4096 || read_u64(r, obj + (uint64_t)off, &w))
+	int64_t off = 0;
+	/* a dict at a fixed place in every version where the type says so: a
+	 * subclass of a C type that has its own (asyncio's Future) */
+	if (!type || pyobj_read(r, type + TP_DICTOFFSET, &off, sizeof(off)))
+		return -1;
+	if (off > 0 || r->O->attrs == ATTR_DICTOFFSET) {
+		if (off <= 0 || off > 4096 || read_u64(r, obj + (uint64_t)off, &w))
 			return -1;
 		return pyobj_dict_get(r, w, name, value);
+	}
+	switch (r->O->attrs) {
+	case ATTR_DICTOFFSET:
+		return -1;     /* above */
 	case ATTR_MANAGED_311: /* dict at obj - 24, else values at obj - 32 */
 		if (!(flags & F_MANAGED_DICT) || read_u64(r, obj - 24, &w))
 			return -1;
@@ -361,6 +369,64 @@ int pyobj_attr(struct pyobj_reader *r, uint64_t obj, const char *name, uint64_t 
 	}
 	}
 	return -1;
+}
+
+/* --- sets and sequences ------------------------------------------------------ */
+
+/* PySetObject (every version): fill, used, mask, then the table pointer;
+ * each entry {key, hash}, a dummy (deleted) one with hash -1. */
+#define SET_MASK  32
+#define SET_TABLE 40
+#define SET_CHUNK 256
+
+int pyobj_set_each(struct pyobj_reader *r, uint64_t set, pyobj_elem_fn fn, void *ctx)
+{
+	uint64_t mask = 0, table = 0;
+	char name[56];
+	pyobj_type_name(r, set, name, sizeof(name));
+	if ((strcmp(name, "set") && strcmp(name, "frozenset")) ||
+	    read_u64(r, set + SET_MASK, &mask) || read_u64(r, set + SET_TABLE, &table) || !table ||
+	    mask >= PYOBJ_MAX_ENTRIES)
+		return -1;
+	struct {
+		uint64_t key;
+		int64_t hash;
+	} e[SET_CHUNK];
+	for (uint64_t i = 0; i <= mask; i += SET_CHUNK) {
+		uint64_t n = mask + 1 - i < SET_CHUNK ? mask + 1 - i : SET_CHUNK;
+		if (pyobj_read(r, table + i * sizeof(e[0]), e, n * sizeof(e[0])))
+			return -1;
+		for (uint64_t j = 0; j < n; j++) {
+			if (!e[j].key || e[j].hash == -1)
+				continue;
+			int rc = fn(ctx, e[j].key);
+			if (rc)
+				return rc;
+		}
+	}
+	return 0;
+}
+
+/* PyListObject: ob_size, then the item pointer; PyTupleObject: ob_size,
+ * then the items themselves. */
+#define SEQ_SIZE  16
+#define SEQ_ITEMS 24
+
+int pyobj_seq_each(struct pyobj_reader *r, uint64_t seq, pyobj_elem_fn fn, void *ctx)
+{
+	uint64_t flags = pyobj_type_flags(r, pyobj_type(r, seq)), items = seq + SEQ_ITEMS, n = 0;
+	if (!(flags & (F_LIST_SUBCLASS | F_TUPLE_SUBCLASS)) || read_u64(r, seq + SEQ_SIZE, &n) ||
+	    n > PYOBJ_MAX_ENTRIES || ((flags & F_LIST_SUBCLASS) && read_u64(r, items, &items)))
+		return -1;
+	for (uint64_t i = 0; i < n; i++) {
+		uint64_t item;
+		if (read_u64(r, items + 8 * i, &item))
+			return -1;
+		int rc = item ? fn(ctx, item) : 0;
+		if (rc)
+			return rc;
+	}
+	return 0;
 }
 
 /* --- modules ---------------------------------------------------------------- */

@@ -81,6 +81,13 @@ typedef int (*pyobj_item_fn)(void *ctx, uint64_t key, uint64_t value);
 int pyobj_dict_each(struct pyobj_reader *r, uint64_t dict, pyobj_item_fn fn, void *ctx);
 /* The same, newest entry first (what was added last is found first). */
 int pyobj_dict_each_newest(struct pyobj_reader *r, uint64_t dict, pyobj_item_fn fn, void *ctx);
+/* Each element of a set (or frozenset) until fn returns nonzero (which is
+ * returned); at most PYOBJ_MAX_ENTRIES slots looked at.  -1 when it is no
+ * readable set. */
+typedef int (*pyobj_elem_fn)(void *ctx, uint64_t elem);
+int pyobj_set_each(struct pyobj_reader *r, uint64_t set, pyobj_elem_fn fn, void *ctx);
+/* Each element of a list or tuple (at most PYOBJ_MAX_ENTRIES), likewise. */
+int pyobj_seq_each(struct pyobj_reader *r, uint64_t seq, pyobj_elem_fn fn, void *ctx);
 /* The value under the str key name: 0 and *value, else -1. */
 int pyobj_dict_get(struct pyobj_reader *r, uint64_t dict, const char *name, uint64_t *value);
 /* An instance attribute (what obj.__dict__[name] holds, wherever the

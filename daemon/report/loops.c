@@ -59,6 +59,7 @@ struct stall_group {
 	char stack[STACK_FRAMES][256]; /* outermost first: innermost last */
 	int nframes;
 	char key[2048];
+	char task[64]; /* the asyncio task it ran in, "" if none */
 	const char *reason;
 	uint64_t count, total_ns, max_ns;
 };
@@ -71,8 +72,11 @@ static void stack_frames(struct aggregator *a, uint64_t hash, struct stall_group
 	size_t used = 0;
 	g->nframes = 0;
 	g->key[0] = 0;
+	g->task[0] = 0;
 	if (!hash || agg_stack_frames(a, hash, &frames, &n))
 		return;
+	const char *task = agg_stack_task(a, hash);
+	snprintf(g->task, sizeof(g->task), "%s", task ? task : "");
 	for (int64_t i = (int64_t)n - 1; i >= 0 && g->nframes < STACK_FRAMES; i--) {
 		const struct prof_frame *f = &a->frames.frames[frames[i]];
 		if (f->kind != PROF_FRAME_PYTHON)
@@ -238,9 +242,10 @@ static void print_text(const struct loop_report_input *in, const struct loop_row
 	fprintf(out, "  stalls over %.0f ms: %llu, %.1f %% of the time\n", in->threshold_ms,
 		(unsigned long long)r->stalls, r->stalled_pct);
 	for (size_t k = 0; k < ng && k < TOP_STALL_STACKS; k++) {
-		fprintf(out, "  %llu stalls, %.1f ms in all (max %.1f ms), %s:\n",
+		fprintf(out, "  %llu stalls, %.1f ms in all (max %.1f ms), %s%s%s%s:\n",
 			(unsigned long long)g[k].count, (double)g[k].total_ns / 1e6,
-			(double)g[k].max_ns / 1e6, g[k].reason);
+			(double)g[k].max_ns / 1e6, g[k].reason, g[k].task[0] ? ", in task \"" : "",
+			g[k].task, g[k].task[0] ? "\"" : "");
 		if (!g[k].nframes)
 			fprintf(out, "      [no Python stack]\n");
 		for (int f = g[k].nframes - 1; f >= 0; f--)
@@ -270,6 +275,8 @@ static void print_json(const struct loop_row *r, const struct stall_group *g, si
 			k ? ", " : "", (unsigned long long)g[k].count, (double)g[k].total_ns / 1e6,
 			(double)g[k].max_ns / 1e6);
 		json_write_string(out, g[k].reason);
+		fputs(", \"task\": ", out);
+		json_write_string(out, g[k].task);
 		fputs(", \"stack\": [", out);
 		for (int f = 0; f < g[k].nframes; f++) {
 			if (f)

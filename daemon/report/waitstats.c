@@ -8,7 +8,7 @@
 static const char *const reason_names[REASON__COUNT] = {
 	[REASON_NONE] = "cpu",		[REASON_GIL] = "gil",	  [REASON_LOCK] = "lock",
 	[REASON_SOCKET] = "socket",	[REASON_FILE] = "file",	  [REASON_SLEEP] = "sleep",
-	[REASON_RUNQUEUE] = "runqueue", [REASON_OTHER] = "other",
+	[REASON_RUNQUEUE] = "runqueue", [REASON_OTHER] = "other", [REASON_DB] = "db",
 };
 
 const char *waitstats_reason_name(unsigned reason)

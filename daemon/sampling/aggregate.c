@@ -8,10 +8,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "native/elfcache.h"
 #include "native/natsym.h"
 #include "profile/view.h"
+#include "python/dispatch.h"
+#include "python/pytasks.h"
 #include "python/symbols.h"
 #include "python/threadnames.h"
 #include "sampling/merge.h"
@@ -25,6 +28,8 @@ struct thread_name {
 	char name[PYTHREAD_NAME_MAX];
 };
 
+#define PKG_DIRS 32
+
 struct agg_proc {
 	struct agg_proc *next;
 	pid_t pid;
@@ -32,9 +37,31 @@ struct agg_proc {
 	struct natsym_proc nat;
 	struct thread_name *threads;
 	size_t nthreads, threads_cap;
-	uint64_t py_active;  /* where its threading._active is, 0: not found yet */
+	uint64_t py_active; /* where its threading._active is, 0: not found yet */
+	/* its asyncio tasks as last read: coroutine frame -> name */
+	struct agg_task *tasks;
+	size_t ntasks;
+	uint64_t tasks_read; /* monotonic ns of that read, 0: never */
+	uint64_t tasks_wait; /* before the next read: 0 normal, else backed off (task_of) */
+	/* directories looked up for an __init__.py (set_endpoint), the last
+	 * PKG_DIRS of them: a view's many stacks look up the same few */
+	struct pkg_dir {
+		char *dir;
+		bool package;
+	} pkg_dirs[PKG_DIRS];
+	unsigned pkg_next;
 	struct pyprocess pp; /* as registered */
 	char cmdline[PROF_CMDLINE_MAX];
+};
+
+struct agg_task {
+	uint64_t frame;
+	char name[PYTASK_NAME_MAX];
+	char parents[PYTASK_NAME_MAX * 2]; /* "outer > inner": who awaits it */
+	bool provisional;		   /* not started, no parent known: read again */
+	/* their coroutines, leaf first: the nearest's innermost first */
+	struct py_frame up[2 * PYTASK_STACK_MAX];
+	uint32_t nup;
 };
 
 struct native {
@@ -52,6 +79,8 @@ struct agg_scratch {
 	bool interp[PYBPF_MAX_NATIVE];
 	struct merge_ref merged[PYBPF_MAX_PY_FRAMES + PYBPF_MAX_NATIVE];
 	uint32_t window[AGG_MAX_FRAMES]; /* a stack in window frame indices */
+	uint32_t coro_split;		 /* idx[] index past the task's coroutine frame */
+	struct dispatch_frame dispatch[AGG_MAX_FRAMES]; /* its Python frames, for set_endpoint */
 };
 
 /* --- processes ------------------------------------------------------------ */
@@ -69,6 +98,9 @@ static void proc_free(struct agg_proc *p)
 	pysym_cache_free(p->syms);
 	natsym_close(&p->nat);
 	free(p->threads);
+	free(p->tasks);
+	for (size_t i = 0; i < PKG_DIRS; i++)
+		free(p->pkg_dirs[i].dir);
 	free(p);
 }
 
@@ -290,7 +322,8 @@ static uint32_t resolve_user(struct aggregator *a, struct agg_proc *p, const str
 
 /* User frames leaf first, each eval-loop frame replaced by the run of Python
  * frames it executes (merge.h). */
-static void push_user(struct aggregator *a, struct agg_proc *p, const struct pybpf_stack *r)
+static void push_user(struct aggregator *a, struct agg_proc *p, const struct pybpf_stack *r,
+		      const struct agg_task *task)
 {
 	struct agg_scratch *s = a->scratch;
 	uint32_t nn = resolve_user(a, p, r);
@@ -299,10 +332,17 @@ static void push_user(struct aggregator *a, struct agg_proc *p, const struct pyb
 	size_t m = merge_stack(s->names, s->interp, nn, r->npy, is_entry, r, s->merged,
 			       sizeof(s->merged) / sizeof(s->merged[0]));
 	for (size_t i = 0; i < m && !s->err; i++) {
-		if (s->merged[i].kind == MERGE_PYTHON)
-			push_python(a, p, &r->py[s->merged[i].idx]);
-		else
+		if (s->merged[i].kind != MERGE_PYTHON) {
 			push_native(a, &s->nat[s->merged[i].idx]);
+			continue;
+		}
+		push_python(a, p, &r->py[s->merged[i].idx]);
+		if (r->coro && s->merged[i].idx == r->coro_idx)
+			s->coro_split = s->n;
+		/* a task's stack goes on in the tasks awaiting it, each where it
+		 * waits: a gather() tree reads as a call stack */
+		for (uint32_t k = 0; task && s->merged[i].idx == r->coro_idx && k < task->nup; k++)
+			push_python(a, p, &task->up[k]);
 	}
 }
 
@@ -319,6 +359,157 @@ static uint32_t kernel_start(struct aggregator *a, const struct pybpf_stack *r)
 			return i;
 	}
 	return 0;
+}
+
+/* --- asyncio tasks ------------------------------------------------------------ */
+
+#define TASKS_READ_MAX	 4096
+#define TASKS_REREAD_NS	 (50 * NS_PER_MS) /* a process's tasks read again at most this often */
+#define TASKS_RECHECK_NS (NS_PER_MS / 10) /* ... for a task read before it ran */
+#define TASKS_WAIT_MAX	 (2 * NS_PER_SEC) /* ... while reads find nothing */
+#define TASK_PARENTS_MAX 8
+
+static void task_parents(const struct pytask *t, size_t n, const struct pytask *me,
+			 struct agg_task *out)
+{
+	char *s = out->parents;
+	size_t len = sizeof(out->parents);
+	const struct pytask *chain[TASK_PARENTS_MAX];
+	size_t k = 0;
+	s[0] = '\0';
+	out->nup = 0;
+	for (uint64_t up = me->parent; up && k < TASK_PARENTS_MAX;) {
+		const struct pytask *p = NULL;
+		for (size_t i = 0; i < n && !p; i++)
+			if (t[i].addr == up)
+				p = &t[i];
+		if (!p)
+			break;
+		chain[k++] = p;
+		for (uint32_t f = p->nstack;
+		     f-- > 0 && out->nup < sizeof(out->up) / sizeof(out->up[0]);)
+			out->up[out->nup++] = p->stack[f];
+		up = p->parent;
+	}
+	size_t used = 0;
+	while (k-- > 0 && used < len) {
+		int w = snprintf(s + used, len - used, "%s%s", used ? " > " : "", chain[k]->name);
+		if (w < 0)
+			break;
+		used += (size_t)w;
+	}
+}
+
+static void read_tasks(struct aggregator *a, struct agg_proc *p)
+{
+	struct pytask *t = malloc(TASKS_READ_MAX * sizeof(*t));
+	size_t total;
+	char err[128];
+	p->tasks_read = monotonic_ns();
+	a->stats.task_reads++;
+	long n = t ? pytasks_read(&p->pp, t, TASKS_READ_MAX, &total, 0, err, sizeof(err)) : -1;
+	struct agg_task *nt = n > 0 ? malloc((size_t)n * sizeof(*nt)) : NULL;
+	size_t k = 0;
+	for (long i = 0; nt && i < n; i++) {
+		if (!t[i].coro_frame)
+			continue;
+		nt[k].frame = t[i].coro_frame;
+		snprintf(nt[k].name, sizeof(nt[k].name), "%s", t[i].name);
+		task_parents(t, (size_t)n, &t[i], &nt[k]);
+		nt[k].provisional = t[i].created && !t[i].parent;
+		k++;
+	}
+	free(t);
+	if (n > 0 && !nt)
+		return; /* ENOMEM: keep what we had */
+	free(p->tasks);
+	p->tasks = nt;
+	p->ntasks = k;
+}
+
+static const struct agg_task *find_task(const struct agg_proc *p, uint64_t frame)
+{
+	for (size_t i = 0; i < p->ntasks; i++)
+		if (p->tasks[i].frame == frame)
+			return &p->tasks[i];
+	return NULL;
+}
+
+/* The task whose coroutine's frame is frame: from the last read, else (a
+ * task new since, or one read before it first ran: who awaits it is known
+ * once it runs) from a new read, at most every TASKS_REREAD_NS (the one
+ * before it ran: TASKS_RECHECK_NS); while reads find nothing, the wait
+ * doubles up to TASKS_WAIT_MAX, so a process whose memory never names its
+ * stacks' tasks costs less and less. */
+static const struct agg_task *task_of(struct aggregator *a, struct agg_proc *p, uint64_t frame)
+{
+	const struct agg_task *t = find_task(p, frame);
+	if (t && !t->provisional)
+		return t;
+	if (!pytasks_supported(&p->pp))
+		return NULL;
+	uint64_t wait = p->tasks_wait ? p->tasks_wait : t ? TASKS_RECHECK_NS : TASKS_REREAD_NS;
+	if (!p->tasks_read || monotonic_ns() - p->tasks_read >= wait) {
+		read_tasks(a, p);
+		t = find_task(p, frame);
+		wait = wait < TASKS_REREAD_NS ? TASKS_REREAD_NS : 2 * wait;
+		p->tasks_wait = t && !t->provisional	? 0
+				: wait < TASKS_WAIT_MAX ? wait
+							: TASKS_WAIT_MAX;
+	}
+	if (!t)
+		a->stats.task_misses++;
+	return t;
+}
+
+/* The stack's task labels from t (settled unless t was read before it ran). */
+static void set_task(struct stack_entry *e, const struct agg_task *t)
+{
+	free(e->task);
+	free(e->task_parents);
+	e->task = strdup(t->name);
+	e->task_parents = t->parents[0] ? strdup(t->parents) : NULL;
+	e->task_settled = !t->provisional;
+}
+
+/* --- endpoints ---------------------------------------------------------------- */
+
+static bool target_package(void *ctx, const char *dir)
+{
+	struct agg_proc *p = ctx;
+	for (size_t i = 0; i < PKG_DIRS; i++)
+		if (p->pkg_dirs[i].dir && !strcmp(p->pkg_dirs[i].dir, dir))
+			return p->pkg_dirs[i].package;
+	char path[PATH_MAX];
+	int n = snprintf(path, sizeof(path), "/proc/%d/root%s/__init__.py", (int)p->pid, dir);
+	bool package = n > 0 && (size_t)n < sizeof(path) && access(path, F_OK) == 0;
+	struct pkg_dir *slot = &p->pkg_dirs[p->pkg_next++ % PKG_DIRS];
+	free(slot->dir);
+	slot->dir = strdup(dir); /* NULL: looked up again next time */
+	slot->package = package;
+	return package;
+}
+
+/* The view the stack's request runs (dispatch.c's table), named after its
+ * module in the target's files: "shop.views.checkout", or NULL. */
+static void set_endpoint(struct aggregator *a, struct agg_proc *p, struct stack_entry *e)
+{
+	struct dispatch_frame *df = a->scratch->dispatch;
+	size_t n = 0;
+	for (uint32_t i = 0; i < e->n; i++) {
+		const struct prof_frame *f = &a->frames.frames[e->frames[i]];
+		if (f->kind == PROF_FRAME_PYTHON)
+			df[n++] = (struct dispatch_frame){.name = f->name, .file = f->file};
+	}
+	const char *framework = NULL;
+	int v = dispatch_view(df, n, &framework);
+	free(e->endpoint);
+	e->endpoint = NULL;
+	if (v < 0)
+		return;
+	char name[DISPATCH_NAME_MAX];
+	dispatch_endpoint_name(&df[v], target_package, p, name, sizeof(name));
+	e->endpoint = strdup(name);
 }
 
 static bool record_ok(const struct pybpf_stack *r, size_t len)
@@ -346,9 +537,11 @@ int agg_stack(struct aggregator *a, const void *data, size_t len)
 		return 0; /* a process forgotten meanwhile */
 	s->n = 0;
 	s->err = 0;
+	s->coro_split = UINT32_MAX;
+	const struct agg_task *t = r->coro ? task_of(a, p, r->coro) : NULL;
 	for (uint32_t i = kernel_start(a, r); i < r->nkern; i++)
 		push_kernel(a, r->kern[i]);
-	push_user(a, p, r);
+	push_user(a, p, r, t);
 	if (r->flags & STACK_PY_TRUNCATED)
 		push_special(a, "[truncated: more Python frames than captured]");
 	if (r->flags & (STACK_PY_FAULT | STACK_BAD_CODE))
@@ -360,7 +553,48 @@ int agg_stack(struct aggregator *a, const void *data, size_t len)
 	if (s->err)
 		return -1;
 	a->stats.stacks++;
-	return stacks_insert(&a->stacks, r->hash, r->pid, s->idx, s->n);
+	if (stacks_insert(&a->stacks, r->hash, r->pid, s->idx, s->n))
+		return -1;
+	struct stack_entry *e = stacks_find(&a->stacks, r->hash);
+	if (r->coro && s->coro_split != UINT32_MAX) {
+		e->coro = r->coro;
+		e->coro_split = s->coro_split;
+	}
+	if (t)
+		set_task(e, t);
+	set_endpoint(a, p, e);
+	return 0;
+}
+
+/* A stack whose task was not found when it came, or found before it ran
+ * (who awaits it unknown): looked for again as its samples are counted,
+ * and once found for good, the frames of the tasks awaiting it put in. */
+static void settle_task(struct aggregator *a, struct agg_proc *p, struct stack_entry *e)
+{
+	struct agg_scratch *s = a->scratch;
+	const struct agg_task *t = task_of(a, p, e->coro);
+	if (!t || t->provisional || e->coro_split > e->n)
+		return;
+	bool had_frames = e->task_parents != NULL; /* put in when it was set */
+	if (!had_frames && t->nup) {
+		s->n = 0;
+		s->err = 0;
+		memcpy(s->idx, e->frames, e->coro_split * sizeof(*s->idx));
+		s->n = e->coro_split;
+		for (uint32_t k = 0; k < t->nup; k++)
+			push_python(a, p, &t->up[k]);
+		for (uint32_t i = e->coro_split; i < e->n && s->n < AGG_MAX_FRAMES; i++)
+			s->idx[s->n++] = e->frames[i];
+		uint32_t *nf = s->err ? NULL : malloc(s->n * sizeof(*nf));
+		if (!nf)
+			return; /* as it was */
+		memcpy(nf, s->idx, s->n * sizeof(*nf));
+		free(e->frames);
+		e->frames = nf;
+		e->n = s->n;
+		set_endpoint(a, p, e); /* its view may be in a task awaiting it */
+	}
+	set_task(e, t);
 }
 
 int agg_add_stack(struct aggregator *a, uint32_t pid, const struct prof_frame *frames, size_t n,
@@ -379,9 +613,15 @@ int agg_add_stack(struct aggregator *a, uint32_t pid, const struct prof_frame *f
 		return -1;
 	*hash = h;
 	struct stack_entry *e = stacks_find(&a->stacks, h);
-	if (!e)
-		return stacks_insert(&a->stacks, h, pid, s->idx, s->n);
-	stacks_touch(&a->stacks, e);
+	if (e) {
+		stacks_touch(&a->stacks, e);
+		return 0;
+	}
+	if (stacks_insert(&a->stacks, h, pid, s->idx, s->n))
+		return -1;
+	struct agg_proc *p = proc_find(a, (pid_t)pid);
+	if (p)
+		set_endpoint(a, p, stacks_find(&a->stacks, h));
 	return 0;
 }
 
@@ -473,6 +713,12 @@ int agg_stack_frames(struct aggregator *a, uint64_t hash, const uint32_t **frame
 	return 0;
 }
 
+const char *agg_stack_task(struct aggregator *a, uint64_t hash)
+{
+	struct stack_entry *s = stacks_find(&a->stacks, hash);
+	return s ? s->task : NULL;
+}
+
 const struct pyprocess *agg_process(struct aggregator *a, pid_t pid)
 {
 	struct agg_proc *p = proc_find(a, pid);
@@ -485,8 +731,23 @@ const char *agg_thread_name(struct aggregator *a, uint32_t pid, uint32_t tid)
 	return p ? thread_name(a, p, tid) : "";
 }
 
-static int window_add(struct aggregator *a, struct agg_proc *p, const struct stack_entry *s,
+static int window_add(struct aggregator *a, struct agg_proc *p, struct stack_entry *s,
 		      struct prof_sample *ps);
+static void settle_task(struct aggregator *a, struct agg_proc *p, struct stack_entry *e);
+
+/* The template of statement sql, "" when not known. */
+static const char *sql_text(struct aggregator *a, uint32_t sql)
+{
+	struct agg_sql *c = &a->sql_cache[sql % AGG_SQL_CACHE];
+	if (c->sql == sql)
+		return c->text;
+	if (!a->sql_text || a->sql_text(a->sql_ctx, sql, c->text, sizeof(c->text))) {
+		a->stats.sql_unknown++;
+		return "";
+	}
+	c->sql = sql;
+	return c->text;
+}
 
 int agg_count(struct aggregator *a, const struct pybpf_count_key *key,
 	      const struct pybpf_count *val)
@@ -513,14 +774,17 @@ int agg_count(struct aggregator *a, const struct pybpf_count_key *key,
 		.tid = key->tid,
 		.reason = reason,
 		.holds_gil = key->holds_gil != 0,
+		.sql = key->sql ? sql_text(a, key->sql) : NULL,
 	};
 	return window_add(a, p, s, &ps);
 }
 
 /* ps (frames aside) of stack s of process p, to the window. */
-static int window_add(struct aggregator *a, struct agg_proc *p, const struct stack_entry *s,
+static int window_add(struct aggregator *a, struct agg_proc *p, struct stack_entry *s,
 		      struct prof_sample *ps)
 {
+	if (s->coro && !s->task_settled)
+		settle_task(a, p, s);
 	uint32_t *wf = a->scratch->window;
 	if (!profile_process(a->window, ps->pid) &&
 	    profile_set_process(a->window, ps->pid, (uint32_t)p->pp.ns_pid, p->pp.cgroup,
@@ -535,6 +799,9 @@ static int window_add(struct aggregator *a, struct agg_proc *p, const struct sta
 	ps->frames = wf;
 	ps->nframes = s->n;
 	ps->thread_name = thread_name(a, p, ps->tid);
+	ps->task = s->task;
+	ps->task_parents = s->task_parents;
+	ps->endpoint = s->endpoint;
 	return profile_add_sample(a->window, ps);
 }
 

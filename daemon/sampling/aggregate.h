@@ -42,7 +42,14 @@ struct agg_stats {
 	uint64_t stacks_forgotten;  /* stacks dropped by agg_sweep() */
 	uint64_t thread_names;	    /* new threads whose Python name was looked for */
 	uint64_t thread_name_reads; /* target reads those looks took */
+	uint64_t task_reads;	    /* reads of a process's asyncio tasks (new tasks met) */
+	uint64_t task_misses;	    /* looks for a stack's task that found none (looked
+				     * for again as its samples come) */
+	uint64_t sql_unknown;	    /* database waits whose statement's template was gone
+				     * (sql_texts full): no sql label */
 };
+
+#define AGG_SQL_CACHE 64
 
 struct aggregator {
 	struct profile frames;	/* frame interning only: stacks index its frames */
@@ -64,6 +71,14 @@ struct aggregator {
 	/* the name of a thread gone from /proc, from whoever saw it exit */
 	int (*exited_name)(void *ctx, uint32_t pid, uint32_t tid, char *out, size_t len);
 	void *exited_ctx;
+	/* a database statement's template by its hash (a count's sql), from
+	 * whoever keeps them (0, or -1 not known); the last few, kept here */
+	int (*sql_text)(void *ctx, uint32_t sql, char *out, size_t len);
+	void *sql_ctx;
+	struct agg_sql {
+		uint32_t sql;
+		char text[PYBPF_SQL_MAX];
+	} sql_cache[AGG_SQL_CACHE];
 };
 
 int agg_init(struct aggregator *a, uint32_t rate_hz, enum agg_mode mode);
@@ -98,6 +113,8 @@ int agg_add_stack(struct aggregator *a, uint32_t pid, const struct prof_frame *f
 
 /* The frames of a stack (indices into a->frames.frames, leaf first). */
 int agg_stack_frames(struct aggregator *a, uint64_t hash, const uint32_t **frames, uint32_t *n);
+/* The asyncio task a stack ran in (its name), or NULL. */
+const char *agg_stack_task(struct aggregator *a, uint64_t hash);
 /* The name /proc gives a thread. */
 const char *agg_thread_name(struct aggregator *a, uint32_t pid, uint32_t tid);
 

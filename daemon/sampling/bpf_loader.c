@@ -19,12 +19,14 @@
 #include <unistd.h>
 
 #include "profile.skel.h"
+#include "sqlnorm.h"
 #include "sys/clock.h"
 #include "sys/htab.h"
 
 #define MAX_CPUS 1024
 
 #define MAX_TAKE_PROBES 32
+#define MAX_DB_PROBES	32
 #define LOOP_LINKS	6
 
 struct bpf_session {
@@ -50,6 +52,14 @@ struct bpf_session {
 		struct bpf_link *links[4];
 	} takes[MAX_TAKE_PROBES];
 	int ntakes;
+	/* uprobes on database drivers' calls: per library file, every process */
+	struct db_probe {
+		dev_t dev;
+		ino_t ino;
+		struct bpf_link **links;
+		size_t nlinks;
+	} dbs[MAX_DB_PROBES];
+	int ndbs;
 };
 
 #define STAT_NAME(id, name, kind) [id] = name,
@@ -297,10 +307,12 @@ void bpfs_stop(struct bpf_session *s)
 	bpf_link__destroy(s->switch_link);
 	s->switch_link = NULL;
 	bpf_link__destroy(s->exec_link);
-	bpf_link__destroy(s->exit_link);
 	bpf_link__destroy(s->fork_link);
-	s->exec_link = s->exit_link = s->fork_link = NULL;
+	s->exec_link = s->fork_link = NULL;
 	bpfs_loops_stop(s);
+	/* the exit hook stays until bpfs_close: the last counts are named
+	 * after sampling stops, and a thread that ends meanwhile is named
+	 * from what the hook kept of it */
 }
 
 /* The wait functions' pairs, all or none. */
@@ -416,6 +428,11 @@ int bpfs_set_rate(struct bpf_session *s, uint32_t rate_hz, char *err, size_t err
 	return attach_cpus(s, rate_hz, err, errlen);
 }
 
+void bpfs_set_task_stacks(struct bpf_session *s, int on)
+{
+	s->skel->data->task_stacks = on ? 1 : 0;
+}
+
 void bpfs_set_offcpu_stacks(struct bpf_session *s, int on)
 {
 	s->skel->data->offcpu_stacks = on ? 1 : 0;
@@ -524,10 +541,139 @@ int bpfs_gil_takes_attached(const struct bpf_session *s)
 	return s->ntakes;
 }
 
+bool bpfs_db_attached(const struct bpf_session *s, dev_t dev, ino_t ino)
+{
+	for (int i = 0; i < s->ndbs; i++)
+		if (s->dbs[i].dev == dev && s->dbs[i].ino == ino)
+			return true;
+	return false;
+}
+
+static struct bpf_program *db_program(struct bpf_session *s, enum db_entry_kind k)
+{
+	switch (k) {
+	case DB_SQL_ARG2:
+		return s->skel->progs.on_db_sql2;
+	case DB_SQL_ARG3:
+		return s->skel->progs.on_db_sql3;
+	case DB_PREPARE:
+		return s->skel->progs.on_db_prepare;
+	case DB_STEP:
+		return s->skel->progs.on_db_step;
+	default:
+		return s->skel->progs.on_db_call;
+	}
+}
+
+int bpfs_attach_db(struct bpf_session *s, const char *path, dev_t dev, ino_t ino,
+		   const struct bpfs_db_point *pts, size_t n)
+{
+	if (bpfs_db_attached(s, dev, ino))
+		return 0;
+	if (s->ndbs == MAX_DB_PROBES) {
+		errno = ENOSPC;
+		return -1;
+	}
+	struct db_probe *d = &s->dbs[s->ndbs];
+	d->links = n ? calloc(2 * n, sizeof(*d->links)) : NULL;
+	if (n && !d->links)
+		return -1;
+	/* the returns first: a call entered between its entry's probe and its
+	 * return's would stay open, and every wait of its thread after it be
+	 * the database's; a return without its entry closes a call early */
+	for (size_t i = 0; i < 2 * n; i++) {
+		bool ret = i < n;
+		struct bpf_program *prog =
+			ret ? s->skel->progs.on_db_call_ret : db_program(s, pts[i % n].kind);
+		d->links[i] = bpf_program__attach_uprobe(prog, ret, -1, path, pts[i % n].offset);
+		if (!d->links[i]) {
+			int e = errno;
+			while (i-- > 0)
+				bpf_link__destroy(d->links[i]);
+			free(d->links);
+			d->links = NULL;
+			errno = e;
+			return -1;
+		}
+	}
+	d->nlinks = 2 * n;
+	d->dev = dev;
+	d->ino = ino;
+	s->ndbs++;
+	return 0;
+}
+
+void bpfs_set_sql_text(struct bpf_session *s, bool on)
+{
+	s->skel->data->sql_text_enabled = on;
+}
+
+int bpfs_sql_text(struct bpf_session *s, uint32_t sql, char *out, size_t len)
+{
+	struct sql_text t;
+	if (!len || bpf_map_lookup_elem(bpf_map__fd(s->skel->maps.sql_texts), &sql, &t))
+		return -1;
+	t.text[sizeof(t.text) - 1] = 0;
+	sqlnorm_compact(t.text, sizeof(t.text));
+	snprintf(out, len, "%s", t.text);
+	return 0;
+}
+
+int bpfs_sql_stats(struct bpf_session *s, pid_t pid, bpfs_sql_fn fn, void *ctx)
+{
+	int fd = bpf_map__fd(s->skel->maps.sql_stats), hfd = bpf_map__fd(s->skel->maps.sql_hist);
+	struct sql_key key, cur, *prev = NULL;
+	uint64_t hist[GIL_HIST_BUCKETS];
+	while (bpf_map_get_next_key(fd, prev, &key) == 0) {
+		struct sql_stat st;
+		cur = key;
+		prev = &cur;
+		if (key.pid != (uint32_t)pid || bpf_map_lookup_elem(fd, &key, &st))
+			continue;
+		for (uint32_t b = 0; b < GIL_HIST_BUCKETS; b++) {
+			struct sql_hist_key hk = {.pid = key.pid, .sql = key.sql, .bucket = b};
+			hist[b] = 0;
+			bpf_map_lookup_elem(hfd, &hk, &hist[b]);
+		}
+		if (fn(ctx, key.sql, &st, hist))
+			return -1;
+	}
+	return 0;
+}
+
+static void detach_db(struct bpf_session *s)
+{
+	for (int i = 0; i < s->ndbs; i++) {
+		for (size_t j = 0; j < s->dbs[i].nlinks; j++)
+			bpf_link__destroy(s->dbs[i].links[j]);
+		free(s->dbs[i].links);
+	}
+	s->ndbs = 0;
+}
+
+/* The wait a thread is in now, so far: a take_gil call that left the CPU
+ * (or follows a forced drop's wait), or a forced drop_gil waiting.  A wait
+ * adds to wait_ns only when it ends; with its part so far added, two
+ * readings differ by the waiting between them, clipped at both ends like
+ * the futex signal's episodes (else a call straddling a window's end is
+ * lost from it, one at its start counted whole). */
+static uint64_t take_wait_so_far(const struct gil_take *t, uint64_t now)
+{
+	uint64_t from = 0;
+	if (t->start && (t->blocked || t->since))
+		from = t->since ? t->since : t->start;
+	else if (t->drop_start && t->drop_blocked)
+		from = t->drop_start;
+	return from && now > from ? now - from : 0;
+}
+
 int bpfs_gil_take(struct bpf_session *s, uint32_t tid, struct gil_take *out)
 {
 	memset(out, 0, sizeof(*out));
-	return bpf_map_lookup_elem(bpf_map__fd(s->skel->maps.gil_takes), &tid, out);
+	if (bpf_map_lookup_elem(bpf_map__fd(s->skel->maps.gil_takes), &tid, out))
+		return -1;
+	out->wait_ns += take_wait_so_far(out, monotonic_ns());
+	return 0;
 }
 
 int bpfs_gil_stats(struct bpf_session *s, pid_t pid, struct gil_stats *out,
@@ -571,6 +717,11 @@ int bpfs_seed_offcpu(struct bpf_session *s, uint32_t tid, uint32_t pid, uint64_t
 		.reason = reason,
 	};
 	return bpf_map_update_elem(bpf_map__fd(s->skel->maps.offcpu), &tid, &v, BPF_NOEXIST);
+}
+
+int bpfs_offcpu_of(struct bpf_session *s, uint32_t tid, struct offcpu_start *out)
+{
+	return bpf_map_lookup_elem(bpf_map__fd(s->skel->maps.offcpu), &tid, out) ? -1 : 0;
 }
 
 struct bpfs_offcpu *bpfs_offcpu_now(struct bpf_session *s, size_t *n)
@@ -621,7 +772,9 @@ void bpfs_close(struct bpf_session *s)
 	if (!s)
 		return;
 	bpfs_detach_gil_takes(s);
+	detach_db(s);
 	bpfs_stop(s);
+	bpf_link__destroy(s->exit_link);
 	ring_buffer__free(s->rb);
 	profile_bpf__destroy(s->skel);
 	free(s);

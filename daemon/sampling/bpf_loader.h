@@ -3,6 +3,7 @@
 #ifndef PYBPF_BPF_LOADER_H
 #define PYBPF_BPF_LOADER_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -34,6 +35,25 @@ int bpfs_enable_offcpu(struct bpf_session *s);
 int bpfs_attach_gil_takes(struct bpf_session *s, const struct pyprocess *pp);
 void bpfs_detach_gil_takes(struct bpf_session *s);
 int bpfs_gil_takes_attached(const struct bpf_session *s);
+/* Database time: uprobes on a driver library's entry points (pts[n]: file
+ * offsets, and which program) of the file at path, device dev and inode
+ * ino, once per file (n 0: a file with none, not tried again).  0, or -1
+ * with errno. */
+struct bpfs_db_point {
+	uint64_t offset;
+	enum db_entry_kind kind;
+};
+int bpfs_attach_db(struct bpf_session *s, const char *path, dev_t dev, ino_t ino,
+		   const struct bpfs_db_point *pts, size_t n);
+bool bpfs_db_attached(const struct bpf_session *s, dev_t dev, ino_t ino);
+/* Whether database calls' statements are read (their templates: sql_text). */
+void bpfs_set_sql_text(struct bpf_session *s, bool on);
+/* The template of hash sql into out (NUL-ended); 0, or -1 if not kept. */
+int bpfs_sql_text(struct bpf_session *s, uint32_t sql, char *out, size_t len);
+/* Each template's calls of pid that ended (hist: by log_bucket, as GIL waits'). */
+typedef int (*bpfs_sql_fn)(void *ctx, uint32_t sql, const struct sql_stat *st,
+			   const uint64_t hist[GIL_HIST_BUCKETS]);
+int bpfs_sql_stats(struct bpf_session *s, pid_t pid, bpfs_sql_fn fn, void *ctx);
 /* A thread's take_gil figures; its histogram (of the calls that blocked). */
 int bpfs_gil_take(struct bpf_session *s, uint32_t tid, struct gil_take *out);
 void bpfs_gil_take_hist(struct bpf_session *s, pid_t pid, uint64_t hist[GIL_HIST_BUCKETS]);
@@ -58,12 +78,17 @@ int bpfs_exited_thread(struct bpf_session *s, uint32_t pid, uint32_t tid, char *
 
 /* Every thread off CPU now, each once (malloc'd, *n of them), or NULL. */
 struct bpfs_offcpu *bpfs_offcpu_now(struct bpf_session *s, size_t *n);
+/* The off-CPU interval thread tid is in now: 0, or -1 if none. */
+int bpfs_offcpu_of(struct bpf_session *s, uint32_t tid, struct offcpu_start *out);
 
 /* Samples at rate_hz from now on (re-attaches the perf events). */
 int bpfs_set_rate(struct bpf_session *s, uint32_t rate_hz, char *err, size_t errlen);
 /* Whether off-CPU intervals carry their stack (default) or only their time
  * and reason (cheaper: no unwinding, nothing sent). */
 void bpfs_set_offcpu_stacks(struct bpf_session *s, int on);
+/* Whether stacks carry their coroutine frame, so that each asyncio task
+ * has stacks of its own (default on). */
+void bpfs_set_task_stacks(struct bpf_session *s, int on);
 
 /* Called for every exec (any process) and every exit of a registered
  * process: rec is a struct pybpf_proc_event. */
@@ -95,7 +120,8 @@ int bpfs_enable_proc_events(struct bpf_session *s, bpfs_event_fn on_event, void 
  * then hears of the followed processes only). */
 int bpfs_follow(struct bpf_session *s, pid_t pid, bpfs_event_fn on_event, void *ctx);
 
-/* Stops sampling (detaches from the perf events); maps stay readable. */
+/* Stops sampling (detaches from the perf events); maps stay readable and
+ * threads that exit are still named (exited_threads) until bpfs_close. */
 void bpfs_stop(struct bpf_session *s);
 void bpfs_close(struct bpf_session *s);
 

@@ -31,7 +31,8 @@ static struct pybpf_count_key key_of(const struct bpfs_offcpu *o)
 					.kind = KIND_OFFCPU,
 					.reason = o->v.reason,
 					.holds_gil = o->v.holds_gil,
-					.waiters = o->v.waiters};
+					.waiters = o->v.waiters,
+					.sql = o->v.sql};
 }
 
 struct find {
@@ -151,7 +152,8 @@ static bool its_count(const void *ctx, uint32_t i)
 	return !o->dead && o->tid == k->tid &&
 	       (o->last_gen == k->gen || o->last_gen + 1 == k->gen) && o->key.hash == k->hash &&
 	       o->key.pid == k->pid && o->key.reason == k->reason &&
-	       o->key.holds_gil == k->holds_gil && o->key.waiters == k->waiters;
+	       o->key.holds_gil == k->holds_gil && o->key.waiters == k->waiters &&
+	       o->key.sql == k->sql;
 }
 
 void intervals_count(struct intervals *iv, struct pybpf_count_key *key, struct pybpf_count *val)
@@ -178,7 +180,7 @@ void intervals_count(struct intervals *iv, struct pybpf_count_key *key, struct p
 int intervals_give_stacks(struct intervals *iv, intervals_stacks_fn fn, void *ctx)
 {
 	uint32_t tids[256];
-	uint64_t hashes[256];
+	uint64_t hashes[256], ts[256];
 	size_t idx[256];
 	int ret = 0;
 	/* one call per process, for all its stackless intervals */
@@ -194,10 +196,11 @@ int intervals_give_stacks(struct intervals *iv, intervals_stacks_fn fn, void *ct
 				continue;
 			q->asked = true;
 			idx[n] = j;
+			ts[n] = q->ts;
 			tids[n++] = q->tid;
 		}
 		memset(hashes, 0, n * sizeof(*hashes));
-		if (fn(ctx, pid, tids, n, hashes))
+		if (fn(ctx, pid, tids, ts, n, hashes))
 			ret = -1;
 		for (size_t k = 0; k < n; k++)
 			iv->v[idx[k]].stack = hashes[k];

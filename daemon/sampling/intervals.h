@@ -66,9 +66,11 @@ int intervals_drain(struct intervals *iv, struct bpfs_offcpu *now, size_t n, uin
  * stackless one gets the stack found for it (key->hash). */
 void intervals_count(struct intervals *iv, struct pybpf_count_key *key, struct pybpf_count *val);
 
-/* The stacks of threads of pid, tids[n], now (hashes[i], 0 if none). */
-typedef int (*intervals_stacks_fn)(void *ctx, uint32_t pid, const uint32_t *tids, size_t n,
-				   uint64_t *hashes);
+/* The stacks of threads of pid, tids[n], now (hashes[i], 0 if none), each
+ * blocked since ts[i]: 0 too for one no longer in that interval once its
+ * stack was read (it woke meanwhile: the stack is of what it did next). */
+typedef int (*intervals_stacks_fn)(void *ctx, uint32_t pid, const uint32_t *tids,
+				   const uint64_t *ts, size_t n, uint64_t *hashes);
 /* Intervals that began while the kernel side took no stacks (off-CPU time
  * by reason only): once stacks are wanted, each open one gets the stack its
  * thread is blocked in, read from userspace, for the rest of it. */

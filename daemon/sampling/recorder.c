@@ -39,16 +39,29 @@ static int on_count(void *ctx, const struct pybpf_count_key *key, const struct p
 	return deliver(r, &k, &v);
 }
 
+static int sql_text(void *ctx, uint32_t sql, char *out, size_t len)
+{
+	return bpfs_sql_text(ctx, sql, out, len);
+}
+
 static int exited_name(void *ctx, uint32_t pid, uint32_t tid, char *out, size_t len)
 {
 	return bpfs_exited_thread(ctx, pid, tid, out, len);
 }
 
-static int thread_stacks(void *ctx, uint32_t pid, const uint32_t *tids, size_t n, uint64_t *hashes)
+static int thread_stacks(void *ctx, uint32_t pid, const uint32_t *tids, const uint64_t *ts,
+			 size_t n, uint64_t *hashes)
 {
 	struct recorder *r = ctx;
 	const struct pyprocess *pp = agg_process(&r->agg, (pid_t)pid);
-	return pp ? idle_stacks(&r->agg, pp, tids, n, hashes) : 0;
+	if (!pp || idle_stacks(&r->agg, pp, tids, n, hashes))
+		return pp ? -1 : 0;
+	for (size_t i = 0; i < n; i++) {
+		struct offcpu_start now;
+		if (bpfs_offcpu_of(r->bpf, tids[i], &now) || now.ts != ts[i])
+			hashes[i] = 0; /* woke while read: not this interval's stack */
+	}
+	return 0;
 }
 
 void recorder_set_offcpu_stacks(struct recorder *r, bool on)
@@ -109,6 +122,8 @@ int recorder_open(struct recorder *r, uint32_t rate_hz, enum agg_mode mode, char
 	agg_reload_kallsyms(&r->agg); /* with the JIT images of our programs */
 	r->agg.exited_name = exited_name;
 	r->agg.exited_ctx = r->bpf;
+	r->agg.sql_text = sql_text;
+	r->agg.sql_ctx = r->bpf;
 	r->offcpu = mode != AGG_MODE_CPU;
 	r->offcpu_stacks = true; /* the BPF side's default */
 	if (r->offcpu && bpfs_enable_offcpu(r->bpf)) {
@@ -131,6 +146,7 @@ void recorder_close(struct recorder *r)
 	bpfs_close(r->bpf);
 	agg_free(&r->agg);
 	intervals_free(&r->ivl);
+	dbprobes_free(&r->db);
 	memset(r, 0, sizeof(*r));
 }
 
@@ -150,13 +166,20 @@ int recorder_add_pid(struct recorder *r, const struct pyprocess *pp, char *err, 
 	 * they come back.  Seeded after registering, so a thread that wakes and
 	 * sleeps again meanwhile is seen by the BPF program (the seed never
 	 * replaces what it wrote) */
-	if (r->agg.mode != AGG_MODE_CPU)
+	if (r->agg.mode != AGG_MODE_CPU) {
 		idle_threads_seed(&r->agg, r->bpf, pp);
+		if (dbprobes_add(&r->db, r->bpf, pp->pid, monotonic_ns())) {
+			snprintf(err, errlen, "out of memory");
+			recorder_remove_pid(r, pp->pid);
+			return -1;
+		}
+	}
 	return 0;
 }
 
 void recorder_remove_pid(struct recorder *r, pid_t pid)
 {
+	dbprobes_remove(&r->db, pid);
 	bpfs_remove_process(r->bpf, pid);
 	agg_forget_process(&r->agg, pid);
 }
@@ -193,8 +216,10 @@ int recorder_step(struct recorder *r, int timeout_ms)
 {
 	if (bpfs_poll(r->bpf, timeout_ms))
 		return -1;
-	if (monotonic_ns() - r->last_drain < DRAIN_INTERVAL_NS)
+	uint64_t now = monotonic_ns();
+	if (now - r->last_drain < DRAIN_INTERVAL_NS)
 		return 0;
+	dbprobes_tick(&r->db, r->bpf, now);
 	return drain(r, DRAIN_TICK) ? -1 : 1;
 }
 

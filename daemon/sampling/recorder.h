@@ -10,6 +10,7 @@
 
 #include "sampling/aggregate.h"
 #include "sampling/bpf_loader.h"
+#include "sampling/dbprobes.h"
 #include "sampling/intervals.h"
 #include "sys/clock.h"
 
@@ -22,6 +23,7 @@ struct recorder {
 	bool offcpu;	      /* off-CPU tracking (modes but cpu) */
 	bool offcpu_stacks;   /* ... with a stack at each switch-out */
 	struct intervals ivl; /* off-CPU time cut at drains */
+	struct dbprobes db;   /* database drivers' calls (modes but cpu) */
 	/* also sees every drained count (the daemon's reports), or NULL */
 	bpfs_count_fn count_hook;
 	void *hook_ctx;

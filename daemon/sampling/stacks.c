@@ -25,8 +25,12 @@ int stacks_init(struct stack_table *t)
 
 void stacks_free(struct stack_table *t)
 {
-	for (size_t i = 0; i < t->n; i++)
+	for (size_t i = 0; i < t->n; i++) {
 		free(t->e[i].frames);
+		free(t->e[i].task);
+		free(t->e[i].task_parents);
+		free(t->e[i].endpoint);
+	}
 	free(t->e);
 	htab_free(&t->index);
 	memset(t, 0, sizeof(*t));
@@ -57,7 +61,8 @@ int stacks_insert(struct stack_table *t, uint64_t hash, uint32_t pid, const uint
 	}
 	if (n)
 		memcpy(copy, frames, n * sizeof(*copy));
-	t->e[t->n++] = (struct stack_entry){hash, copy, n, pid, t->sweep};
+	t->e[t->n++] = (struct stack_entry){
+		.hash = hash, .frames = copy, .n = n, .pid = pid, .sweep = t->sweep};
 	return 0;
 }
 
@@ -76,6 +81,9 @@ long stacks_sweep(struct stack_table *t, uint32_t keep, stacks_forget_fn forget,
 			forget(ctx, e->hash);
 		if (age > keep) {
 			free(e->frames);
+			free(e->task);
+			free(e->task_parents);
+			free(e->endpoint);
 			dropped++;
 			continue;
 		}
@@ -119,6 +127,9 @@ long stacks_drop_pids(struct stack_table *t, const uint32_t *pids, size_t npids,
 		if (forget && !(e->hash & PYBPF_HASH_USER_BIT))
 			forget(ctx, e->hash);
 		free(e->frames);
+		free(e->task);
+		free(e->task_parents);
+		free(e->endpoint);
 		dropped++;
 	}
 	t->n = kept;

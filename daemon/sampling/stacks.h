@@ -5,6 +5,7 @@
 #ifndef PYBPF_STACKS_H
 #define PYBPF_STACKS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -16,7 +17,13 @@ struct stack_entry {
 	uint32_t *frames; /* indices into the frame table, leaf first */
 	uint32_t n;
 	uint32_t pid;
-	uint64_t sweep; /* the sweep generation it was last used in */
+	uint64_t sweep;	     /* the sweep generation it was last used in */
+	char *task;	     /* the asyncio task it ran in (malloc'd), NULL if none */
+	char *task_parents;  /* the tasks awaiting it, outermost first ("a > b"), or NULL */
+	uint64_t coro;	     /* pybpf_stack.coro: its task's coroutine frame, 0 if none */
+	uint32_t coro_split; /* frames[] index just past that coroutine's frame */
+	bool task_settled;   /* its task (and the tasks awaiting it) found for good */
+	char *endpoint;	     /* the view of the request it serves (malloc'd), NULL if none */
 };
 
 struct stack_table {

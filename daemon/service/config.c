@@ -71,6 +71,9 @@ static const struct key_desc keys[] = {
 	U32(window_s, 1, 3600),
 	BOOL(offcpu),
 	BOOL(event_loops),
+	BOOL(task_labels),
+	BOOL(sql_text),
+	BOOL(db_time),
 	U32(event_loop_threshold_ms, 1, 600000),
 	U32(stack_idle_s, 1, 86400),
 	{"service_rule", KT_RULE, offsetof(struct config, service_rule),
@@ -121,6 +124,8 @@ void config_defaults(struct config *c)
 	c->offcpu = true;
 	c->event_loops = false; /* the tracepoints cost every system call of the host */
 	c->event_loop_threshold_ms = 100;
+	c->task_labels = true;
+	c->sql_text = true;
 	c->stack_idle_s = 600;
 	set_str(c->service_rule, sizeof(c->service_rule),
 		"env:PYBPF_SERVICE,unit,container,script");

@@ -16,6 +16,9 @@ struct config {
 	bool offcpu;			  /* offcpu = true */
 	bool event_loops;		  /* event_loops = false: loop iterations and stalls */
 	uint32_t event_loop_threshold_ms; /* event_loop_threshold_ms = 100 (1..600000) */
+	bool task_labels;		  /* task_labels = true: asyncio tasks' own stacks */
+	bool sql_text;			  /* sql_text = true: database statements' templates */
+	bool db_time;			  /* db_time = false: uprobes on database drivers */
 	uint32_t stack_idle_s;		  /* stack_idle_s = 600 (1..86400) */
 	char service_rule[256];	     /* service_rule = env:PYBPF_SERVICE,unit,container,script */
 	char socket[108];	     /* socket = /run/pybpf/pybpfd.sock */

@@ -16,6 +16,7 @@
 #include "native/elfcache.h"
 #include "profile/view.h"
 #include "python/dump.h"
+#include "python/pytasks.h"
 #include "report/report.h"
 #include "report/top.h"
 #include "service/authz.h"
@@ -505,6 +506,19 @@ static void do_dump(struct ctl_client *cl, const Pybpf__Control__DumpRequest *rq
 			ctl_reply_error(cl, ESRCH, "%s", err[0] ? err : "out of memory");
 			return;
 		}
+	}
+	if (rq->tasks) {
+		FILE *f = open_memstream(&text, &len);
+		int rc = f ? pytasks_print(&pp, rq->json, f, err, sizeof(err)) : -1;
+		if (f)
+			fclose(f);
+		if (rc) {
+			free(text);
+			ctl_reply_error(cl, ESRCH, "%s", f ? err : "out of memory");
+			return;
+		}
+		send_printed(cl, text, len);
+		return;
 	}
 	if (dump_process(&pp, &dp,
 			 (rq->nonblocking ? DUMP_NONBLOCKING : 0) | (rq->locals ? DUMP_LOCALS : 0) |

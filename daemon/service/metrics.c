@@ -43,6 +43,12 @@ static void service_metrics(const struct daemon_snapshot *s, FILE *out)
 				"pybpf_offcpu_seconds_total{service=\"%s\",reason=\"%s\"} %.6f\n",
 				s->services[i].name, waitstats_reason_name(r),
 				(double)s->services[i].offcpu_ns[r] / 1e9);
+	head(out, "pybpf_db_seconds_total", "counter",
+	     "Thread-seconds waiting inside database drivers' calls, per service (the reason "
+	     "db of pybpf_offcpu_seconds_total).");
+	for (size_t i = 0; i < s->nservices; i++)
+		fprintf(out, "pybpf_db_seconds_total{service=\"%s\"} %.6f\n", s->services[i].name,
+			(double)s->services[i].offcpu_ns[REASON_DB] / 1e9);
 }
 
 /* Event loops: iterations, stalls, and the busy time of an iteration as a
@@ -117,6 +123,16 @@ static void sample_metrics(const struct daemon_snapshot *s, FILE *out)
 		s->st.agg.thread_names);
 	counter(out, "pybpf_thread_name_reads_total", "Reads of target memory those looks took.",
 		s->st.agg.thread_name_reads);
+	counter(out, "pybpf_task_reads_total",
+		"Reads of a process's asyncio tasks (to name the task of a new stack).",
+		s->st.agg.task_reads);
+	counter(out, "pybpf_task_misses_total",
+		"Looks for a stack's asyncio task that found none (tried again as its samples "
+		"come).",
+		s->st.agg.task_misses);
+	counter(out, "pybpf_sql_unknown_total",
+		"Database waits whose statement's template was no longer kept (no sql label).",
+		s->st.agg.sql_unknown);
 	head(out, "pybpf_stack_flags_total", "counter",
 	     "Samples kept with a flagged stack, by flag.");
 	fprintf(out, "pybpf_stack_flags_total{flag=\"truncated\"} %llu\n",

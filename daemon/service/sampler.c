@@ -276,6 +276,10 @@ static void reload(struct daemon *d)
 			agg_set_rate(&d->rec.agg, nc.rate_hz);
 		}
 	}
+	if (nc.db_time != old.db_time) {
+		log_warn("reload: db_time changes at the next start");
+		nc.db_time = old.db_time;
+	}
 	if (nc.event_loops != old.event_loops) {
 		log_warn("reload: event_loops changes at the next start");
 		nc.event_loops = old.event_loops;
@@ -284,6 +288,10 @@ static void reload(struct daemon *d)
 		log_warn("reload: offcpu changes at the next start");
 		nc.offcpu = old.offcpu;
 	}
+	if (nc.task_labels != old.task_labels)
+		bpfs_set_task_stacks(d->rec.bpf, nc.task_labels); /* new stacks from now */
+	if (nc.sql_text != old.sql_text)
+		bpfs_set_sql_text(d->rec.bpf, nc.sql_text); /* calls begun from now */
 	d->cfg = nc;
 	if (nc.event_loops && nc.event_loop_threshold_ms != old.event_loop_threshold_ms)
 		loopstats_start(d); /* the new threshold */
@@ -334,6 +342,9 @@ static int open_all(struct daemon *d)
 	}
 	d->rec.count_hook = capture_count_hook;
 	d->rec.hook_ctx = d;
+	bpfs_set_task_stacks(d->rec.bpf, d->cfg.task_labels);
+	bpfs_set_sql_text(d->rec.bpf, d->cfg.sql_text);
+	d->rec.db.off = !d->cfg.db_time;
 	if (bpfs_enable_proc_events(d->rec.bpf, discovery_on_event, d)) {
 		log_err("attaching to sched_process_exec/exit failed: %s", strerror(errno));
 		return -1;

@@ -1,8 +1,10 @@
 /* fuzz_dump: dump_process() (daemon/python/dump.c), the userspace
  * unwinder: the thread list, the frame walks of include/pyunwind.h over
  * copies of the data stack, the code objects' names, files and line tables
- * (daemon/python/symbols.c), all read from a target whose memory is the
- * fuzzed bytes.
+ * (daemon/python/symbols.c); and pytasks_print() (daemon/python/pytasks.c),
+ * the asyncio tasks: sys.modules, dicts, sets, weak references, the tasks'
+ * lists and fields; all read from a target whose memory is the fuzzed
+ * bytes.
  *
  * The target's memory: every read of another process goes through
  * process_vm_readv (daemon/sys/memread.c), which this program defines
@@ -28,6 +30,7 @@
 
 #include "native/elfcache.h"
 #include "python/dump.h"
+#include "python/pytasks.h"
 #include "python/pyprocess.h"
 #include "sys/memread.h"
 
@@ -233,6 +236,8 @@ static void record_process(pid_t pid, const char *out)
 		fprintf(stderr, "record: %s\n", err);
 		exit(1);
 	}
+	if (pytasks_print(&pp, false, stderr, err, sizeof(err)))
+		fprintf(stderr, "record: tasks: %s\n", err);
 	recording = false;
 	dump_print_text(&pp, &d, stderr);
 	dump_free(&d);
@@ -294,5 +299,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		dump_print_json(&pp, &d, devnull);
 		dump_free(&d);
 	}
+	if (pp.minor >= 11)
+		pytasks_print(&pp, size & 1, devnull, err, sizeof(err));
 	return 0;
 }

@@ -87,7 +87,7 @@ for spec in "${pythons[@]}"; do
 	done
 done
 
-# --- dump: the reads of a dump of real sleeping Pythons -------------------
+# --- dump: the reads of a dump (and a task listing) of real sleeping Pythons
 cat >"$tmp/sleeper.py" <<'EOF'
 import threading, time
 def leaf(n, tag):
@@ -102,6 +102,13 @@ class Worker:
     def run(self):
         leaf(4, "worker")
 threading.Thread(target=Worker().run, name="worker", daemon=True).start()
+import asyncio
+async def waiter(i):
+    await asyncio.sleep(3600)
+async def gathered():
+    await asyncio.gather(*(asyncio.create_task(waiter(i), name="seed-%d" % i) for i in range(3)))
+# asyncio tasks for the tasks reader (3.11+: named, gathered, in a thread's loop)
+threading.Thread(target=lambda: asyncio.run(gathered()), name="loop", daemon=True).start()
 def main():
     leaf(7, "main")
 main()

@@ -97,6 +97,10 @@ def blocked(impl):
               f"{how}: {got} stalls on the {name} stack, the workload blocked {mine} times so ({n} in all)")
     check(len(cpu["stack"]) > 1 and cpu["stack"][-2].startswith("burner ("),
           f"{how}: burn() is called by burner ({cpu['stack'][-2:]})")
+    # the task that blocked the loop, named (3.11+: tasks are read)
+    want = ("sleeper", "burner") if it.minor >= 11 else ("", "")
+    check((sleep["task"], cpu["task"]) == want,
+          f"{how}: the stalls name the tasks that blocked ({sleep['task']!r}, {cpu['task']!r}; want {want})")
 
 
 def healthy(impl):

@@ -10,7 +10,8 @@ the time, so that none waits for a CPU: 0.91 to 1.10 here).  The capture
 lasts until the orphan, the last of the tree, has ended, and pybpfctl exits
 with the command's status.  Started under a shell (record --subprocesses --
 sh -c ...), the Pythons below a non-Python root are followed too.  And
---pid PID --subprocesses finds the children already running.  `dump
+--pid PID --subprocesses finds the children already running (their
+samples against their clocks read while the capture runs).  `dump
 --subprocesses` shows every process of a running tree in its hot function,
 locally and through pybpfd, which finds a forked child (a Python that never
 execs: gunicorn's and multiprocessing's workers) from the fork itself."""
@@ -19,7 +20,7 @@ import os
 import subprocess
 import time
 
-from pybpf_testlib import PYBPFCTL, PYTHON, WORKLOADS, Daemon, Pprof, check, tmpdir
+from pybpf_testlib import PYBPFCTL, PYTHON, WORKLOADS, Daemon, Pprof, SchedClock, check, tmpdir
 
 SECONDS = 2
 RATE = 499
@@ -97,10 +98,31 @@ check_tree("under a shell: ", out, json.load(open(truth_path)))
 truth_path = os.path.join(d, "pid.json")
 tree = subprocess.Popen([PYTHON, script, "8", truth_path])
 time.sleep(1.5)  # its children up
+
+
+def descendants(pid):
+    out = []
+    try:
+        with open(f"/proc/{pid}/task/{pid}/children") as f:
+            kids = [int(x) for x in f.read().split()]
+    except OSError:
+        kids = []
+    for k in kids:
+        out += [k] + descendants(k)
+    return out
+
+
+# each process's own clock read while the capture runs (the kernel's
+# schedstat, every 50 ms): what its spin costs inside the window, where the
+# spin's mean rate would count pybpfctl's start-up, which takes a CPU
+tree_pids = [tree.pid] + descendants(tree.pid)
+clocks = {pid: SchedClock(pid, [pid]) for pid in tree_pids}
 out = os.path.join(d, "pid.pb.gz")
 p = subprocess.run([PYBPFCTL, "--no-daemon", "record", "--subprocesses", "-q", "-r", str(RATE), "-o", out, "--pid",
                     str(tree.pid), "--json"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=120)
 ended = time.monotonic()
+for c in clocks.values():
+    c.stop()
 tree.wait()
 print(p.stderr)
 check(p.returncode == 0, f"--pid --subprocesses exits 0 ({p.returncode})")
@@ -112,10 +134,13 @@ for fn in ("hot_parent", "hot_fork", "hot_spawn", "hot_subprocess", "hot_shell")
     spun = per.get(pid, (0, {}))[1].get(fn, 0)
     # what its clock owes of the part of its spin the capture saw
     cpu, t0, t1 = truth["cpu"][fn]
-    owed = RATE * cpu * max(0.0, t1 - max(t0, began)) / (t1 - t0)
+    check(pid in clocks and clocks[pid].marks[pid], f"--pid: {fn} (pid {pid}) ran before the capture")
+    # to its clock's last reading, when it exited first (50 ms at most)
+    w0, w1 = max(t0, began), min(t1, ended, clocks[pid].marks[pid][-1][0])
+    owed = RATE * clocks[pid].share(pid, w0, w1)[0] / 100 * (w1 - w0)
     check(owed > 0 and 0.85 * owed <= spun <= (1.15 * owed + 5) / (1 - truth["steal"]),
           f"--pid: {fn} (pid {pid}), running before the capture, has {spun} samples in {fn}(); its clock owes "
-          f"{owed:.0f} of the {max(0.0, t1 - max(t0, began)):.1f} s the capture saw")
+          f"{owed:.0f} of the {w1 - w0:.1f} s the capture saw")
 
 
 def dump_tree(how, *via):

@@ -221,9 +221,13 @@ if EXACT:
           f"{calls:.0f} take_gil calls that waited)")
 
 # one CPU-bound thread among sleepers
-proc, ids, _ = start("onecpu", DURATION + 4)
+# (each workload runs until the capture is over, and is stopped then: run
+# for a fixed time, it could end inside a capture whose start-up took
+# seconds, as under the sanitizer build: "sleeper sleeps 0.756")
+proc, ids, out = start("onecpu", DURATION + 60)
 try:
     g = ctl("gil", "--pid", str(proc.pid), "-d", str(DURATION), "--json")
+    open(out + ".stop", "w").close()
     print(json.dumps({k: v for k, v in g.items() if not k.startswith("top")}, indent=1))
     by_tid = {t["tid"]: t for t in g["threads"]}
     spin = by_tid[ids["spin0"]]
@@ -235,9 +239,10 @@ finally:
     finish(proc)
 
 # socket, sleep, lock
-proc, ids, out = start("io", DURATION + 2)
+proc, ids, out = start("io", DURATION + 60)
 try:
     r = ctl("io", "--pid", str(proc.pid), "-d", str(DURATION), "--json")
+    open(out + ".stop", "w").close()
     print(json.dumps(r, indent=1)[:4000])
     proc.wait(timeout=30)
     truth = json.load(open(out + ".done"))

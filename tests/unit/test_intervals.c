@@ -205,12 +205,14 @@ static int deliver_hash(void *ctx, const struct pybpf_count_key *key, const stru
 	return 0;
 }
 
-static int give(void *ctx, uint32_t pid, const uint32_t *tids, size_t n, uint64_t *hashes)
+static int give(void *ctx, uint32_t pid, const uint32_t *tids, const uint64_t *ts, size_t n,
+		uint64_t *hashes)
 {
 	(void)ctx;
 	assert_int_equal(pid, 1);
 	assert_int_equal(n, 1);
 	assert_int_equal(tids[0], 3);
+	assert_int_equal(ts[0], 100); /* the interval's start, for the caller's check */
 	hashes[0] = 999;
 	return 0;
 }

@@ -475,6 +475,78 @@ static void test_stalls(void **state)
 	perftools__profiles__profile__free_unpacked(m, NULL);
 }
 
+/* Samples of two tasks on one stack stay apart, each labelled with its task
+ * and the tasks awaiting it; one without a task has neither label. */
+/* a, b, then a again (which merges with the first): two samples more,
+ * decoded. */
+static pb_profile *add_apart(struct fixture *fx, const struct prof_sample *a,
+			     const struct prof_sample *b)
+{
+	size_t before = fx->p.nsamples;
+	assert_int_equal(profile_add_sample(&fx->p, a), 0);
+	assert_int_equal(profile_add_sample(&fx->p, b), 0);
+	assert_int_equal(profile_add_sample(&fx->p, a), 0);
+	assert_int_equal(fx->p.nsamples, before + 2);
+	return decode(&fx->p);
+}
+
+/* The asyncio task labels and the endpoint: samples that differ only by
+ * one stay apart; none when empty. */
+static void test_labels(void **state)
+{
+	struct fixture *fx = *state;
+	uint32_t *x = fx->idx;
+	uint32_t s1[] = {x[F_INNER], x[F_OUTER]};
+	struct prof_sample a = {.frames = s1,
+				.nframes = 2,
+				.count = 3,
+				.pid = 100,
+				.tid = 201,
+				.thread_name = "MainThread",
+				.reason = "",
+				.task = "alpha",
+				.task_parents = "Task-1 > batch",
+				.endpoint = "shop.views.checkout"};
+	struct prof_sample b = a, c = a;
+	b.count = 2;
+	b.task = "beta";
+	b.task_parents = "";
+	c.count = 1;
+	c.endpoint = ""; /* a's but for the endpoint */
+	assert_int_equal(profile_add_sample(&fx->p, &c), 0);
+	pb_profile *m = add_apart(fx, &a, &b);
+	int seen = 0;
+	for (size_t i = 0; i < m->n_sample; i++) {
+		const pb_sample *s = m->sample[i];
+		int64_t tid = -1;
+		label(m, s, "thread_id", &tid);
+		const char *task = label(m, s, "task", NULL),
+			   *up = label(m, s, "task_parents", NULL),
+			   *ep = label(m, s, "endpoint", NULL);
+		if (tid != 201) {
+			assert_null(task);
+			assert_null(up);
+			assert_null(ep);
+			continue;
+		}
+		assert_non_null(task);
+		if (!strcmp(task, "alpha")) {
+			assert_string_equal(up, "Task-1 > batch");
+			assert_int_equal(s->value[0], ep ? 6 : 1);
+			if (ep)
+				assert_string_equal(ep, "shop.views.checkout");
+		} else {
+			assert_string_equal(task, "beta");
+			assert_int_equal(s->value[0], 2);
+			assert_null(up);
+			assert_string_equal(ep, "shop.views.checkout");
+		}
+		seen++;
+	}
+	assert_int_equal(seen, 3);
+	perftools__profiles__profile__free_unpacked(m, NULL);
+}
+
 static void test_file_matches_buf(void **state)
 {
 	struct fixture *fx = *state;
@@ -527,6 +599,7 @@ int main(void)
 		cmocka_unit_test(test_empty),
 		cmocka_unit_test_setup_teardown(test_value_type, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_stalls, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_labels, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_file_matches_buf, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_errors, setup, teardown),
 	};

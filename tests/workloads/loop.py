@@ -56,9 +56,9 @@ async def main():
     with open(out + ".ready.tmp", "w") as f:
         json.dump({"tid": threading.get_native_id()}, f)
     os.rename(out + ".ready.tmp", out + ".ready")
-    tasks = [ticker() for _ in range(3)]
+    tasks = [asyncio.create_task(ticker(), name=f"ticker-{i}") for i in range(3)]
     if mode == "block":
-        tasks += [sleeper(), burner()]
+        tasks += [asyncio.create_task(sleeper(), name="sleeper"), asyncio.create_task(burner(), name="burner")]
     await asyncio.gather(*tasks)
 
 

@@ -13,7 +13,9 @@ Writes OUT (JSON) once every thread runs: {"threads": {name: native tid}};
 and OUT.done at the end, with the asker's measured share of time in recv and
 each spinning thread's own CPU clock every 50 ms ("cpu": {name: [[monotonic,
 thread_time], ...]}): the truth a GIL report is checked against, whatever the
-hand-over's fairness.  A file OUT.stop ends the spinning early.
+hand-over's fairness.  A file OUT.stop ends every mode early: the tests run
+it for longer than they need and stop it once their capture is over, so that
+its threads outlast a capture whose start-up takes seconds.
 """
 import json
 import os
@@ -28,6 +30,10 @@ ids = {}
 done = {"cpu": {}}
 
 
+def over():
+    return time.monotonic() >= end or os.path.exists(out + ".stop")
+
+
 def spin():
     name = threading.current_thread().name
     ids[name] = threading.get_native_id()
@@ -39,7 +45,7 @@ def spin():
         if now >= next_mark:
             marks.append((now, time.thread_time()))
             next_mark = now + 0.05
-            if now >= end or os.path.exists(out + ".stop"):
+            if over():
                 # read again: the GIL may have passed to others since `now`
                 marks.append((time.monotonic(), time.thread_time()))
                 break
@@ -49,7 +55,7 @@ def spin():
 
 def sleeper():
     ids[threading.current_thread().name] = threading.get_native_id()
-    while time.monotonic() < end:
+    while not over():
         time.sleep(1.0)  # SLEEP LINE
 
 
@@ -78,7 +84,7 @@ def asker(port):
     sock = socket.create_connection(("127.0.0.1", port))
     in_recv = 0.0
     t_start = time.monotonic()
-    while time.monotonic() < end:
+    while not over():
         busy_until = time.monotonic() + 0.05
         while time.monotonic() < busy_until:
             pass
@@ -120,7 +126,8 @@ os.rename(out + ".tmp", out)
 # one long sleep (or a join): a main thread waking often would itself
 # contend for the GIL
 if mode == "io":
-    time.sleep(max(0.0, end - time.monotonic()))
+    while not over():  # 5 wake-ups a second: nothing beside these waits
+        time.sleep(0.2)
     lock.release()
 for t in threads:
     t.join()

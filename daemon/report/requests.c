@@ -1,0 +1,240 @@
+/* requests.c - endpoints' time by what it went to, and the database
+ * statements by total time. */
+#include "report/requests.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "report/report.h"
+#include "sys/textesc.h"
+
+/* What an endpoint's time went to: a wall sample's reason, grouped. */
+enum part { P_CPU, P_GIL, P_DB, P_IO, P_LOCK, P_SLEEP, P_OTHER, P__COUNT };
+static const char *const part_names[P__COUNT] = {"cpu",	 "gil",	  "db",	  "io",
+						 "lock", "sleep", "other"};
+
+static enum part part_of(const char *reason)
+{
+	static const struct {
+		const char *reason;
+		enum part part;
+	} map[] = {{"cpu", P_CPU}, {"gil", P_GIL},   {"db", P_DB},	{"socket", P_IO},
+		   {"file", P_IO}, {"lock", P_LOCK}, {"sleep", P_SLEEP}};
+	for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++)
+		if (!strcmp(reason, map[i].reason))
+			return map[i].part;
+	return P_OTHER; /* runqueue, other */
+}
+
+struct endpoint {
+	const char *name; /* interned in the profile */
+	double ns[P__COUNT], total;
+};
+
+struct statement {
+	uint32_t sql;
+	char text[PYBPF_SQL_MAX];
+	struct sql_stat st;
+	double p50_ns, p99_ns;
+	const char *endpoint; /* the one it waited most under, "" none */
+};
+
+struct collect {
+	struct endpoint *eps;
+	size_t neps;
+	struct statement *sts;
+	size_t nsts, cap;
+	struct bpf_session *bpf;
+};
+
+static struct endpoint *endpoint_of(struct collect *c, const char *name)
+{
+	for (size_t i = 0; i < c->neps; i++)
+		if (c->eps[i].name == name)
+			return &c->eps[i];
+	memset(&c->eps[c->neps], 0, sizeof(c->eps[0]));
+	c->eps[c->neps].name = name;
+	return &c->eps[c->neps++];
+}
+
+static int add_statement(void *ctx, uint32_t sql, const struct sql_stat *st,
+			 const uint64_t hist[GIL_HIST_BUCKETS])
+{
+	struct collect *c = ctx;
+	if (c->nsts == c->cap) {
+		size_t cap = c->cap ? 2 * c->cap : 64;
+		struct statement *n = realloc(c->sts, cap * sizeof(*n));
+		if (!n)
+			return -1;
+		c->sts = n;
+		c->cap = cap;
+	}
+	struct statement *s = &c->sts[c->nsts++];
+	memset(s, 0, sizeof(*s));
+	s->sql = sql;
+	s->st = *st;
+	/* a bucket's upper edge, at most the longest call */
+	s->p50_ns = report_percentile_ns(hist, 0.5);
+	s->p99_ns = report_percentile_ns(hist, 0.99);
+	if (s->p50_ns > (double)st->max_ns)
+		s->p50_ns = (double)st->max_ns;
+	if (s->p99_ns > (double)st->max_ns)
+		s->p99_ns = (double)st->max_ns;
+	if (bpfs_sql_text(c->bpf, sql, s->text, sizeof(s->text)))
+		snprintf(s->text, sizeof(s->text), "?");
+	s->endpoint = "";
+	return 0;
+}
+
+static int by_total(const void *a, const void *b)
+{
+	double x = ((const struct endpoint *)a)->total, y = ((const struct endpoint *)b)->total;
+	return x < y ? 1 : x > y ? -1 : 0;
+}
+
+static int by_ns(const void *a, const void *b)
+{
+	uint64_t x = ((const struct statement *)a)->st.ns, y = ((const struct statement *)b)->st.ns;
+	return x < y ? 1 : x > y ? -1 : 0;
+}
+
+/* Each statement's endpoint: the one whose samples waited in it longest
+ * (the samples' sql and endpoint are interned: pairs of pointers). */
+static int statement_endpoints(struct collect *c, const struct profile *p)
+{
+	struct pair {
+		const char *sql, *endpoint;
+		double ns;
+	} *pairs = calloc(p->nsamples ? p->nsamples : 1, sizeof(*pairs));
+	size_t n = 0;
+	if (!pairs)
+		return -1;
+	for (size_t i = 0; i < p->nsamples; i++) {
+		const struct prof_sample *a = &p->samples[i];
+		size_t j = 0;
+		if (!a->sql || !a->sql[0] || !a->endpoint[0])
+			continue;
+		while (j < n && (pairs[j].sql != a->sql || pairs[j].endpoint != a->endpoint))
+			j++;
+		if (j == n)
+			pairs[n++] = (struct pair){a->sql, a->endpoint, 0};
+		pairs[j].ns += (double)a->value;
+	}
+	for (size_t i = 0; i < c->nsts; i++) {
+		double best = 0;
+		for (size_t j = 0; j < n; j++)
+			if (pairs[j].ns > best && !strcmp(pairs[j].sql, c->sts[i].text)) {
+				best = pairs[j].ns;
+				c->sts[i].endpoint = pairs[j].endpoint;
+			}
+	}
+	free(pairs);
+	return 0;
+}
+
+static int collect(struct collect *c, const struct requests_input *in)
+{
+	const struct profile *p = in->p;
+	c->eps = calloc(p->nsamples ? p->nsamples : 1, sizeof(*c->eps));
+	if (!c->eps)
+		return -1;
+	for (size_t i = 0; i < p->nsamples; i++) {
+		const struct prof_sample *s = &p->samples[i];
+		if (!s->endpoint || !s->endpoint[0])
+			continue;
+		struct endpoint *e = endpoint_of(c, s->endpoint);
+		e->ns[part_of(s->reason)] += (double)s->value;
+		e->total += (double)s->value;
+	}
+	qsort(c->eps, c->neps, sizeof(*c->eps), by_total);
+	c->bpf = in->bpf;
+	if (bpfs_sql_stats(in->bpf, in->pp->pid, add_statement, c))
+		return -1;
+	if (c->nsts) /* none: no array at all */
+		qsort(c->sts, c->nsts, sizeof(*c->sts), by_ns);
+	return statement_endpoints(c, p);
+}
+
+static double pct(double a, double b)
+{
+	return b > 0 ? 100.0 * a / b : 0;
+}
+
+static void print_json(const struct collect *c, const struct requests_input *in, FILE *out)
+{
+	double all = 0;
+	for (size_t i = 0; i < c->neps; i++)
+		all += c->eps[i].total;
+	uint64_t st[STAT__COUNT] = {0};
+	bpfs_stats(in->bpf, st);
+	fprintf(out,
+		"{\"pid\": %d, \"seconds\": %.3f, \"sql_text\": %s, \"db_calls\": %llu, "
+		"\"db_calls_untracked\": %llu, \"endpoints\": [",
+		(int)in->pp->pid, in->seconds, in->sql_text ? "true" : "false",
+		(unsigned long long)st[STAT_DB_CALLS], (unsigned long long)st[STAT_DROP_DB]);
+	for (size_t i = 0; i < c->neps; i++) {
+		const struct endpoint *e = &c->eps[i];
+		fprintf(out, "%s\n {\"endpoint\": ", i ? "," : "");
+		json_write_string(out, e->name);
+		fprintf(out, ", \"seconds\": %.6f, \"share_pct\": %.2f", e->total / 1e9,
+			pct(e->total, all));
+		for (int k = 0; k < P__COUNT; k++)
+			fprintf(out, ", \"%s_pct\": %.2f", part_names[k], pct(e->ns[k], e->total));
+		fputc('}', out);
+	}
+	fprintf(out, "\n], \"statements\": %zu, \"sql\": [", c->nsts);
+	for (size_t i = 0; i < c->nsts && i < REQUESTS_TOP_SQL; i++) {
+		const struct statement *s = &c->sts[i];
+		fprintf(out, "%s\n {\"statement\": ", i ? "," : "");
+		json_write_string(out, s->text);
+		fprintf(out,
+			", \"count\": %llu, \"total_ms\": %.3f, \"p50_ms\": %.3f, \"p99_ms\": "
+			"%.3f, "
+			"\"max_ms\": %.3f, \"endpoint\": ",
+			(unsigned long long)s->st.calls, (double)s->st.ns / 1e6, s->p50_ns / 1e6,
+			s->p99_ns / 1e6, (double)s->st.max_ns / 1e6);
+		json_write_string(out, s->endpoint);
+		fputc('}', out);
+	}
+	fprintf(out, "\n]}\n");
+}
+
+static void print_text(const struct collect *c, const struct requests_input *in, FILE *out)
+{
+	fprintf(out, "Endpoints of pid %d over %.1f s (wall time of the threads in each view):\n",
+		(int)in->pp->pid, in->seconds);
+	if (!c->neps)
+		fprintf(out, "  (no sample in a view: not a web process, or no request)\n");
+	for (size_t i = 0; i < c->neps; i++) {
+		const struct endpoint *e = &c->eps[i];
+		fprintf(out, "  %-40s %8.3f s ", e->name, e->total / 1e9);
+		for (int k = 0; k < P__COUNT; k++)
+			if (e->ns[k] > 0)
+				fprintf(out, " %s %.0f%%", part_names[k], pct(e->ns[k], e->total));
+		fputc('\n', out);
+	}
+	if (!in->sql_text) {
+		fprintf(out, "\nStatements: not read (sql_text off)\n");
+		return;
+	}
+	fprintf(out, "\nStatements by total time (%zu):\n", c->nsts);
+	fprintf(out, "  %8s %10s %9s %9s  %-30s %s\n", "count", "total ms", "p50 ms", "p99 ms",
+		"endpoint", "statement");
+	for (size_t i = 0; i < c->nsts && i < REQUESTS_TOP_SQL; i++) {
+		const struct statement *s = &c->sts[i];
+		fprintf(out, "  %8llu %10.1f %9.2f %9.2f  %-30s %s\n",
+			(unsigned long long)s->st.calls, (double)s->st.ns / 1e6, s->p50_ns / 1e6,
+			s->p99_ns / 1e6, s->endpoint[0] ? s->endpoint : "-", s->text);
+	}
+}
+
+int report_requests(const struct requests_input *in, bool json, FILE *out)
+{
+	struct collect c = {0};
+	int ret = collect(&c, in);
+	if (ret == 0)
+		(json ? print_json : print_text)(&c, in, out);
+	free(c.eps);
+	free(c.sts);
+	return ret;
+}

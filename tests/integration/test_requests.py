@@ -1,0 +1,89 @@
+"""`pybpfctl requests` on a real site: Django (Debian's) under gunicorn's
+sync worker, with PostgreSQL (a throw-away cluster) through psycopg2, three
+views of known time (tests/workloads/web): a CPU burn of 20 ms, a statement
+the server sleeps 30 ms in (`SELECT pg_sleep(0.03)`), 10 ms of CPU then
+10 ms of sleep; driven by a load loop that collects each view's own time.
+
+- Each endpoint's share of the endpoints' wall time within 5 pp of the
+  views' own; the query view's time is the database's (db at least 90 %),
+  the CPU view's CPU's; the mixed view's split half and half (10 pp).
+- The statement `SELECT pg_sleep(?)` under shop.views.query, its count
+  within 15 % of the query requests served in the window, its p50 the
+  statement's own length (at least 30 ms, at most the view's mean + 25 %).
+- A wall pprof of the same site: `go tool pprof -tags` shows the endpoint
+  and the statement; every sample labelled with the statement is in the
+  query view."""
+import json
+import os
+import subprocess
+import time
+
+from pybpf_testlib import PYBPFCTL, PYTHON, Pprof, check, record
+from websites import Load, Postgres, Site, shares, tags
+
+SECONDS = 5
+PATHS = ("cpu", "query", "mixed")
+VIEWS = {"cpu": "shop.views.cpu", "query": "shop.views.query", "mixed": "shop.views.Mixed.get"}
+TEMPLATE = "SELECT pg_sleep(?)"
+
+pg = Postgres()
+try:
+    site = Site("django/gunicorn+postgresql",
+                [PYTHON, "-m", "gunicorn", "-w", "1", "-b", "127.0.0.1:PORT", "shop.wsgi:application"],
+                env={"PYBPF_PG_PORT": str(pg.port)})
+    try:
+        pid = site.worker()
+        load = Load(site, PATHS)
+        time.sleep(1)  # the worker warm, its connection open
+        p = subprocess.run([PYBPFCTL, "--no-daemon", "requests", "--pid", str(pid), "-d", str(SECONDS), "--json"],
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=120)
+        t1 = time.monotonic()
+        out = os.path.join(site.dir, "wall.pb.gz")
+        record(["--pid", str(pid), "-d", "3", "-m", "wall", "-o", out], local=True)
+        load.stop()
+    finally:
+        site.stop()
+finally:
+    pg.stop()
+
+print(p.stderr, flush=True)
+check(p.returncode == 0, f"requests exits 0 ({p.stderr.strip()})")
+r = json.loads(p.stdout)
+print(json.dumps(r, indent=1)[:3000], flush=True)
+t0 = t1 - r["seconds"]
+own = load.own(t0, t1)
+want = shares(own)
+served = {q: sum(1 for end, _ in load.done[q] if t0 <= end <= t1) for q in PATHS}
+print(f"requests served in the window {served}, own time " + ", ".join(f"{q} {own[q]:.2f} s" for q in PATHS),
+      flush=True)
+
+eps = {e["endpoint"]: e for e in r["endpoints"]}
+check(set(VIEWS.values()) <= set(eps), f"the endpoints are the views ({sorted(eps)})")
+got = shares({q: eps.get(ep, {}).get("seconds", 0) for q, ep in VIEWS.items()})
+for q, ep in VIEWS.items():
+    check(abs(got[q] - want[q]) <= 0.05,
+          f"{ep}: {100 * got[q]:.1f} % of the endpoints' wall time (the views' own: {100 * want[q]:.1f} %)")
+qv, cv, mv = (eps.get(VIEWS[q], {}) for q in ("query", "cpu", "mixed"))
+check(qv.get("db_pct", 0) >= 90, f"{VIEWS['query']}: db {qv.get('db_pct', 0):.1f} % of its time")
+check(cv.get("cpu_pct", 0) >= 90 and cv.get("db_pct", 100) < 1,
+      f"{VIEWS['cpu']}: cpu {cv.get('cpu_pct', 0):.1f} %, db {cv.get('db_pct', 0):.1f} %")
+check(abs(mv.get("cpu_pct", 0) - 50) <= 10 and abs(mv.get("sleep_pct", 0) - 50) <= 10,
+      f"{VIEWS['mixed']}: cpu {mv.get('cpu_pct', 0):.1f} %, sleep {mv.get('sleep_pct', 0):.1f} %")
+
+sql = {s["statement"]: s for s in r["sql"]}
+s = sql.get(TEMPLATE)
+check(s is not None and s["endpoint"] == VIEWS["query"],
+      f"{TEMPLATE!r} under {VIEWS['query']} ({s and s['endpoint']}; statements {sorted(sql)})")
+check(abs(s["count"] - served["query"]) <= 0.15 * served["query"],
+      f"{TEMPLATE!r}: {s['count']} calls, {served['query']} query requests served in the window (± 15 %)")
+mean_ms = 1000 * own["query"] / max(served["query"], 1)
+check(30 <= s["p50_ms"] <= 1.25 * mean_ms, f"{TEMPLATE!r}: p50 {s['p50_ms']:.2f} ms (the view: {mean_ms:.2f} ms)")
+
+prof = Pprof(out)
+text = tags(out)
+check("sql:" in text and TEMPLATE in text and "endpoint:" in text and VIEWS["query"] in text,
+      "go tool pprof -tags shows the statement and the endpoint")
+with_sql = [lab.get("endpoint") for _, _, lab in prof.stacks() if lab.get("sql") == TEMPLATE]
+check(with_sql and all(e == VIEWS["query"] for e in with_sql),
+      f"every sample of {TEMPLATE!r} is in {VIEWS['query']} ({sorted(set(map(str, with_sql)))})")
+print("ok")
