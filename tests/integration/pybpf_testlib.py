@@ -1,6 +1,7 @@
 """Shared helpers of the integration tests: which Pythons to profile, running
 pybpfctl, and reading its pprof output back with Go's independent reader."""
 import glob
+import importlib.util
 import json
 import os
 import re
@@ -15,6 +16,11 @@ SRC = os.environ.get("PYBPF_SOURCE_DIR", os.path.dirname(os.path.dirname(os.path
 BUILD = os.environ.get("PYBPF_BUILD_DIR", os.path.join(SRC, "build"))
 PYBPFCTL = os.path.join(BUILD, "pybpfctl")
 WORKLOADS = os.path.join(SRC, "tests", "workloads")
+# the workloads' reader of /proc/stat's steal, by path: the workloads'
+# directory on sys.path would shadow modules by their names (db, tasks)
+_spec = importlib.util.spec_from_file_location("machine", os.path.join(WORKLOADS, "machine.py"))
+machine = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(machine)
 
 
 def fail(msg):
@@ -112,6 +118,7 @@ class SchedClock:
     def __init__(self, pid, tids):
         self.paths = {tid: f"/proc/{pid}/task/{tid}/schedstat" for tid in tids}
         self.marks = {tid: [] for tid in tids}
+        self.ticks = []  # (monotonic, steal, all) of every CPU (/proc/stat)
         self.done = threading.Event()
         self.thread = threading.Thread(target=self._poll, daemon=True)
         self.thread.start()
@@ -124,6 +131,7 @@ class SchedClock:
             except (OSError, ValueError):
                 continue
             self.marks[tid].append((time.monotonic(), run / 1e9, wait / 1e9))
+        self.ticks.append((time.monotonic(),) + machine.cpu_ticks())
 
     def _poll(self):
         while not self.done.is_set():
@@ -150,6 +158,15 @@ class SchedClock:
 
         span = t1 - t0
         return tuple(100 * (at(t1, k) - at(t0, k)) / span for k in (1, 2))
+
+    def steal(self, t0, t1):
+        """The share of the CPUs' time the hypervisor stole, from the last
+        reading at or before t0 to the first at or after t1: the threads'
+        clocks (and schedstat's run time) leave it out, the guest's switches
+        count it as time on CPU."""
+        a = max((m for m in self.ticks if m[0] <= t0), default=self.ticks[0])
+        b = min((m for m in self.ticks if m[0] >= t1), default=self.ticks[-1])
+        return machine.steal_share(a[1:], b[1:])
 
 
 def interp_from_argv():

@@ -2,7 +2,8 @@
 
 Four CPU-bound threads: each one's time on CPU is what its own CPU clock
 (time.thread_time, read by the workload every 50 ms, over the window the
-report says it covered) says, ± 5 pp; each one's wait for the GIL lies
+report says it covered) says, ± 5 pp (and above it by what the
+hypervisor stole while it ran: the switches count that, the clock not); each one's wait for the GIL lies
 between the time it was asleep (neither on CPU, as the switches or its
 clock say, whichever is more: the hypervisor's steal is in the one, not the
 other, nor in the run queue, from /proc/PID/task/TID/schedstat read every
@@ -104,14 +105,14 @@ def gil_run(mode, seconds):
               f"the report says when it ran ({t0:.3f} to {t_end:.3f}, {g['seconds']:.3f} s)")
         sched.stop()
         kernel = {name: sched.share(tid, t0, t_end) for name, tid in ids.items()}
-        return g, ids, cpu_shares(proc, out, t0, t_end), kernel
+        return g, ids, cpu_shares(proc, out, t0, t_end), kernel, sched.steal(t0, t_end)
     finally:
         sched.stop()
         finish(proc)
 
 
 def gil4(label):
-    g, ids, cpu, kernel = gil_run("gil4", GIL4_DURATION)
+    g, ids, cpu, kernel, steal = gil_run("gil4", GIL4_DURATION)
     by_tid = {t["tid"]: t for t in g["threads"]}
     for name, tid in ids.items():
         t = by_tid.get(tid)
@@ -119,8 +120,13 @@ def gil4(label):
         # the thread's own CPU clock is the truth of its time on CPU (the
         # sampled figure is within 1 pp here; up to 3.6 pp above it under
         # the sanitizer build, whose pybpfctl takes a CPU of its own)
-        check(abs(t["on_cpu_pct"] - cpu[name]) <= 5,
-              f"{label}{name} is on CPU {t['on_cpu_pct']:.1f} % (its own clock: {cpu[name]:.1f} % ± 5)")
+        # The guest's switches count the time the hypervisor stole while
+        # the thread ran as time on CPU; its clock leaves it out: above
+        # the clock by up to that share of its time on CPU
+        on = t["on_cpu_pct"]
+        check(cpu[name] - 5 <= on <= (cpu[name] + 5) / (1 - steal),
+              f"{label}{name} is on CPU {on:.1f} % (its own clock: {cpu[name]:.1f} % ± 5; "
+              f"the hypervisor stole {100 * steal:.1f} % of the CPUs' time)")
         # a spinning thread sleeps only in the GIL's futex, and never waits
         # for the GIL while its clock runs: its wait lies between the time
         # the kernel saw it asleep and the time its clock did not run (the
@@ -174,7 +180,7 @@ finally:
 
 # two CPU-bound threads: each wait is one switch interval; both signals agree
 if EXACT:
-    g, ids, cpu, kernel = gil_run("gil2", DURATION)
+    g, ids, cpu, kernel, _ = gil_run("gil2", DURATION)
     by_tid = {t["tid"]: t for t in g["threads"]}
     for name, tid in ids.items():
         t = by_tid[tid]
