@@ -133,10 +133,7 @@ def series(db, where):
 
 
 def main():
-    path = "/proc/sys/kernel/bpf_stats_enabled"
-    old = open(path).read().strip()
-    open(path, "w").write("1")
-    try:
+    with benchlib.bpf_stats():
         for db in sys.argv[1:] or ("sqlite", "pg"):
             if db == "pg":
                 port, stop = pg_start()
@@ -146,8 +143,6 @@ def main():
                     stop()
             else:
                 series("sqlite", "-")
-    finally:
-        open(path, "w").write(old)
 
 
 if __name__ == "__main__":

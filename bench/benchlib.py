@@ -22,6 +22,18 @@ def prog_stats(names):
     return tot
 
 
+class bpf_stats:
+    """with bpf_stats(): kernel.bpf_stats_enabled on inside, as it was after."""
+    PATH = "/proc/sys/kernel/bpf_stats_enabled"
+
+    def __enter__(self):
+        self.old = open(self.PATH).read().strip()
+        open(self.PATH, "w").write("1")
+
+    def __exit__(self, *exc):
+        open(self.PATH, "w").write(self.old)
+
+
 def cpu_seconds(pid):
     """User + system CPU time of pid, in seconds."""
     with open(f"/proc/{pid}/stat") as f:

@@ -29,5 +29,8 @@ echo
 echo "== the cost of task labels (a task per request)"
 python3 bench_tasks.py
 echo
+echo "== the cost of HTTP request tracking (pybpfctl requests)"
+python3 bench_http.py
+echo
 echo "== the parsers under libFuzzer, 30 s each (clang build in build-fuzz)"
 ./fuzz.sh -t 30 -j 2

@@ -8,6 +8,7 @@
 #include "capture.bpf.h"
 #include "db.bpf.h"
 #include "gil.bpf.h"
+#include "http.bpf.h"
 #include "loop.bpf.h"
 #include "maps.bpf.h"
 #include "offcpu_reason.h"
@@ -163,6 +164,7 @@ static __always_inline void switch_in(struct task_struct *next)
 	}
 	bpf_map_delete_elem(&offcpu, &tid);
 	loop_note(tid, key.hash, KIND_OFFCPU, key.reason, ns, now - ns);
+	http_note(key.pid, tid, key.hash);
 	if (count_add(&key, ns))
 		stat_inc(STAT_DROP_COUNTS);
 }

@@ -5,7 +5,7 @@
  *   walk.bpf.h     the frame walk          capture.bpf.h one stack, sent and counted
  *   gil.bpf.h      GIL holder and waits    offcpu.bpf.h  switch-out / switch-in
  *   events.bpf.h   exec / exit events        loop.bpf.h    event loops' iterations
- *   db.bpf.h       database drivers' calls
+ *   db.bpf.h       database drivers' calls http.bpf.h    HTTP/1.x requests
  * Everything shared with userspace is in include/pybpf_shared.h. */
 #include "vmlinux.h"
 #include <bpf/bpf_core_read.h>
@@ -16,6 +16,7 @@
 #include "db.bpf.h"
 #include "events.bpf.h"
 #include "gil.bpf.h"
+#include "http.bpf.h"
 #include "loop.bpf.h"
 #include "maps.bpf.h"
 #include "offcpu.bpf.h"
@@ -43,6 +44,7 @@ int on_sample(struct bpf_perf_event_data *ctx)
 	}
 	stat_inc(STAT_RECORDED);
 	loop_note(tid, c.hash, KIND_CPU, REASON_NONE, 0, 0);
+	http_note(pid, tid, c.hash);
 	return 0;
 }
 
@@ -77,15 +79,21 @@ LOOP_WAIT_HOOKS(do_epoll_wait, epoll, 2)
 LOOP_WAIT_HOOKS(do_sys_poll, poll, 1)
 LOOP_WAIT_HOOKS(core_sys_select, select, 1)
 
+/* Every system call, while asked for: event loops' waits where the wait
+ * functions cannot be traced, and HTTP requests' socket reads and writes. */
 SEC("tp_btf/sys_enter")
 int BPF_PROG(on_sys_enter, struct pt_regs *regs, long nr)
 {
+	if (http_enabled)
+		http_sys_enter(regs, nr);
 	return loop_hook(pybpf_loop_wait_syscall(nr), 1);
 }
 
 SEC("tp_btf/sys_exit")
 int BPF_PROG(on_sys_exit, struct pt_regs *regs, long ret)
 {
+	if (http_enabled)
+		http_sys_exit(regs, ret);
 	if (!loops_enabled)
 		return 0;
 	/* a tracepoint's argument: read directly, no helper call */

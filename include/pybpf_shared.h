@@ -432,9 +432,13 @@ struct exited_thread {
 	X(STAT_PROC_EVENTS, "process_events", STATK_INFO)    /* exec/exit events sent */           \
 	X(STAT_DROP_EVENTS, "process_events_lost", STATK_EVENT_DROP) /* events ring full */        \
 	X(STAT_DROP_FOLLOW, "followed_fork_lost", STATK_EVENT_DROP)  /* follow map full */         \
-	X(STAT_DB_CALLS, "db_calls", STATK_INFO)	  /* database drivers' calls entered */    \
-	X(STAT_DROP_DB, "db_calls_untracked", STATK_INFO) /* db_calls full: waits keep their       \
-							   * syscall's reason */
+	X(STAT_DB_CALLS, "db_calls", STATK_INFO)	    /* database drivers' calls entered */  \
+	X(STAT_DROP_DB, "db_calls_untracked", STATK_INFO)   /* db_calls full: waits keep their     \
+							     * syscall's reason */                 \
+	X(STAT_HTTP_REQUESTS, "http_requests", STATK_INFO)  /* HTTP requests answered */           \
+	X(STAT_DROP_HTTP, "http_requests_lost", STATK_DROP) /* not sent: http_rb full */           \
+	X(STAT_HTTP_UNANSWERED, "http_unanswered", STATK_INFO) /* a request's connection read      \
+								* another, or closed, first */
 
 enum pybpf_stat_kind {
 	STATK_INFO = 0,
@@ -445,5 +449,68 @@ enum pybpf_stat_kind {
 #define PYBPF_STAT_ENUM(id, name, kind) id,
 enum pybpf_stat { PYBPF_STATS(PYBPF_STAT_ENUM) STAT__COUNT };
 #undef PYBPF_STAT_ENUM
+
+/* HTTP/1.x requests at the socket (pybpfctl requests): a read on a
+ * connection of a registered process whose bytes begin with a method starts
+ * one, the write of its response's status line ("HTTP/1.") on the same
+ * descriptor ends it.  The request line is copied as read, at most
+ * PYBPF_HTTP_LINE bytes; userspace cuts it at the path and drops the query. */
+#define PYBPF_HTTP_LINE	  112
+#define PYBPF_HTTP_HASHES 4 /* stacks sampled while it ran: userspace finds the endpoint */
+
+struct http_conn_key {
+	__u32 pid;
+	__s32 fd;
+};
+
+struct http_open {
+	__u64 start; /* CLOCK_MONOTONIC: the read of its first bytes returned */
+	__u32 tid;   /* the thread that read them */
+	__u16 len;   /* bytes in line */
+	__u16 nhash; /* stacks seen, of which the first PYBPF_HTTP_HASHES kept */
+	__u64 hash[PYBPF_HTTP_HASHES];
+	char line[PYBPF_HTTP_LINE];
+};
+
+/* A thread serving a request (its read began it): its samples' stacks go
+ * to the request's hashes. */
+struct http_thread {
+	__s32 fd;
+	__u32 pad;
+};
+
+/* One answered request (ring buffer http_rb). */
+struct pybpf_http_req {
+	__u32 pid, tid;
+	__u64 start, end; /* CLOCK_MONOTONIC: request read, response begun */
+	__u16 status;	  /* from the status line; 0 when it is not a number */
+	__u16 len;
+	__u16 nhash;
+	__u16 pad;
+	__u64 hash[PYBPF_HTTP_HASHES];
+	char line[PYBPF_HTTP_LINE];
+};
+
+/* Whether 4 bytes begin an HTTP/1.x request: a method and its space
+ * (GET, PUT) or its first four letters (POST, HEAD, DELETE, PATCH,
+ * OPTIONS, CONNECT, TRACE). */
+static inline __attribute__((always_inline)) int pybpf_http_method(const unsigned char *b)
+{
+	__u32 w = (__u32)b[0] | (__u32)b[1] << 8 | (__u32)b[2] << 16 | (__u32)b[3] << 24;
+	switch (w) {
+	case 0x20544547: /* "GET " */
+	case 0x20545550: /* "PUT " */
+	case 0x54534f50: /* "POST" */
+	case 0x44414548: /* "HEAD" */
+	case 0x454c4544: /* "DELE" */
+	case 0x43544150: /* "PATC" */
+	case 0x4954504f: /* "OPTI" */
+	case 0x4e4e4f43: /* "CONN" */
+	case 0x43415254: /* "TRAC" */
+		return 1;
+	default:
+		return 0;
+	}
+}
 
 #endif

@@ -2,9 +2,11 @@
  * their time goes, and its database statements (report/requests.c).
  * Measured here, in wall mode: every thread on CPU and off it, the
  * database drivers' calls timed in the kernel. */
+#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "cli/cli.h"
 #include "native/elfcache.h"
@@ -32,8 +34,11 @@ static void usage(FILE *out)
 		"statements by total time, as templates (literals made '?' in the kernel),\n"
 		"with their calls' count, p50/p99/max latency and the endpoint they ran\n"
 		"under.  Measured from the kernel; nothing changes in the process.  Runs\n"
-		"here, not through pybpfd.  Requests' count and latency are not measured\n"
-		"yet.\n"
+		"here, not through pybpfd.  HTTP/1.x requests are seen at the socket: the\n"
+		"read of a request line starts one, the write of the status line of its\n"
+		"response ends it; they are counted, timed (p50/p99/max latency) and named\n"
+		"by route (GET /orders/?: no query, numbers and ids made ?) and by the\n"
+		"endpoint whose stacks were sampled while they ran.\n"
 		"\n"
 		"options:\n"
 		"  -p, --pid PID          process to measure\n"
@@ -44,12 +49,19 @@ static void usage(FILE *out)
 		"  -h, --help             this text\n");
 }
 
+static const char *stack_endpoint(void *ctx, uint64_t hash)
+{
+	return agg_stack_endpoint(ctx, hash);
+}
+
 static int requests_local(const struct requests_opts *o, struct elfcache *elves)
 {
 	struct pyprocess pp;
 	struct recorder r;
 	char err[512] = "";
 	int ret = 1;
+	struct http_log http = {.pid = o->pid};
+	const char *why = NULL;
 
 	if (pyprocess_inspect(o->pid, elves, &pp, err, sizeof(err)) != PYPROC_OK) {
 		fprintf(stderr, "pybpfctl: %s\n", err);
@@ -65,8 +77,20 @@ static int requests_local(const struct requests_opts *o, struct elfcache *elves)
 		fprintf(stderr, "pybpfctl: %s\n", err);
 		goto out;
 	}
+	if (bpfs_http_start(r.bpf, http_log_add, &http)) {
+		snprintf(err, sizeof(err), "attaching to sys_enter/sys_exit failed: %s",
+			 strerror(errno));
+		why = err;
+		fprintf(stderr, "pybpfctl: requests not measured: %s\n", why);
+	}
 	recorder_begin(&r);
 	if (recorder_measure(&r, o->pid, o->duration, o->json) == 0) {
+		bpfs_http_stop(r.bpf);
+		bpfs_poll(r.bpf, 0); /* the last requests answered */
+		if (!why && http_log_endpoints(&http, stack_endpoint, &r.agg)) {
+			fprintf(stderr, "pybpfctl: out of memory\n");
+			goto out;
+		}
 		struct profile *p = recorder_finish(&r);
 		if (!p) {
 			fprintf(stderr, "pybpfctl: out of memory\n");
@@ -78,6 +102,8 @@ static int requests_local(const struct requests_opts *o, struct elfcache *elves)
 			.pp = &pp,
 			.seconds = (double)p->duration_ns / 1e9,
 			.sql_text = o->sql_text,
+			.http = why ? NULL : &http,
+			.http_why = why,
 		};
 		if (report_requests(&in, o->json, stdout))
 			fprintf(stderr, "pybpfctl: out of memory\n");
@@ -88,6 +114,7 @@ static int requests_local(const struct requests_opts *o, struct elfcache *elves)
 	}
 out:
 	recorder_close(&r);
+	http_log_free(&http);
 	return ret;
 }
 

@@ -26,9 +26,17 @@ static enum part part_of(const char *reason)
 	return P_OTHER; /* runqueue, other */
 }
 
+/* Requests by what they are named: their route's endpoint, else the route. */
+struct reqs {
+	const char *name;
+	size_t count, errors; /* errors: status 5xx */
+	double p50_ns, p99_ns, max_ns;
+};
+
 struct endpoint {
-	const char *name; /* interned in the profile */
+	const char *name; /* interned in the profile, or a reqs' name */
 	double ns[P__COUNT], total;
+	const struct reqs *reqs; /* NULL: none seen */
 };
 
 struct statement {
@@ -45,12 +53,14 @@ struct collect {
 	struct statement *sts;
 	size_t nsts, cap;
 	struct bpf_session *bpf;
+	struct reqs *reqs;
+	size_t nreqs;
 };
 
 static struct endpoint *endpoint_of(struct collect *c, const char *name)
 {
 	for (size_t i = 0; i < c->neps; i++)
-		if (c->eps[i].name == name)
+		if (c->eps[i].name == name || !strcmp(c->eps[i].name, name))
 			return &c->eps[i];
 	memset(&c->eps[c->neps], 0, sizeof(c->eps[0]));
 	c->eps[c->neps].name = name;
@@ -132,10 +142,69 @@ static int statement_endpoints(struct collect *c, const struct profile *p)
 	return 0;
 }
 
+static const char *req_name(const struct http_log *l, const struct http_req *r)
+{
+	const struct http_route *rt = &l->routes[r->route];
+	return rt->endpoint[0] ? rt->endpoint : rt->route;
+}
+
+static int by_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+	return x < y ? -1 : x > y;
+}
+
+/* Nearest rank of sorted v[n]. */
+static double rank(const uint64_t *v, size_t n, double q)
+{
+	size_t i = (size_t)(q * (double)n + 0.999999);
+	return (double)v[i ? (i > n ? n : i) - 1 : 0];
+}
+
+/* The requests grouped by name, each group's latency percentiles. */
+static int collect_requests(struct collect *c, const struct http_log *l)
+{
+	if (!l || !l->n)
+		return 0;
+	c->reqs = calloc(l->nroutes, sizeof(*c->reqs));
+	uint64_t *lat = malloc(l->n * sizeof(*lat));
+	if (!c->reqs || !lat) {
+		free(lat);
+		return -1;
+	}
+	for (size_t i = 0; i < l->nroutes; i++) {
+		const char *name =
+			l->routes[i].endpoint[0] ? l->routes[i].endpoint : l->routes[i].route;
+		size_t j = 0;
+		while (j < c->nreqs && strcmp(c->reqs[j].name, name))
+			j++;
+		if (j < c->nreqs)
+			continue; /* a name's group is made once */
+		struct reqs *g = &c->reqs[c->nreqs++];
+		g->name = name;
+		size_t n = 0;
+		for (size_t k = 0; k < l->n; k++) {
+			const struct http_req *r = &l->v[k];
+			if (strcmp(req_name(l, r), name))
+				continue;
+			lat[n++] = r->end > r->start ? r->end - r->start : 0;
+			g->errors += r->status >= 500;
+		}
+		qsort(lat, n, sizeof(*lat), by_u64);
+		g->count = n;
+		g->p50_ns = rank(lat, n, 0.5);
+		g->p99_ns = rank(lat, n, 0.99);
+		g->max_ns = n ? (double)lat[n - 1] : 0;
+	}
+	free(lat);
+	return 0;
+}
+
 static int collect(struct collect *c, const struct requests_input *in)
 {
 	const struct profile *p = in->p;
-	c->eps = calloc(p->nsamples ? p->nsamples : 1, sizeof(*c->eps));
+	size_t routes = in->http ? in->http->nroutes : 0;
+	c->eps = calloc(p->nsamples + routes + 1, sizeof(*c->eps));
 	if (!c->eps)
 		return -1;
 	for (size_t i = 0; i < p->nsamples; i++) {
@@ -146,6 +215,10 @@ static int collect(struct collect *c, const struct requests_input *in)
 		e->ns[part_of(s->reason)] += (double)s->value;
 		e->total += (double)s->value;
 	}
+	if (collect_requests(c, in->http))
+		return -1;
+	for (size_t i = 0; i < c->nreqs; i++)
+		endpoint_of(c, c->reqs[i].name)->reqs = &c->reqs[i];
 	qsort(c->eps, c->neps, sizeof(*c->eps), by_total);
 	c->bpf = in->bpf;
 	if (bpfs_sql_stats(in->bpf, in->pp->pid, add_statement, c))
@@ -178,11 +251,46 @@ static void print_json(const struct collect *c, const struct requests_input *in,
 		json_write_string(out, e->name);
 		fprintf(out, ", \"seconds\": %.6f, \"share_pct\": %.2f", e->total / 1e9,
 			pct(e->total, all));
+		const struct reqs *r = e->reqs;
+		if (in->http)
+			fprintf(out,
+				", \"requests\": %zu, \"requests_per_s\": %.2f, \"errors_5xx\": "
+				"%zu, "
+				"\"latency_ms_p50\": %.3f, \"latency_ms_p99\": %.3f, "
+				"\"latency_ms_max\": %.3f",
+				r ? r->count : 0,
+				r && in->seconds > 0 ? (double)r->count / in->seconds : 0,
+				r ? r->errors : 0, r ? r->p50_ns / 1e6 : 0, r ? r->p99_ns / 1e6 : 0,
+				r ? r->max_ns / 1e6 : 0);
 		for (int k = 0; k < P__COUNT; k++)
 			fprintf(out, ", \"%s_pct\": %.2f", part_names[k], pct(e->ns[k], e->total));
 		fputc('}', out);
 	}
-	fprintf(out, "\n], \"statements\": %zu, \"sql\": [", c->nsts);
+	fprintf(out, "\n], \"http\": ");
+	if (in->http) {
+		const struct http_log *l = in->http;
+		fprintf(out,
+			"{\"requests\": %zu, \"requests_lost\": %llu, \"unanswered\": %llu, "
+			"\"routes\": [",
+			l->n, (unsigned long long)(l->dropped + st[STAT_DROP_HTTP]),
+			(unsigned long long)st[STAT_HTTP_UNANSWERED]);
+		for (size_t i = 0; i < l->nroutes; i++) {
+			size_t n = 0;
+			for (size_t k = 0; k < l->n; k++)
+				n += l->v[k].route == i;
+			fprintf(out, "%s\n {\"route\": ", i ? "," : "");
+			json_write_string(out, l->routes[i].route);
+			fprintf(out, ", \"endpoint\": ");
+			json_write_string(out, l->routes[i].endpoint);
+			fprintf(out, ", \"requests\": %zu}", n);
+		}
+		fprintf(out, "\n]}");
+	} else {
+		fprintf(out, "{\"measured\": false, \"why\": ");
+		json_write_string(out, in->http_why ? in->http_why : "");
+		fputc('}', out);
+	}
+	fprintf(out, ", \"statements\": %zu, \"sql\": [", c->nsts);
 	for (size_t i = 0; i < c->nsts && i < REQUESTS_TOP_SQL; i++) {
 		const struct statement *s = &c->sts[i];
 		fprintf(out, "%s\n {\"statement\": ", i ? "," : "");
@@ -205,9 +313,20 @@ static void print_text(const struct collect *c, const struct requests_input *in,
 		(int)in->pp->pid, in->seconds);
 	if (!c->neps)
 		fprintf(out, "  (no sample in a view: not a web process, or no request)\n");
+	if (in->http && in->http->n)
+		fprintf(out, "  %-40s %8s %9s %9s %9s  %s\n", "endpoint", "requests", "p50 ms",
+			"p99 ms", "max ms", "threads' time");
+	else if (!in->http)
+		fprintf(out, "  (requests not measured: %s)\n", in->http_why ? in->http_why : "");
 	for (size_t i = 0; i < c->neps; i++) {
 		const struct endpoint *e = &c->eps[i];
-		fprintf(out, "  %-40s %8.3f s ", e->name, e->total / 1e9);
+		const struct reqs *r = e->reqs;
+		fprintf(out, "  %-40s ", e->name);
+		if (in->http && in->http->n)
+			fprintf(out, "%8zu %9.2f %9.2f %9.2f  ", r ? r->count : 0,
+				r ? r->p50_ns / 1e6 : 0, r ? r->p99_ns / 1e6 : 0,
+				r ? r->max_ns / 1e6 : 0);
+		fprintf(out, "%8.3f s ", e->total / 1e9);
 		for (int k = 0; k < P__COUNT; k++)
 			if (e->ns[k] > 0)
 				fprintf(out, " %s %.0f%%", part_names[k], pct(e->ns[k], e->total));
@@ -236,5 +355,6 @@ int report_requests(const struct requests_input *in, bool json, FILE *out)
 		(json ? print_json : print_text)(&c, in, out);
 	free(c.eps);
 	free(c.sts);
+	free(c.reqs);
 	return ret;
 }

@@ -10,6 +10,7 @@
 #include <stdio.h>
 
 #include "profile/profile.h"
+#include "report/http.h"
 #include "python/pyprocess.h"
 #include "sampling/bpf_loader.h"
 
@@ -21,6 +22,10 @@ struct requests_input {
 	const struct pyprocess *pp;
 	double seconds;
 	bool sql_text; /* statements' templates were read */
+	/* the requests answered meanwhile, their routes' endpoints named;
+	 * NULL: not measured, http_why says why */
+	const struct http_log *http;
+	const char *http_why;
 };
 
 /* 0, -1 out of memory. */

@@ -719,6 +719,12 @@ const char *agg_stack_task(struct aggregator *a, uint64_t hash)
 	return s ? s->task : NULL;
 }
 
+const char *agg_stack_endpoint(struct aggregator *a, uint64_t hash)
+{
+	struct stack_entry *s = stacks_find(&a->stacks, hash);
+	return s ? s->endpoint : NULL;
+}
+
 const struct pyprocess *agg_process(struct aggregator *a, pid_t pid)
 {
 	struct agg_proc *p = proc_find(a, pid);

@@ -115,6 +115,8 @@ int agg_add_stack(struct aggregator *a, uint32_t pid, const struct prof_frame *f
 int agg_stack_frames(struct aggregator *a, uint64_t hash, const uint32_t **frames, uint32_t *n);
 /* The asyncio task a stack ran in (its name), or NULL. */
 const char *agg_stack_task(struct aggregator *a, uint64_t hash);
+/* The endpoint (view) a stack serves, or NULL. */
+const char *agg_stack_endpoint(struct aggregator *a, uint64_t hash);
 /* The name /proc gives a thread. */
 const char *agg_thread_name(struct aggregator *a, uint32_t pid, uint32_t tid);
 

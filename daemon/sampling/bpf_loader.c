@@ -41,6 +41,10 @@ struct bpf_session {
 	bool loop_fentry;	/* the wait functions' programs are loaded */
 	const char *loop_hooks; /* what measures them now, NULL while off */
 	bool stalls_rb_added;
+	/* sys_enter and sys_exit, while one of their users is on */
+	struct bpf_link *sys_links[2];
+	unsigned sys_users; /* SYS_LOOPS, SYS_HTTP */
+	bool http_rb_added;
 	struct ring_buffer *rb;
 	uint32_t gen;
 	struct py_layout layouts[PYBPF_MAX_LAYOUTS]; /* uploaded to the layouts map */
@@ -197,6 +201,27 @@ static void loop_fentry_progs(const struct profile_bpf *skel, struct bpf_program
 	out[5] = skel->progs.on_select_exit;
 }
 
+/* The BTF id of the first of fns when every one is a function in the
+ * kernel's BTF (not inlined away), else 0. */
+static int btf_funcs(const char *const *fns, size_t n)
+{
+	struct btf *vmlinux = btf__load_vmlinux_btf();
+	if (!vmlinux)
+		return 0;
+	int id = 0;
+	for (size_t i = 0; i < n; i++) {
+		int f = btf__find_by_name_kind(vmlinux, fns[i], BTF_KIND_FUNC);
+		if (f <= 0) {
+			id = 0;
+			break;
+		}
+		if (!i)
+			id = f;
+	}
+	btf__free(vmlinux);
+	return id;
+}
+
 /* Whether the wait functions can be traced here: each in the kernel's BTF,
  * and a trivial fentry program on one loads (it does not where the kernel
  * forbids BPF trampolines: EPERM in some VMs).  PYBPF_LOOP_HOOKS=syscalls:
@@ -207,20 +232,7 @@ static bool loop_fentry_wanted(void)
 	const char *e = getenv("PYBPF_LOOP_HOOKS");
 	if (e && strcmp(e, "syscalls") == 0)
 		return false;
-	struct btf *vmlinux = btf__load_vmlinux_btf();
-	if (!vmlinux)
-		return false;
-	int id = 0;
-	for (size_t i = 0; i < sizeof(fns) / sizeof(fns[0]); i++) {
-		int f = btf__find_by_name_kind(vmlinux, fns[i], BTF_KIND_FUNC);
-		if (f <= 0) {
-			id = 0;
-			break;
-		}
-		if (!i)
-			id = f;
-	}
-	btf__free(vmlinux);
+	int id = btf_funcs(fns, sizeof(fns) / sizeof(fns[0]));
 	if (id <= 0)
 		return false;
 	const struct bpf_insn ret0[] = {
@@ -310,12 +322,46 @@ void bpfs_stop(struct bpf_session *s)
 	bpf_link__destroy(s->fork_link);
 	s->exec_link = s->fork_link = NULL;
 	bpfs_loops_stop(s);
+	bpfs_http_stop(s);
 	/* the exit hook stays until bpfs_close: the last counts are named
 	 * after sampling stops, and a thread that ends meanwhile is named
 	 * from what the hook kept of it */
 }
 
 /* The wait functions' pairs, all or none. */
+/* sys_enter and sys_exit, attached once for all their users: a program
+ * attached twice would run twice. */
+#define SYS_LOOPS 1u
+#define SYS_HTTP  2u
+
+static void sys_hooks_off(struct bpf_session *s, unsigned user)
+{
+	s->sys_users &= ~user;
+	if (s->sys_users)
+		return;
+	for (int i = 0; i < 2; i++) {
+		bpf_link__destroy(s->sys_links[i]);
+		s->sys_links[i] = NULL;
+	}
+}
+
+static int sys_hooks_on(struct bpf_session *s, unsigned user)
+{
+	if (!s->sys_links[0]) {
+		s->sys_links[0] = bpf_program__attach(s->skel->progs.on_sys_enter);
+		s->sys_links[1] =
+			s->sys_links[0] ? bpf_program__attach(s->skel->progs.on_sys_exit) : NULL;
+		if (!s->sys_links[1]) {
+			int e = errno;
+			sys_hooks_off(s, 0);
+			errno = e;
+			return -1;
+		}
+	}
+	s->sys_users |= user;
+	return 0;
+}
+
 static int attach_loop_fentry(struct bpf_session *s)
 {
 	struct bpf_program *progs[LOOP_LINKS];
@@ -334,7 +380,7 @@ int bpfs_loops_start(struct bpf_session *s, uint64_t threshold_ns, bpfs_event_fn
 		     void *ctx)
 {
 	s->skel->bss->loop_threshold_ns = threshold_ns;
-	if (s->loop_links[0])
+	if (s->loop_hooks)
 		return 0; /* on: the new threshold holds from now */
 	if (!s->stalls_rb_added && ring_buffer__add(s->rb, bpf_map__fd(s->skel->maps.stalls_rb),
 						    (ring_buffer_sample_fn)on_stall, ctx))
@@ -344,19 +390,33 @@ int bpfs_loops_start(struct bpf_session *s, uint64_t threshold_ns, bpfs_event_fn
 	if (s->loop_fentry && attach_loop_fentry(s) == 0) {
 		s->loop_hooks = "fentry";
 	} else {
-		s->loop_links[0] = bpf_program__attach(s->skel->progs.on_sys_enter);
-		s->loop_links[1] =
-			s->loop_links[0] ? bpf_program__attach(s->skel->progs.on_sys_exit) : NULL;
-		if (!s->loop_links[1]) {
-			int e = errno;
-			bpfs_loops_stop(s);
-			errno = e;
+		if (sys_hooks_on(s, SYS_LOOPS))
 			return -1;
-		}
 		s->loop_hooks = "syscalls";
 	}
 	s->skel->bss->loops_enabled = 1;
 	return 0;
+}
+
+int bpfs_http_start(struct bpf_session *s, bpfs_event_fn on_request, void *ctx)
+{
+	if (s->sys_users & SYS_HTTP)
+		return 0;
+	if (!s->http_rb_added && ring_buffer__add(s->rb, bpf_map__fd(s->skel->maps.http_rb),
+						  (ring_buffer_sample_fn)on_request, ctx))
+		return -1;
+	s->http_rb_added = true;
+	if (sys_hooks_on(s, SYS_HTTP))
+		return -1;
+	s->skel->bss->http_enabled = 1;
+	return 0;
+}
+
+void bpfs_http_stop(struct bpf_session *s)
+{
+	if (s->skel)
+		s->skel->bss->http_enabled = 0;
+	sys_hooks_off(s, SYS_HTTP);
 }
 
 const char *bpfs_loop_hooks(const struct bpf_session *s)
@@ -373,6 +433,7 @@ void bpfs_loops_stop(struct bpf_session *s)
 		bpf_link__destroy(s->loop_links[i]);
 		s->loop_links[i] = NULL;
 	}
+	sys_hooks_off(s, SYS_LOOPS);
 }
 
 int bpfs_loop_each(struct bpf_session *s, bpfs_loop_fn fn, void *ctx)

@@ -101,6 +101,11 @@ typedef int (*bpfs_event_fn)(void *ctx, const void *rec, size_t len);
 int bpfs_loops_start(struct bpf_session *s, uint64_t threshold_ns, bpfs_event_fn on_stall,
 		     void *ctx);
 void bpfs_loops_stop(struct bpf_session *s);
+/* HTTP/1.x requests at the socket: each answered one, a struct
+ * pybpf_http_req, to on_request from bpfs_poll (sys_enter and sys_exit:
+ * recvfrom, read, sendto, write).  -1 and errno when they cannot attach. */
+int bpfs_http_start(struct bpf_session *s, bpfs_event_fn on_request, void *ctx);
+void bpfs_http_stop(struct bpf_session *s);
 /* What measures the loops while on: "fentry" (the wait functions) or
  * "syscalls" (the system call tracepoints, where those cannot be traced);
  * NULL while off. */

@@ -10,6 +10,11 @@ the server sleeps 30 ms in (`SELECT pg_sleep(0.03)`), 10 ms of CPU then
 - The statement `SELECT pg_sleep(?)` under shop.views.query, its count
   within 15 % of the query requests served in the window, its p50 the
   statement's own length (at least 30 ms, at most the view's mean + 25 %).
+- Requests at the socket: each view's count within 15 % of the requests
+  the load loop saw answered in the window, none lost; its p50 latency
+  at least the view's own p50 and at most 1.25 times it + 3 ms (the
+  framework's own time on top); each route named by its view, the mixed
+  view's ids (/mixed/1234/) collapsed into one route, GET /mixed/?/.
 - A wall pprof of the same site: `go tool pprof -tags` shows the endpoint
   and the statement; every sample labelled with the statement is in the
   query view."""
@@ -33,7 +38,7 @@ try:
                 env={"PYBPF_PG_PORT": str(pg.port)})
     try:
         pid = site.worker()
-        load = Load(site, PATHS)
+        load = Load(site, PATHS, url=lambda q, i: f"mixed/{1000 + i}" if q == "mixed" else q)
         time.sleep(1)  # the worker warm, its connection open
         p = subprocess.run([PYBPFCTL, "--no-daemon", "requests", "--pid", str(pid), "-d", str(SECONDS), "--json"],
                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=120)
@@ -69,6 +74,24 @@ check(cv.get("cpu_pct", 0) >= 90 and cv.get("db_pct", 100) < 1,
       f"{VIEWS['cpu']}: cpu {cv.get('cpu_pct', 0):.1f} %, db {cv.get('db_pct', 0):.1f} %")
 check(abs(mv.get("cpu_pct", 0) - 50) <= 10 and abs(mv.get("sleep_pct", 0) - 50) <= 10,
       f"{VIEWS['mixed']}: cpu {mv.get('cpu_pct', 0):.1f} %, sleep {mv.get('sleep_pct', 0):.1f} %")
+
+# requests, as the socket saw them
+h = r["http"]
+check(h.get("requests_lost") == 0 and h.get("unanswered") == 0,
+      f"requests measured, none lost or unanswered ({h})")
+for q, ep in VIEWS.items():
+    e = eps.get(ep, {})
+    check(abs(e.get("requests", 0) - served[q]) <= 0.15 * served[q],
+          f"{ep}: {e.get('requests')} requests, {served[q]} answered in the window (± 15 %)")
+    mine = sorted(1000 * o for end, o in load.done[q] if t0 <= end <= t1)
+    own50 = mine[len(mine) // 2]
+    p50 = e.get("latency_ms_p50", 0)
+    check(own50 <= p50 <= 1.25 * own50 + 3 and p50 <= e["latency_ms_p99"] <= e["latency_ms_max"],
+          f"{ep}: latency p50 {p50:.2f} ms, p99 {e.get('latency_ms_p99', 0):.2f}, max "
+          f"{e.get('latency_ms_max', 0):.2f} (the view's own p50 {own50:.2f} ms; at most 1.25 x + 3)")
+routes = {x["route"]: x["endpoint"] for x in h["routes"]}
+want_routes = {"GET /cpu/": VIEWS["cpu"], "GET /query/": VIEWS["query"], "GET /mixed/?/": VIEWS["mixed"]}
+check(routes == want_routes, f"routes named by their views, ids collapsed ({routes})")
 
 sql = {s["statement"]: s for s in r["sql"]}
 s = sql.get(TEMPLATE)

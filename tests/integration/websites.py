@@ -107,8 +107,10 @@ class Load:
     """One client in a loop over the views: each request's end (monotonic)
     and the view's own time."""
 
-    def __init__(self, site, paths=PATHS):
+    def __init__(self, site, paths=PATHS, url=None):
+        # url(p, i): the path the i-th request of p asks for (default p)
         self.site, self.paths, self.done = site, paths, {p: [] for p in paths}
+        self.url = url or (lambda p, i: p)
         self.stopping, self.error = False, None
         self.t = threading.Thread(target=self.run)
         self.t.start()
@@ -118,7 +120,7 @@ class Load:
         try:
             while not self.stopping:
                 p = self.paths[i % len(self.paths)]
-                own = self.site.get(p)
+                own = self.site.get(self.url(p, i))
                 self.done[p].append((time.monotonic(), own / 1000))
                 i += 1
         except BaseException as e:  # fail() in this thread: said by stop()

@@ -6,5 +6,6 @@ urlpatterns = [
     path("cpu/", views.cpu),
     path("sleep/", views.sleepy),
     path("mixed/", views.Mixed.as_view()),
+    path("mixed/<int:order>/", views.Mixed.as_view()),
     path("query/", views.query),
 ]

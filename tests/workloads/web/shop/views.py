@@ -28,5 +28,5 @@ def query(request):
 
 
 class Mixed(View):
-    def get(self, request):
+    def get(self, request, order=None):  # also /mixed/<order>/: a route with an id
         return HttpResponse(webwork.mixed())

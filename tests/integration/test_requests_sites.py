@@ -1,0 +1,70 @@
+"""`pybpfctl requests` at the socket on the other servers of
+tests/workloads/web, each driven by the load loop that collects each view's
+own time (a CPU burn of 20 ms, a sleep of 30 ms, 10 ms of each):
+
+- Flask under gunicorn's gthread worker (a thread pool: the request read on
+  one thread of the worker, answered by it);
+- FastAPI under uvicorn (async endpoints on the event loop's thread; with
+  Debian's uvloop installed uvicorn runs libuv's loop: read and write, not
+  recv and send).
+
+For each view: its request count within 15 % of those the load loop saw
+answered in the window; its p50 latency at least the view's own p50, at
+most 1.25 times it + 3 ms; every route named by its view, except the async
+sleep's (it awaits on the loop: no sampled stack of it need be in the view),
+which is named by its view or by its route."""
+import json
+import subprocess
+import time
+
+from pybpf_testlib import PYBPFCTL, PYTHON, check
+from websites import PATHS, Load, Site
+
+SECONDS = 4
+
+
+def measure(site, views, sleep_unnamed=False):
+    try:
+        pid = site.worker()
+        load = Load(site)
+        time.sleep(1)  # the worker warm
+        p = subprocess.run([PYBPFCTL, "--no-daemon", "requests", "--pid", str(pid), "-d", str(SECONDS), "--json"],
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=120)
+        t1 = time.monotonic()
+        load.stop()
+    finally:
+        site.stop()
+    name = site.name
+    check(p.returncode == 0, f"{name}: requests exits 0 ({p.stderr.strip()})")
+    r = json.loads(p.stdout)
+    t0 = t1 - r["seconds"]
+    h = r["http"]
+    print(f"{name}: http {json.dumps(h)}", flush=True)
+    check(h.get("requests_lost") == 0, f"{name}: requests measured, none lost ({h.get('requests_lost')})")
+    routes = {x["route"]: x["endpoint"] for x in h["routes"]}
+    eps = {e["endpoint"]: e for e in r["endpoints"]}
+    for q in PATHS:
+        route = f"GET /{q}/"
+        ep = routes.get(route)
+        named = ep == views[q] or (sleep_unnamed and q == "sleep" and ep == "")
+        check(named, f"{name}: {route} is {views[q]} ({ep!r}; routes {routes})")
+        e = eps.get(ep or route, {})
+        mine = sorted(1000 * o for end, o in load.done[q] if t0 <= end <= t1)
+        served, own50 = len(mine), mine[len(mine) // 2]
+        check(abs(e.get("requests", 0) - served) <= 0.15 * served,
+              f"{name}: {route}: {e.get('requests')} requests, {served} answered in the window (± 15 %)")
+        p50 = e.get("latency_ms_p50", 0)
+        check(own50 <= p50 <= 1.25 * own50 + 3,
+              f"{name}: {route}: latency p50 {p50:.2f} ms, p99 {e.get('latency_ms_p99', 0):.2f} ms "
+              f"(the view's own p50 {own50:.2f} ms; at most 1.25 x + 3)")
+
+
+measure(Site("flask/gunicorn-gthread",
+             [PYTHON, "-m", "gunicorn", "-w", "1", "-k", "gthread", "--threads", "2", "-b", "127.0.0.1:PORT",
+              "flaskapp.app:app"]),
+        {"cpu": "flaskapp.app.cpu", "sleep": "flaskapp.app.sleepy", "mixed": "flaskapp.app.Mixed.get"})
+measure(Site("fastapi/uvicorn", [PYTHON, "-m", "uvicorn", "--host", "127.0.0.1", "--port", "PORT",
+                                 "--log-level", "warning", "fastapp.main:app"]),
+        {"cpu": "fastapp.main.cpu", "sleep": "fastapp.main.sleepy", "mixed": "fastapp.main.mixed"},
+        sleep_unnamed=True)
+print("ok")
