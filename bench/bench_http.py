@@ -102,10 +102,10 @@ def once(tool, rate):
                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         time.sleep(2.5)  # attached
     before = benchlib.prog_stats(("on_sys_enter", "on_sys_exit"))
-    cpu0 = benchlib.cpu_seconds(server.pid)
+    cpu0 = benchlib.sched_seconds(server.pid)
     open(out + ".go", "w").close()
     client.wait()
-    cpu = benchlib.cpu_seconds(server.pid) - cpu0
+    cpu = benchlib.sched_seconds(server.pid) - cpu0
     after = benchlib.prog_stats(("on_sys_enter", "on_sys_exit"))
     n = int(open(out).read())
     if prof:
@@ -114,7 +114,7 @@ def once(tool, rate):
     server.kill()
     server.wait()
     shutil.rmtree(d, ignore_errors=True)
-    return n, cpu, after[0] - before[0]
+    return n, cpu, after[0] - before[0], after[1] - before[1]
 
 
 def series(rate):
@@ -123,10 +123,10 @@ def series(rate):
     bpf_ns = []
     for _ in range(REPEATS):
         for m in modes:
-            n, cpu, ns = once(None if m.startswith("none") else m, rate)
+            n, cpu, ns, runs = once(None if m.startswith("none") else m, rate)
             res[m].append((n, cpu))
-            if m == "requests" and n:
-                bpf_ns.append(ns / n)
+            if m == "requests" and n and runs:
+                bpf_ns.append((ns / n, runs / n, ns / runs))
     what = f"paced at {RATE}/s: server CPU us a request" if rate else "unpaced: requests/s"
     print(f"{what} ({SECONDS} s timed, {REPEATS} interleaved runs each)")
     fig = {}
@@ -140,8 +140,9 @@ def series(rate):
         print(f"  tracking: slowdown {fig['io'] / fig['requests']:.4f} against io; "
               f"none vs none2 {fig['none'] / fig['none2']:.4f}")
     if bpf_ns:
-        print(f"  sys_enter/sys_exit programs: median {statistics.median(bpf_ns):.0f} ns a request "
-              f"(their run time on every system call of the host, over the requests)")
+        per_req, runs, per_run = (statistics.median(x[k] for x in bpf_ns) for k in range(3))
+        print(f"  sys_enter/sys_exit programs: median {per_req:.0f} ns a request: {runs:.1f} runs a "
+              f"request (every system call of the host), {per_run:.0f} ns a run")
 
 
 def main():

@@ -34,6 +34,20 @@ class bpf_stats:
         open(self.PATH, "w").write(self.old)
 
 
+def sched_seconds(pid):
+    """CPU time of pid's threads from schedstat, in seconds (ns resolution:
+    cpu_seconds counts clock ticks)."""
+    import glob
+    tot = 0
+    for path in glob.glob(f"/proc/{pid}/task/*/schedstat"):
+        try:
+            with open(path) as f:
+                tot += int(f.read().split()[0])
+        except (OSError, ValueError):
+            pass
+    return tot / 1e9
+
+
 def cpu_seconds(pid):
     """User + system CPU time of pid, in seconds."""
     with open(f"/proc/{pid}/stat") as f:
