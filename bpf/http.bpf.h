@@ -32,9 +32,11 @@ struct {
 	__type(value, struct http_open);
 } http_zero SEC(".maps");
 
+#define HTTP_RB_SIZE (1 << 20)
+#define HTTP_RB_WAKE (HTTP_RB_SIZE / 4)
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
-	__uint(max_entries, 1 << 20);
+	__uint(max_entries, HTTP_RB_SIZE);
 } http_rb SEC(".maps");
 
 /* ret bytes were read into buf from fd: a request's start when they begin
@@ -113,7 +115,11 @@ static __always_inline void http_write(int fd, const void *buf, long len)
 		e->pad = 0;
 		__builtin_memcpy(e->hash, o->hash, sizeof(e->hash));
 		__builtin_memcpy(e->line, o->line, sizeof(e->line));
-		bpf_ringbuf_submit(e, 0);
+		/* no wake-up a request (one in the server's system call, costly
+		 * in a VM): the reader takes them at its next poll, or when a
+		 * quarter of the ring is full */
+		__u64 fill = bpf_ringbuf_query(&http_rb, BPF_RB_AVAIL_DATA);
+		bpf_ringbuf_submit(e, fill > HTTP_RB_WAKE ? BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP);
 		stat_inc(STAT_HTTP_REQUESTS);
 	} else {
 		stat_inc(STAT_DROP_HTTP);

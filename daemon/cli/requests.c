@@ -86,7 +86,7 @@ static int requests_local(const struct requests_opts *o, struct elfcache *elves)
 	recorder_begin(&r);
 	if (recorder_measure(&r, o->pid, o->duration, o->json) == 0) {
 		bpfs_http_stop(r.bpf);
-		bpfs_poll(r.bpf, 0); /* the last requests answered */
+		bpfs_consume(r.bpf); /* the last requests answered */
 		if (!why && http_log_endpoints(&http, stack_endpoint, &r.agg)) {
 			fprintf(stderr, "pybpfctl: out of memory\n");
 			goto out;

@@ -882,7 +882,16 @@ int bpfs_epoll_fd(struct bpf_session *s)
 int bpfs_poll(struct bpf_session *s, int timeout_ms)
 {
 	int n = ring_buffer__poll(s->rb, timeout_ms);
+	/* the requests' ring wakes no one for each (bpf/http.bpf.h): taken
+	 * at every poll */
+	if (s->sys_users & SYS_HTTP)
+		ring_buffer__consume(s->rb);
 	return n < 0 && n != -EINTR ? n : 0;
+}
+
+void bpfs_consume(struct bpf_session *s)
+{
+	ring_buffer__consume(s->rb);
 }
 
 static int by_gen(const void *a, const void *b)

@@ -140,6 +140,8 @@ void bpfs_forget_stack(struct bpf_session *s, uint64_t hash);
 int bpfs_epoll_fd(struct bpf_session *s);
 /* Delivers new stacks; waits at most timeout_ms for the first. */
 int bpfs_poll(struct bpf_session *s, int timeout_ms);
+/* Takes what every ring buffer holds now, whether it woke or not. */
+void bpfs_consume(struct bpf_session *s);
 
 /* Counts go to a new generation from now on (filling + 1); returns the one
  * that was filling, after the samples in flight have landed in it. */
