@@ -41,18 +41,27 @@ void http_route(const char *line, size_t len, char *out, size_t outlen)
 	out[0] = '\0';
 	while (i < len && line[i] >= 'A' && line[i] <= 'Z')
 		i++;
-	if (!i || i + 1 >= len || line[i] != ' ' || line[i + 1] != '/')
-		return;
+	if (!i || i + 1 >= len || line[i] != ' ' || line[i + 1] != '/' || i + 2 >= outlen)
+		return; /* not a request line, or no room for its method and "/" */
 	for (size_t k = 0; k <= i; k++)
 		put(out, outlen, &o, line[k]);
 	i++;
 	while (i < len && line[i] == '/') {
-		put(out, outlen, &o, '/');
-		size_t j = ++i;
+		size_t j = i + 1;
 		while (j < len && line[j] != '/' && line[j] != ' ' && line[j] != '?' &&
 		       line[j] != '#' && line[j] != '\r' && line[j] != '\n')
 			j++;
-		if (is_id(line + i, j - i)) {
+		bool id = is_id(line + i + 1, j - i - 1);
+		/* a segment whole or not at all: one cut could end in digits
+		 * (the first "/" always: its room was seen to above) */
+		if (o + 1 + (id ? 1 : j - i - 1) >= outlen) {
+			if (out[o - 1] == ' ')
+				put(out, outlen, &o, '/');
+			break;
+		}
+		put(out, outlen, &o, '/');
+		i++;
+		if (id) {
 			put(out, outlen, &o, '?');
 		} else {
 			for (size_t k = i; k < j; k++) {

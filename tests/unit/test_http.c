@@ -43,8 +43,16 @@ static void test_not_requests(void **state)
 	route("GET x HTTP/1.1", "");
 	route("HTTP/1.1 200 OK", "");
 	char out[4];
-	http_route("GET /abcdef", 11, out, sizeof(out)); /* cut to fit */
-	assert_string_equal(out, "GET");
+	http_route("GET /abcdef", 11, out, sizeof(out)); /* no room for "GET /" */
+	assert_string_equal(out, "");
+	char five[6];
+	http_route("GET /abcdef", 11, five, sizeof(five)); /* whole segments only */
+	assert_string_equal(five, "GET /");
+	char small[12];
+	http_route("GET /ab/123456789 HTTP/1.1", 26, small, sizeof(small));
+	assert_string_equal(small, "GET /ab/?");
+	http_route("GET /ab/x1234567z HTTP/1.1", 26, small, sizeof(small));
+	assert_string_equal(small, "GET /ab");
 	http_route("GET /x", 6, out, 0); /* nothing written */
 }
 
