@@ -92,8 +92,7 @@ static __always_inline void http_write(int fd, const void *buf, long len)
 {
 	if (!http_enabled || len < 12)
 		return;
-	__u64 id = bpf_get_current_pid_tgid();
-	__u32 pid = id >> 32, tid = (__u32)id;
+	__u32 pid = bpf_get_current_pid_tgid() >> 32;
 	struct http_conn_key k = {.pid = pid, .fd = fd};
 	struct http_open *o = bpf_map_lookup_elem(&http_reqs, &k);
 	if (!o)
@@ -129,7 +128,6 @@ static __always_inline void http_write(int fd, const void *buf, long len)
 	struct http_thread *t = bpf_map_lookup_elem(&http_threads, &reader);
 	if (t && t->fd == fd)
 		bpf_map_delete_elem(&http_threads, &reader);
-	(void)tid;
 }
 
 /* tid ran (or waited in) the stack of hash: kept for the request its read

@@ -142,12 +142,6 @@ static int statement_endpoints(struct collect *c, const struct profile *p)
 	return 0;
 }
 
-static const char *req_name(const struct http_log *l, const struct http_req *r)
-{
-	const struct http_route *rt = &l->routes[r->route];
-	return rt->endpoint[0] ? rt->endpoint : rt->route;
-}
-
 static int by_u64(const void *a, const void *b)
 {
 	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
@@ -166,38 +160,49 @@ static int collect_requests(struct collect *c, const struct http_log *l)
 {
 	if (!l || !l->n)
 		return 0;
-	c->reqs = calloc(l->nroutes, sizeof(*c->reqs));
+	/* each route's group (routes are few), then the requests in one pass:
+	 * each group's latencies a slice of lat, from at[] */
+	size_t *group = calloc(l->nroutes, sizeof(*group));
+	size_t *at = calloc(l->nroutes + 1, sizeof(*at));
 	uint64_t *lat = malloc(l->n * sizeof(*lat));
-	if (!c->reqs || !lat) {
-		free(lat);
-		return -1;
-	}
+	c->reqs = calloc(l->nroutes, sizeof(*c->reqs));
+	int ret = -1;
+	if (!group || !at || !lat || !c->reqs)
+		goto out;
 	for (size_t i = 0; i < l->nroutes; i++) {
 		const char *name =
 			l->routes[i].endpoint[0] ? l->routes[i].endpoint : l->routes[i].route;
 		size_t j = 0;
 		while (j < c->nreqs && strcmp(c->reqs[j].name, name))
 			j++;
-		if (j < c->nreqs)
-			continue; /* a name's group is made once */
-		struct reqs *g = &c->reqs[c->nreqs++];
-		g->name = name;
-		size_t n = 0;
-		for (size_t k = 0; k < l->n; k++) {
-			const struct http_req *r = &l->v[k];
-			if (strcmp(req_name(l, r), name))
-				continue;
-			lat[n++] = r->end > r->start ? r->end - r->start : 0;
-			g->errors += r->status >= 500;
-		}
-		qsort(lat, n, sizeof(*lat), by_u64);
-		g->count = n;
-		g->p50_ns = rank(lat, n, 0.5);
-		g->p99_ns = rank(lat, n, 0.99);
-		g->max_ns = n ? (double)lat[n - 1] : 0;
+		if (j == c->nreqs)
+			c->reqs[c->nreqs++].name = name;
+		group[i] = j;
 	}
+	for (size_t k = 0; k < l->n; k++)
+		c->reqs[group[l->v[k].route]].count++;
+	for (size_t g = 0; g < c->nreqs; g++)
+		at[g + 1] = at[g] + c->reqs[g].count;
+	for (size_t k = 0; k < l->n; k++) {
+		const struct http_req *r = &l->v[k];
+		struct reqs *g = &c->reqs[group[r->route]];
+		lat[at[group[r->route]]++] = r->end > r->start ? r->end - r->start : 0;
+		g->errors += r->status >= 500;
+	}
+	for (size_t g = 0, from = 0; g < c->nreqs; from += c->reqs[g++].count) {
+		struct reqs *q = &c->reqs[g];
+		uint64_t *v = lat + from;
+		qsort(v, q->count, sizeof(*v), by_u64);
+		q->p50_ns = rank(v, q->count, 0.5);
+		q->p99_ns = rank(v, q->count, 0.99);
+		q->max_ns = q->count ? (double)v[q->count - 1] : 0;
+	}
+	ret = 0;
+out:
+	free(group);
+	free(at);
 	free(lat);
-	return 0;
+	return ret;
 }
 
 static int collect(struct collect *c, const struct requests_input *in)
@@ -274,16 +279,18 @@ static void print_json(const struct collect *c, const struct requests_input *in,
 			"\"routes\": [",
 			l->n, (unsigned long long)(l->dropped + st[STAT_DROP_HTTP]),
 			(unsigned long long)st[STAT_HTTP_UNANSWERED]);
+		size_t *per = calloc(l->nroutes ? l->nroutes : 1, sizeof(*per));
+		for (size_t k = 0; per && k < l->n; k++)
+			per[l->v[k].route]++;
 		for (size_t i = 0; i < l->nroutes; i++) {
-			size_t n = 0;
-			for (size_t k = 0; k < l->n; k++)
-				n += l->v[k].route == i;
+			size_t n = per ? per[i] : 0;
 			fprintf(out, "%s\n {\"route\": ", i ? "," : "");
 			json_write_string(out, l->routes[i].route);
 			fprintf(out, ", \"endpoint\": ");
 			json_write_string(out, l->routes[i].endpoint);
 			fprintf(out, ", \"requests\": %zu}", n);
 		}
+		free(per);
 		fprintf(out, "\n]}");
 	} else {
 		fprintf(out, "{\"measured\": false, \"why\": ");
