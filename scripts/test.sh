@@ -26,4 +26,18 @@ echo "== build (clang, libFuzzer + ASan + UBSan) and fuzz the parsers (tests/fuz
 CC=clang scripts/build.sh build-fuzz -DPYBPF_FUZZ=ON
 ctest --test-dir build-fuzz -L fuzz --output-on-failure || status=1
 
+# The failing checks again, last: a log cut in its middle keeps its end
+if [ "$status" -ne 0 ]; then
+	echo "== what failed"
+	for d in build build-asan build-fuzz; do
+		log=$d/Testing/Temporary/LastTest.log
+		[ -f "$log" ] || continue
+		awk -v dir="$d" '/^[0-9]+\/[0-9]+ Testing: / { name = $3 }
+			/^FAIL: |ERROR: AddressSanitizer|runtime error:|Assertion|\[  FAILED  \]/ {
+				if (n++ < 40) print dir ": " name ": " substr($0, 1, 400) }' "$log"
+		if [ -f "$d/Testing/Temporary/LastTestsFailed.log" ]; then
+			sed "s|^|$d: failed: |" "$d/Testing/Temporary/LastTestsFailed.log"
+		fi
+	done
+fi
 exit $status

@@ -226,23 +226,23 @@ if EXACT:
           f"{'; only not above it: ' if split else ', '}{episodes:.0f} futex episodes a second, "
           f"{calls:.0f} take_gil calls that waited)")
 
-# one CPU-bound thread among sleepers
-# (each workload runs until the capture is over, and is stopped then: run
-# for a fixed time, it could end inside a capture whose start-up took
-# seconds, as under the sanitizer build: "sleeper sleeps 0.756")
-proc, ids, out = start("onecpu", DURATION + 60)
-try:
-    g = ctl("gil", "--pid", str(proc.pid), "-d", str(DURATION), "--json")
-    open(out + ".stop", "w").close()
-    print(json.dumps({k: v for k, v in g.items() if not k.startswith("top")}, indent=1))
-    by_tid = {t["tid"]: t for t in g["threads"]}
-    spin = by_tid[ids["spin0"]]
-    check(spin["waits_pct"] < 5, f"the CPU-bound thread waits {spin['waits_pct']:.1f} % (near zero)")
-    check(spin["on_cpu_pct"] > 80, f"and runs {spin['on_cpu_pct']:.1f} % of the time")
-    check(g["contended_pct"] < 5, f"contention near zero ({g['contended_pct']:.1f} %)")
-    check("waiting for the GIL" not in g["verdict"], f"verdict: {g['verdict']}")
-finally:
-    finish(proc)
+# one CPU-bound thread among sleepers: it never waits, and never sleeps.
+# Its time on CPU is not a fixed share: on a loaded machine (the sanitizer
+# build's pybpfctl, a hypervisor's steal) it runs 65 % of the time and sits
+# in the run queue for the rest.  So it is checked against its own clock,
+# and what it did not run is the run queue's, not a sleep
+g, ids, cpu, kernel, steal = gil_run("onecpu", DURATION)
+print(json.dumps({k: v for k, v in g.items() if not k.startswith("top")}, indent=1))
+spin = {t["tid"]: t for t in g["threads"]}[ids["spin0"]]
+on, _, queued = spin["on_cpu_pct"], *kernel["spin0"]
+check(spin["waits_pct"] < 5, f"the CPU-bound thread waits {spin['waits_pct']:.1f} % (near zero)")
+check(cpu["spin0"] - 5 <= on <= (cpu["spin0"] + 5) / (1 - steal),
+      f"and runs {on:.1f} % of the time (its own clock: {cpu['spin0']:.1f} % ± 5; "
+      f"the hypervisor stole {100 * steal:.1f} % of the CPUs' time)")
+slept = 100 - max(on, cpu["spin0"]) - queued
+check(slept < 5, f"it does not sleep: {slept:.1f} % neither on CPU nor in the run queue ({queued:.1f} %)")
+check(g["contended_pct"] < 5, f"contention near zero ({g['contended_pct']:.1f} %)")
+check("waiting for the GIL" not in g["verdict"], f"verdict: {g['verdict']}")
 
 # socket, sleep, lock
 proc, ids, out = start("io", DURATION + 60)
