@@ -74,6 +74,13 @@ static __always_inline void http_read(int fd, const void *buf, long ret)
 	bpf_map_update_elem(&http_threads, &tid, &t, BPF_ANY);
 }
 
+/* The thread serves a request now: its switches keep their stacks, since
+ * a view that waits (for its database) is seen only off CPU. */
+static __always_inline int http_serving(__u32 tid)
+{
+	return http_enabled && bpf_map_lookup_elem(&http_threads, &tid) != NULL;
+}
+
 /* A status line's three digits, or 0. */
 static __always_inline __u16 http_status(const unsigned char *b)
 {

@@ -114,7 +114,7 @@ static __always_inline void switch_out(void *ctx, struct task_struct *prev)
 	stat_inc(STAT_SWITCHES);
 	long state = BPF_CORE_READ(prev, __state);
 	__u8 reason = offcpu_reason(prev, state, proc, proc->layout_idx);
-	if (offcpu_stacks || loop_busy(tid)) {
+	if (offcpu_stacks || loop_busy(tid) || http_serving(tid)) {
 		if (capture_stack(ctx, SCRATCH_SWITCH, pid, tid, proc, &c))
 			return;
 	} else {

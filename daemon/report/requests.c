@@ -8,22 +8,23 @@
 #include "report/report.h"
 #include "sys/textesc.h"
 
-/* What an endpoint's time went to: a wall sample's reason, grouped. */
-enum part { P_CPU, P_GIL, P_DB, P_IO, P_LOCK, P_SLEEP, P_OTHER, P__COUNT };
-static const char *const part_names[P__COUNT] = {"cpu",	 "gil",	  "db",	  "io",
-						 "lock", "sleep", "other"};
+/* What an endpoint's time went to: a wall sample's reason, grouped.  The
+ * run queue is its own: time a busy host, not the view, took. */
+enum part { P_CPU, P_GIL, P_DB, P_IO, P_LOCK, P_SLEEP, P_RUNQ, P_OTHER, P__COUNT };
+static const char *const part_names[P__COUNT] = {"cpu",	 "gil",	  "db",	      "io",
+						 "lock", "sleep", "runqueue", "other"};
 
 static enum part part_of(const char *reason)
 {
 	static const struct {
 		const char *reason;
 		enum part part;
-	} map[] = {{"cpu", P_CPU}, {"gil", P_GIL},   {"db", P_DB},	{"socket", P_IO},
-		   {"file", P_IO}, {"lock", P_LOCK}, {"sleep", P_SLEEP}};
+	} map[] = {{"cpu", P_CPU}, {"gil", P_GIL},   {"db", P_DB},	 {"socket", P_IO},
+		   {"file", P_IO}, {"lock", P_LOCK}, {"sleep", P_SLEEP}, {"runqueue", P_RUNQ}};
 	for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++)
 		if (!strcmp(reason, map[i].reason))
 			return map[i].part;
-	return P_OTHER; /* runqueue, other */
+	return P_OTHER;
 }
 
 /* Requests by what they are named: their route's endpoint, else the route. */

@@ -74,6 +74,7 @@ static const struct key_desc keys[] = {
 	BOOL(task_labels),
 	BOOL(sql_text),
 	BOOL(db_time),
+	BOOL(http_requests),
 	U32(event_loop_threshold_ms, 1, 600000),
 	U32(stack_idle_s, 1, 86400),
 	{"service_rule", KT_RULE, offsetof(struct config, service_rule),

@@ -19,7 +19,8 @@ struct config {
 	bool task_labels;		  /* task_labels = true: asyncio tasks' own stacks */
 	bool sql_text;			  /* sql_text = true: database statements' templates */
 	bool db_time;			  /* db_time = false: uprobes on database drivers */
-	uint32_t stack_idle_s;		  /* stack_idle_s = 600 (1..86400) */
+	bool http_requests;	     /* http_requests = false: HTTP/1.x requests at the socket */
+	uint32_t stack_idle_s;	     /* stack_idle_s = 600 (1..86400) */
 	char service_rule[256];	     /* service_rule = env:PYBPF_SERVICE,unit,container,script */
 	char socket[108];	     /* socket = /run/pybpf/pybpfd.sock */
 	char socket_group[64];	     /* socket_group = pybpf */

@@ -19,6 +19,7 @@
 #include <sys/types.h>
 
 #include "pybpf_shared.h"
+#include "report/http.h"
 #include "report/report.h"
 #include "report/waitstats.h"
 #include "sampling/recorder.h"
@@ -27,8 +28,11 @@
 #include "service/naming.h"
 #include "service/spool.h"
 #include "service/windows.h"
+#include "sys/htab.h"
 
 struct pusher;
+struct http_pending;
+struct http_known;
 struct http_pull;
 struct ctl_server;
 
@@ -58,6 +62,20 @@ struct svc_metrics {
 	/* event loops (event_loops = true): iterations, stalls, busy time */
 	uint64_t loop_iterations, loop_stalls, loop_busy_ns;
 	uint64_t loop_le[LOOP_LE_N + 1]; /* iterations by bucket, not cumulative */
+};
+
+/* HTTP/1.x requests of one endpoint of a service (http_requests = true,
+ * httpstats.c): the view whose stacks were sampled while they ran, else the
+ * one that named their route before, else the route itself.  At most
+ * HTTP_SERIES_SERVICE a service (then its "(other)"), HTTP_SERIES_MAX in
+ * all (then counted in http_lost). */
+#define HTTP_SERIES_SERVICE 64
+#define HTTP_SERIES_MAX	    4096
+struct http_series {
+	char service[SERVICE_NAME_MAX];
+	char endpoint[HTTP_ENDPOINT_MAX];
+	uint64_t requests, errors_5xx, duration_ns;
+	uint64_t le[LOOP_LE_N + 1]; /* requests by latency bucket (loop_le_s), not cumulative */
 };
 
 enum capture_kind {
@@ -102,6 +120,7 @@ struct daemon_counters {
 	uint64_t unsupported;	  /* Pythons of a version without a layout */
 	uint64_t processes_seen;  /* Python processes registered, ever */
 	uint64_t encode_errors;	  /* windows that could not be encoded */
+	uint64_t http_lost;	  /* requests beyond the queue or the series, or out of memory */
 };
 
 /* A count drained in the current tick, for the reports running. */
@@ -137,6 +156,15 @@ struct daemon {
 	/* each loop thread's counters at the last tick (loopstats.c) */
 	struct loop_seen *loops_seen;
 	size_t nloops_seen;
+	/* HTTP requests (httpstats.c): answered since the last tick, waiting
+	 * for the drain that names their stacks; the series; routes named */
+	struct http_pending *http_queue;
+	size_t http_nqueue, http_qcap;
+	struct http_series *http;
+	size_t nhttp;
+	struct http_known *http_known;
+	size_t nhttp_known;
+	struct htab http_idx, http_known_idx; /* (service, name) -> index */
 	uint64_t samples_total;
 
 	/* the two last drains: a tick holds the counts sampled between them */
@@ -183,6 +211,13 @@ struct svc_metrics *daemon_metrics_of(struct daemon *d, const char *service);
 int loopstats_start(struct daemon *d);
 void loopstats_tick(struct daemon *d);
 void loopstats_free(struct daemon *d);
+
+/* HTTP requests (http_requests = true, httpstats.c): seen at the socket,
+ * named and counted per service and endpoint at each tick. */
+int httpstats_start(struct daemon *d);
+/* last: the daemon stops; what waits for a name counts under its route. */
+void httpstats_tick(struct daemon *d, bool last);
+void httpstats_free(struct daemon *d);
 
 /* --- captures (capture.c), lock held --------------------------------------------- */
 

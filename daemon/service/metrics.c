@@ -1,10 +1,12 @@
 /* metrics.c - /metrics: the daemon's figures (a snapshot) in Prometheus'
  * text format. */
+#include <stddef.h>
 #include <stdint.h>
 #include <string.h>
 
 #include "service/snapshot.h"
 #include "sys/procfs.h"
+#include "sys/textesc.h"
 
 static void head(FILE *out, const char *name, const char *type, const char *help)
 {
@@ -95,6 +97,74 @@ static void loop_metrics(const struct daemon_snapshot *s, FILE *out)
 	     "Stall time the windows' stall type could not give a stack (every service).");
 	fprintf(out, "pybpf_event_loop_stall_unattributed_seconds_total %.6f\n",
 		(double)s->ctr.loop_stall_unattributed_ns / 1e9);
+}
+
+/* The labels of an HTTP series: the endpoint comes from the target's
+ * memory (a function's name) or its requests (a route), so escaped. */
+static void http_labels(FILE *out, const struct http_series *h)
+{
+	fprintf(out, "{service=\"%s\",endpoint=\"", h->service);
+	prom_write_label(out, h->endpoint);
+	fputc('"', out);
+}
+
+static void http_histogram(FILE *out, const struct http_series *h)
+{
+	const char *name = "pybpf_http_request_duration_seconds";
+	uint64_t cum = 0;
+	for (unsigned k = 0; k <= LOOP_LE_N; k++) {
+		cum += h->le[k];
+		fprintf(out, "%s_bucket", name);
+		http_labels(out, h);
+		if (k < LOOP_LE_N)
+			fprintf(out, ",le=\"%g\"} %llu\n", loop_le_s[k], (unsigned long long)cum);
+		else
+			fprintf(out, ",le=\"+Inf\"} %llu\n", (unsigned long long)cum);
+	}
+	fprintf(out, "%s_sum", name);
+	http_labels(out, h);
+	fprintf(out, "} %.6f\n%s_count", (double)h->duration_ns / 1e9, name);
+	http_labels(out, h);
+	fprintf(out, "} %llu\n", (unsigned long long)cum);
+}
+
+/* A counter of every HTTP series: the uint64_t field at off. */
+static void http_counter(const struct daemon_snapshot *s, FILE *out, const char *name,
+			 const char *help, size_t off)
+{
+	head(out, name, "counter", help);
+	for (size_t i = 0; i < s->nhttp; i++) {
+		uint64_t v;
+		memcpy(&v, (const char *)&s->http[i] + off, sizeof(v));
+		fputs(name, out);
+		http_labels(out, &s->http[i]);
+		fprintf(out, "} %llu\n", (unsigned long long)v);
+	}
+}
+
+/* HTTP/1.x requests per service and endpoint (http_requests = true). */
+static void http_metrics(const struct daemon_snapshot *s, FILE *out)
+{
+	if (!s->http_on)
+		return;
+	http_counter(s, out, "pybpf_http_requests_total",
+		     "HTTP/1.x requests answered, per service and endpoint (the view its stacks "
+		     "name, else its route).",
+		     offsetof(struct http_series, requests));
+	http_counter(s, out, "pybpf_http_server_errors_total",
+		     "HTTP/1.x requests answered with a 5xx status, per service and endpoint.",
+		     offsetof(struct http_series, errors_5xx));
+	head(out, "pybpf_http_request_duration_seconds", "histogram",
+	     "From the read of a request to the write of its response's status line.");
+	for (size_t i = 0; i < s->nhttp; i++)
+		http_histogram(out, &s->http[i]);
+	counter(out, "pybpf_http_requests_lost_total",
+		"Requests answered but not counted: the kernel's ring full, or the daemon's "
+		"queue or series full.",
+		s->st.bpf[STAT_DROP_HTTP] + s->ctr.http_lost);
+	counter(out, "pybpf_http_unanswered_total",
+		"Requests whose connection was read again before any response was seen.",
+		s->st.bpf[STAT_HTTP_UNANSWERED]);
 }
 
 static void sample_metrics(const struct daemon_snapshot *s, FILE *out)
@@ -201,6 +271,7 @@ void metrics_write(const struct daemon_snapshot *s, FILE *out)
 	push_metrics(s, out);
 	service_metrics(s, out);
 	loop_metrics(s, out);
+	http_metrics(s, out);
 	head(out, "pybpf_rate_hz", "gauge", "Samples per second per CPU.");
 	fprintf(out, "pybpf_rate_hz %u\n", s->rate_hz);
 	head(out, "pybpf_daemon_cpu_seconds_total", "counter", "The daemon's own CPU time.");

@@ -112,6 +112,7 @@ static void take_tick(struct daemon *d)
 	/* a drain moves the generation that filled since the drain before */
 	tick(d, p, d->drain_prev2, d->drain_prev1);
 	loopstats_tick(d);
+	httpstats_tick(d, false);
 	d->drain_prev2 = d->drain_prev1;
 	d->drain_prev1 = d->rec.last_drain;
 	profile_free(p);
@@ -280,6 +281,10 @@ static void reload(struct daemon *d)
 		log_warn("reload: db_time changes at the next start");
 		nc.db_time = old.db_time;
 	}
+	if (nc.http_requests != old.http_requests) {
+		log_warn("reload: http_requests changes at the next start");
+		nc.http_requests = old.http_requests;
+	}
 	if (nc.event_loops != old.event_loops) {
 		log_warn("reload: event_loops changes at the next start");
 		nc.event_loops = old.event_loops;
@@ -351,6 +356,8 @@ static int open_all(struct daemon *d)
 	}
 	if (loopstats_start(d))
 		d->cfg.event_loops = false; /* said; the rest runs */
+	if (httpstats_start(d))
+		d->cfg.http_requests = false;
 	if (exports_open_spool(d) || exports_open_push(d) || open_pull(d) || open_ctl(d))
 		return -1;
 	return 0;
@@ -415,6 +422,7 @@ int daemon_run(struct daemon *d, volatile int *stop, volatile int *reload_req)
 	struct profile *last = recorder_finish(&d->rec);
 	if (last) {
 		tick(d, last, d->drain_prev2, monotonic_ns());
+		httpstats_tick(d, true);
 		profile_free(last);
 		free(last);
 	}
@@ -430,6 +438,7 @@ out:
 	free(d->tick_counts);
 	pending_free(&d->pending);
 	loopstats_free(d);
+	httpstats_free(d);
 	free(d->metrics);
 	return ret;
 }

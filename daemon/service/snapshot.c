@@ -43,11 +43,22 @@ int daemon_snapshot(struct daemon *d, struct daemon_snapshot *s)
 		memcpy(s->services, d->metrics, d->nmetrics * sizeof(*s->services));
 		s->nservices = d->nmetrics;
 	}
+	s->http_on = d->cfg.http_requests;
+	if (d->nhttp) {
+		s->http = malloc(d->nhttp * sizeof(*s->http));
+		if (!s->http) {
+			daemon_snapshot_free(s);
+			return -1;
+		}
+		memcpy(s->http, d->http, d->nhttp * sizeof(*s->http));
+		s->nhttp = d->nhttp;
+	}
 	return 0;
 }
 
 void daemon_snapshot_free(struct daemon_snapshot *s)
 {
 	free(s->services);
+	free(s->http);
 	memset(s, 0, sizeof(*s));
 }

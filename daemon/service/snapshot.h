@@ -30,6 +30,9 @@ struct daemon_snapshot {
 	char spool_dir[256], push_url[512], pull_listen[128];
 	struct svc_metrics *services; /* malloc'd copy */
 	size_t nservices;
+	bool http_on;		  /* http_requests = true, and its hooks attached */
+	struct http_series *http; /* malloc'd copy */
+	size_t nhttp;
 	double cpu_pct; /* over the last window */
 };
 

@@ -51,6 +51,31 @@ void json_write_chars(FILE *out, const char *str)
 	}
 }
 
+void prom_write_label(FILE *out, const char *str)
+{
+	const unsigned char *s = (const unsigned char *)(str ? str : "");
+
+	while (*s) {
+		size_t n = utf8_len(s);
+		if (!n) {
+			fputs("\xef\xbf\xbd", out); /* U+FFFD */
+			s++;
+		} else if (*s == '"' || *s == '\\') {
+			fputc('\\', out);
+			fputc(*s++, out);
+		} else if (*s == '\n') {
+			fputs("\\n", out);
+			s++;
+		} else if (*s < 0x20 || *s == 0x7f) {
+			fputc('?', out);
+			s++;
+		} else {
+			fwrite(s, 1, n, out);
+			s += n;
+		}
+	}
+}
+
 void json_write_string(FILE *out, const char *s)
 {
 	fputc('"', out);

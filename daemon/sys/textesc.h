@@ -11,6 +11,10 @@ size_t utf8_len(const unsigned char *s);
 /* The characters of s inside a JSON string (no quotes). */
 void json_write_chars(FILE *out, const char *s);
 
+/* s inside a Prometheus label value (no quotes): '\\', '"' and newline
+ * escaped, other control characters as '?', invalid UTF-8 as U+FFFD. */
+void prom_write_label(FILE *out, const char *s);
+
 /* s as a quoted JSON string: control characters as \u00XX, invalid UTF-8
  * as U+FFFD; NULL as "". */
 void json_write_string(FILE *out, const char *s);

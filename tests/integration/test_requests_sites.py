@@ -54,9 +54,11 @@ def measure(site, views, sleep_unnamed=False):
         check(abs(e.get("requests", 0) - served) <= 0.15 * served,
               f"{name}: {route}: {e.get('requests')} requests, {served} answered in the window (± 15 %)")
         p50 = e.get("latency_ms_p50", 0)
-        check(own50 <= p50 <= 1.25 * own50 + 3,
+        # the medians of two sets that differ at the window's edges: 3 % under
+        # (test_requests)
+        check(0.97 * own50 <= p50 <= 1.25 * own50 + 3,
               f"{name}: {route}: latency p50 {p50:.2f} ms, p99 {e.get('latency_ms_p99', 0):.2f} ms "
-              f"(the view's own p50 {own50:.2f} ms; at most 1.25 x + 3)")
+              f"(the view's own p50 {own50:.2f} ms; at least 0.97 x, at most 1.25 x + 3)")
 
 
 measure(Site("flask/gunicorn-gthread",

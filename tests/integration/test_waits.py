@@ -147,11 +147,15 @@ def gil4(label):
             # take_gil's, below it by time in take_gil out of the futex,
             # which is run-queue time (0.3-1 pp here, quiet or beside a
             # hog; 5.8 under the sanitizer build's load, 9.4 on a loaded
-            # CI machine)
+            # CI machine).  And the futex signal sees waits take_gil does not:
+            # drop_gil's lock of the GIL's mutex, which blocks only while
+            # the mutex's holder was preempted (beside a hog under the
+            # sanitizer build: futex 2.4 pp above take_gil, run queue 28.5 %)
             gap = t["take_waits_pct"] - t["waits_pct"]
-            check(-1 <= gap <= queued + 3,
+            check(-1 - queued / 5 <= gap <= queued + 3,
                   f"{label}{name}: take_gil says {t['take_waits_pct']:.1f} %, the futex signal "
-                  f"{t['waits_pct']:.1f} % (at most take_gil's, by the run queue's {queued:.1f} % + 3 at most)")
+                  f"{t['waits_pct']:.1f} % (below take_gil's by the run queue's {queued:.1f} % + 3 at most, "
+                  f"above it by 1 + a fifth of it at most)")
     mean = sum(by_tid[tid]["waits_pct"] for tid in ids.values()) / len(ids)
     print(f"{label}the four wait for the GIL {mean:.1f} % on average (75 when quiet)")
     return g, ids
@@ -190,7 +194,8 @@ if EXACT:
         # futex, which is run-queue time
         gap = t["take_waits_pct"] - t["waits_pct"]
         truth = 100 - cpu[name]
-        check(-1 <= gap <= queued + 3 and 25 <= t["waits_pct"] and t["take_waits_pct"] <= truth + 3,
+        # (and above it by drop_gil's mutex waits: gil4's bound)
+        check(-1 - queued / 5 <= gap <= queued + 3 and 25 <= t["waits_pct"] and t["take_waits_pct"] <= truth + 3,
               f"gil2 {name}: take_gil {t['take_waits_pct']:.1f} %, futex {t['waits_pct']:.1f} % "
               f"(futex at most take_gil's, by the run queue's {queued:.1f} % + 3 at most; at least 25 %; "
               f"take_gil at most 100 - its own clock's {cpu[name]:.1f} % + 3)")

@@ -23,6 +23,7 @@
 #include "sys/htab.h"
 #include "sys/parse.h"
 #include "sys/procfs.h"
+#include "sys/textesc.h"
 
 /* --- htab ----------------------------------------------------------------------- */
 
@@ -381,6 +382,31 @@ static void cgroup_rule(void **state)
 	assert_string_equal(out, "");
 }
 
+/* --- Prometheus label values ------------------------------------------------------ */
+
+static void prom_label(const char *in, const char *want)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+	assert_non_null(f);
+	prom_write_label(f, in);
+	fclose(f);
+	assert_string_equal(buf, want);
+	free(buf);
+}
+
+static void prom_labels(void **state)
+{
+	(void)state;
+	prom_label("shop.views.checkout", "shop.views.checkout");
+	prom_label("a\"b\\c\nd", "a\\\"b\\\\c\\nd");
+	prom_label("x\ty\x7fz\x01", "x?y?z?");
+	prom_label("caf\xc3\xa9", "caf\xc3\xa9");		  /* UTF-8 kept */
+	prom_label("bad\xff\xc3", "bad\xef\xbf\xbd\xef\xbf\xbd"); /* invalid: U+FFFD each */
+	prom_label(NULL, "");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -388,6 +414,7 @@ int main(void)
 		cmocka_unit_test(numbers),	    cmocka_unit_test(output_rules),
 		cmocka_unit_test(bounded_reads),    cmocka_unit_test(capdir_bound),
 		cmocka_unit_test(procfs_self),	    cmocka_unit_test(cgroup_rule),
+		cmocka_unit_test(prom_labels),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
