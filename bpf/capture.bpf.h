@@ -98,12 +98,14 @@ static __always_inline void capture_python(const struct py_layout *L, const stru
 }
 
 /* Captures the current thread's Python, native and kernel stacks into the
- * scratch slot and publishes it; 0 with out filled, or -1 (counted). */
+ * scratch slot and publishes it; 0 with out filled, or -1 (counted) with
+ * out->hash 0 (no stack) and out->tstate what was found. */
 static __always_inline int capture_stack(void *ctx, __u32 slot, __u32 pid, __u32 tid,
 					 const struct py_proc *proc, struct capture *out)
 {
 	struct scratch *s = bpf_map_lookup_elem(&scratch, &slot);
 	const struct py_layout *L = bpf_map_lookup_elem(&layouts, &proc->layout_idx);
+	out->hash = out->tstate = 0;
 	if (!s || !L) {
 		stat_inc(STAT_DROP_RUNTIME);
 		return -1;
@@ -134,12 +136,12 @@ static __always_inline int capture_stack(void *ctx, __u32 slot, __u32 pid, __u32
 	h = hash_ips(h ^ 0x75, rec->user, rec->nuser);
 	h &= ~PYBPF_HASH_USER_BIT; /* the kernel's stacks: see pybpf_shared.h */
 	rec->hash = h;
+	out->tstate = ts;
 	if (publish_stack(rec)) {
 		stat_inc(STAT_DROP_RINGBUF);
 		return -1;
 	}
 	out->hash = h;
-	out->tstate = ts;
 	return 0;
 }
 

@@ -115,8 +115,9 @@ static __always_inline void switch_out(void *ctx, struct task_struct *prev)
 	long state = BPF_CORE_READ(prev, __state);
 	__u8 reason = offcpu_reason(prev, state, proc, proc->layout_idx);
 	if (offcpu_stacks || loop_busy(tid) || http_serving(tid)) {
-		if (capture_stack(ctx, SCRATCH_SWITCH, pid, tid, proc, &c))
-			return;
+		/* a stack lost (counted) loses the stack, never the time: the
+		 * interval is kept by reason, and userspace reads its stack */
+		capture_stack(ctx, SCRATCH_SWITCH, pid, tid, proc, &c);
 	} else {
 		const struct py_layout *L = bpf_map_lookup_elem(&layouts, &proc->layout_idx);
 		__u64 ts = 0;

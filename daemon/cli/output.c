@@ -64,14 +64,6 @@ void warn_layout(const struct pyprocess *pp)
 			pp->minor, pp->micro, pp->layout_note);
 }
 
-static uint64_t total_dropped(const struct record_summary *s)
-{
-	uint64_t n = 0;
-	for (size_t i = 0; i < s->ndrops; i++)
-		n += s->drops[i].n;
-	return n;
-}
-
 static void summary_json(const struct record_summary *s)
 {
 	printf("{\"pid\": %d, \"python\": ", (int)s->pid);
@@ -91,13 +83,9 @@ static void summary_json(const struct record_summary *s)
 		printf(", \"format\": \"%s\"}", s->format[i]);
 	}
 	printf("], \"mode\": \"%s\", \"rate_hz\": %u, \"duration_s\": %.3f, "
-	       "\"samples\": %llu, \"via\": \"%s\", \"dropped\": %llu, \"drops\": {",
-	       s->mode, s->rate_hz, s->duration_s, (unsigned long long)s->samples, s->via,
-	       (unsigned long long)total_dropped(s));
-	for (size_t i = 0; i < s->ndrops; i++)
-		printf("%s\"%s\": %llu", i ? ", " : "", s->drops[i].reason,
-		       (unsigned long long)s->drops[i].n);
-	printf("}");
+	       "\"samples\": %llu, \"via\": \"%s\", ",
+	       s->mode, s->rate_hz, s->duration_s, (unsigned long long)s->samples, s->via);
+	recorder_drops_json(stdout, s->drops, s->ndrops);
 	for (size_t i = 0; i < s->ndrops; i++)
 		printf(", \"dropped_%s\": %llu", s->drops[i].reason,
 		       (unsigned long long)s->drops[i].n);
@@ -142,18 +130,13 @@ void print_record_summary(const struct record_summary *s, bool json, bool quiet)
 		fprintf(stderr, ": %llu samples of pid %d (CPython %s) in %.1fs at %u Hz%s\n",
 			(unsigned long long)s->samples, (int)s->pid, s->python, s->duration_s,
 			s->rate_hz, strcmp(s->via, "pybpfd") ? "" : ", recorded by pybpfd");
-	uint64_t dropped = total_dropped(s);
+	uint64_t dropped = recorder_drops_total(s->drops, s->ndrops);
 	uint64_t truncated = s->st ? s->st->bpf[STAT_TRUNCATED] : 0;
 	uint64_t faults = s->st ? s->st->bpf[STAT_PY_FAULT] : 0;
 	if (!dropped && !truncated && !faults && !s->unknown_code)
 		return;
-	fprintf(stderr, "[pybpf] dropped %llu", (unsigned long long)dropped);
-	for (size_t i = 0, shown = 0; i < s->ndrops; i++)
-		if (s->drops[i].n)
-			fprintf(stderr, "%s%s %llu", shown++ ? ", " : " (", s->drops[i].reason,
-				(unsigned long long)s->drops[i].n);
-	if (dropped)
-		fputc(')', stderr);
+	fprintf(stderr, "[pybpf] ");
+	recorder_drops_text(stderr, s->drops, s->ndrops);
 	fprintf(stderr,
 		"; truncated stacks %llu; Python read faults %llu; unknown code objects %llu\n",
 		(unsigned long long)truncated, (unsigned long long)faults,

@@ -92,7 +92,7 @@ static int report_local(const struct report_opts *o, bool gil, struct elfcache *
 			"pybpfctl: pid %d: uprobes on take_gil failed (%s); futex signal only\n",
 			(int)pp.pid, strerror(errno));
 	recorder_begin(&r);
-	if (report_baseline_take(&base, r.bpf, &pp))
+	if (report_baseline_take(&base, r.bpf, &r.agg, &pp))
 		goto out;
 	if (recorder_measure(&r, o->pid, o->duration, o->json) == 0) {
 		struct profile *p = recorder_finish(&r);

@@ -17,6 +17,23 @@ static double pct(double part, double whole)
 	return whole > 0 ? 100.0 * part / whole : 0;
 }
 
+/* ", \"dropped\": N, \"drops\": {...}" */
+static void json_drops(const struct report_input *in, FILE *out)
+{
+	fputs(", ", out);
+	recorder_drops_json(out, in->drops, in->ndrops);
+}
+
+/* A line of the drops, when there were any. */
+static void text_drops(const struct report_input *in, FILE *out)
+{
+	if (!recorder_drops_total(in->drops, in->ndrops))
+		return;
+	fputc('\n', out);
+	recorder_drops_text(out, in->drops, in->ndrops);
+	fputc('\n', out);
+}
+
 /* --- the counters over the measurement --------------------------------------- */
 
 static bool read_switches(const struct pyprocess *pp, uint64_t *out)
@@ -26,11 +43,13 @@ static bool read_switches(const struct pyprocess *pp, uint64_t *out)
 }
 
 int report_baseline_take(struct report_baseline *b, struct bpf_session *bpf,
-			 const struct pyprocess *pp)
+			 const struct aggregator *agg, const struct pyprocess *pp)
 {
 	size_t n;
 	memset(b, 0, sizeof(*b));
 	b->mono_ns = monotonic_ns();
+	bpfs_stats(bpf, b->stats);
+	b->stack_lost = agg->stats.unknown_stack;
 	bpfs_gil_stats(bpf, pp->pid, &b->gil, b->hist);
 	bpfs_gil_take_hist(bpf, pp->pid, b->take_hist);
 	b->have_switches = read_switches(pp, &b->switches);
@@ -73,6 +92,26 @@ static const struct report_thread_base *end_thread(const struct report_input *in
 	return NULL;
 }
 
+/* The drops between base and end (NULL: now). */
+static void collect_drops(struct report_input *in, const struct report_baseline *base,
+			  const struct report_baseline *end)
+{
+	struct recorder_stats st;
+	memset(&st, 0, sizeof(st));
+	if (end) {
+		memcpy(st.bpf, end->stats, sizeof(st.bpf));
+		st.agg.unknown_stack = end->stack_lost;
+	} else {
+		bpfs_stats(in->bpf, st.bpf);
+		st.agg.unknown_stack = in->agg->stats.unknown_stack;
+	}
+	for (int i = 0; base && i < STAT__COUNT; i++)
+		st.bpf[i] = minus(st.bpf[i], base->stats[i]);
+	if (base)
+		st.agg.unknown_stack = minus(st.agg.unknown_stack, base->stack_lost);
+	in->ndrops = recorder_drops(&st, in->drops);
+}
+
 void report_collect(struct report_input *in, struct aggregator *agg, const struct waitstats *waits,
 		    struct bpf_session *bpf, const struct pyprocess *pp,
 		    const struct report_baseline *base, const struct report_baseline *end,
@@ -90,6 +129,7 @@ void report_collect(struct report_input *in, struct aggregator *agg, const struc
 	in->start_mono = base ? base->mono_ns : 0;
 	in->end_mono = end ? end->mono_ns : monotonic_ns();
 	in->takes = bpfs_gil_takes_attached(bpf) > 0 && pp->take_gil_off;
+	collect_drops(in, base, end);
 	if (end) {
 		in->gil = end->gil;
 		memcpy(in->hist, end->hist, sizeof(in->hist));
@@ -468,6 +508,7 @@ static void gil_json(const struct report_input *in, const struct gil_totals *t, 
 	}
 	fprintf(out, "], \"verdict\": ");
 	json_write_string(out, verdict(t, buf, sizeof(buf)));
+	json_drops(in, out);
 	fprintf(out, "}\n");
 }
 
@@ -476,8 +517,10 @@ void report_gil(const struct report_input *in, bool json, FILE *out)
 	struct gil_totals t = gil_totals(in);
 	if (json)
 		gil_json(in, &t, out);
-	else
+	else {
 		gil_text(in, &t, out);
+		text_drops(in, out);
+	}
 }
 
 /* --- off CPU ---------------------------------------------------------------- */
@@ -498,7 +541,9 @@ static void io_json_threads(const struct report_input *in, FILE *out)
 				(double)th->offcpu_ns[r] / 1e9);
 		fprintf(out, "}}");
 	}
-	fprintf(out, "\n]}\n");
+	fprintf(out, "\n]");
+	json_drops(in, out);
+	fprintf(out, "}\n");
 }
 
 void report_io(const struct report_input *in, bool json, FILE *out)
@@ -552,4 +597,6 @@ void report_io(const struct report_input *in, bool json, FILE *out)
 	}
 	if (json)
 		io_json_threads(in, out);
+	else
+		text_drops(in, out);
 }

@@ -11,6 +11,7 @@
 
 #include "sampling/aggregate.h"
 #include "sampling/bpf_loader.h"
+#include "sampling/recorder.h"
 
 /* The BPF GIL counters of one process when a measurement starts. */
 struct report_baseline {
@@ -25,12 +26,14 @@ struct report_baseline {
 	size_t nthreads;
 	uint64_t switches; /* the GIL's switch_number */
 	bool have_switches;
-	uint64_t mono_ns; /* when it was taken (CLOCK_MONOTONIC) */
+	uint64_t mono_ns;	     /* when it was taken (CLOCK_MONOTONIC) */
+	uint64_t stats[STAT__COUNT]; /* the sampler's counters (every process's) */
+	uint64_t stack_lost;	     /* ... and the stacks that never reached it */
 };
 
 /* Reads the counters of pp's process and threads now.  0 or -1 (ENOMEM). */
 int report_baseline_take(struct report_baseline *b, struct bpf_session *bpf,
-			 const struct pyprocess *pp);
+			 const struct aggregator *agg, const struct pyprocess *pp);
 void report_baseline_free(struct report_baseline *b);
 
 struct report_input {
@@ -50,6 +53,10 @@ struct report_input {
 	uint64_t hist[GIL_HIST_BUCKETS];
 	bool takes; /* the exact signal (uprobes on take_gil) ran */
 	uint64_t take_hist[GIL_HIST_BUCKETS];
+	/* samples lost over the span, by reason (recorder_drops): the
+	 * sampler's, so through the daemon every process's */
+	struct recorder_drop drops[RECORDER_MAX_DROPS];
+	size_t ndrops;
 };
 
 /* The figures of pp's process from base until end (a snapshot taken with

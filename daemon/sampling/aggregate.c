@@ -762,9 +762,17 @@ int agg_count(struct aggregator *a, const struct pybpf_count_key *key,
 	struct agg_proc *p = proc_find(a, (pid_t)key->pid);
 	if (!key->hash && key->kind == KIND_OFFCPU && p)
 		return waitstats_add(&a->waits, key, val); /* time without a stack */
-	if (!s || !p) {
+	if (!p) {
 		a->stats.unknown_stack += val->count;
 		return 0;
+	}
+	if (!s) {
+		/* its stack never reached us (counted): the profile loses the
+		 * sample, the thread's time by reason keeps it */
+		struct pybpf_count_key k = *key;
+		a->stats.unknown_stack += val->count;
+		k.hash = 0;
+		return waitstats_add(&a->waits, &k, val);
 	}
 	stacks_touch(&a->stacks, s);
 	if (waitstats_add(&a->waits, key, val))

@@ -89,7 +89,7 @@ int idle_threads_seed(struct aggregator *a, struct bpf_session *s, const struct 
 	char err[256] = "";
 	struct dump d;
 	size_t ntids;
-	int added = 0;
+	int added = 0, failed = 0;
 	uint32_t *tids = procfs_tasks(pp->pid, &ntids);
 	struct prof_frame *frames = calloc(DUMP_MAX_FRAMES, sizeof(*frames));
 	if (!tids || !frames) {
@@ -104,16 +104,16 @@ int idle_threads_seed(struct aggregator *a, struct bpf_session *s, const struct 
 		char st = procfs_task_state(pp->pid, tids[i]);
 		if (st != 'S' && st != 'D')
 			continue; /* running or runnable: its next switch shows it */
-		if (seed_thread(a, s, pp, tids[i], dumped(&d, tids[i]), frames)) {
-			added = -1;
-			break;
-		}
-		added++;
+		/* one that fails costs its own interval, not the others' */
+		if (seed_thread(a, s, pp, tids[i], dumped(&d, tids[i]), frames))
+			failed++;
+		else
+			added++;
 	}
 	dump_free(&d);
 	free(frames);
 	free(tids);
-	return added;
+	return failed ? -1 : added;
 }
 
 int idle_stacks(struct aggregator *a, const struct pyprocess *pp, const uint32_t *tids, size_t n,

@@ -13,7 +13,7 @@
 #include "python/pyprocess.h"
 
 /* Seeds the off-CPU start of every sleeping thread of pp.  Returns how many,
- * or -1. */
+ * or -1 when one failed (the others seeded all the same). */
 int idle_threads_seed(struct aggregator *a, struct bpf_session *s, const struct pyprocess *pp);
 
 /* The Python stacks of threads tids[n] of pp now, read from userspace and

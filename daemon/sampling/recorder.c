@@ -263,12 +263,38 @@ size_t recorder_drops(const struct recorder_stats *st, struct recorder_drop *out
 	return n;
 }
 
-uint64_t recorder_dropped(const struct recorder_stats *st)
+uint64_t recorder_drops_total(const struct recorder_drop *d, size_t n)
 {
-	struct recorder_drop d[RECORDER_MAX_DROPS];
 	uint64_t total = 0;
-	size_t n = recorder_drops(st, d);
 	for (size_t i = 0; i < n; i++)
 		total += d[i].n;
 	return total;
+}
+
+uint64_t recorder_dropped(const struct recorder_stats *st)
+{
+	struct recorder_drop d[RECORDER_MAX_DROPS];
+	return recorder_drops_total(d, recorder_drops(st, d));
+}
+
+void recorder_drops_text(FILE *out, const struct recorder_drop *d, size_t n)
+{
+	uint64_t total = recorder_drops_total(d, n);
+	fprintf(out, "dropped %llu", (unsigned long long)total);
+	for (size_t i = 0, shown = 0; i < n; i++)
+		if (d[i].n)
+			fprintf(out, "%s%s %llu", shown++ ? ", " : " (", d[i].reason,
+				(unsigned long long)d[i].n);
+	if (total)
+		fputc(')', out);
+}
+
+void recorder_drops_json(FILE *out, const struct recorder_drop *d, size_t n)
+{
+	fprintf(out, "\"dropped\": %llu, \"drops\": {",
+		(unsigned long long)recorder_drops_total(d, n));
+	for (size_t i = 0; i < n; i++)
+		fprintf(out, "%s\"%s\": %llu", i ? ", " : "", d[i].reason,
+			(unsigned long long)d[i].n);
+	fputc('}', out);
 }

@@ -6,6 +6,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <sys/types.h>
 
 #include "sampling/aggregate.h"
@@ -95,5 +96,10 @@ struct recorder_drop {
 size_t recorder_drops(const struct recorder_stats *st, struct recorder_drop *out);
 /* Their sum. */
 uint64_t recorder_dropped(const struct recorder_stats *st);
+uint64_t recorder_drops_total(const struct recorder_drop *d, size_t n);
+/* "dropped N (reason n, ...)": the one way every text says it. */
+void recorder_drops_text(FILE *out, const struct recorder_drop *d, size_t n);
+/* "\"dropped\": N, \"drops\": {\"reason\": n, ...}": ... and every JSON. */
+void recorder_drops_json(FILE *out, const struct recorder_drop *d, size_t n);
 
 #endif

@@ -208,7 +208,7 @@ static void take_end(struct daemon *d, struct capture *c, uint64_t now)
 {
 	if (c->kind != CAPTURE_REPORT || c->ended_mono)
 		return;
-	if (report_baseline_take(&c->endsnap, d->rec.bpf, &c->report_pp))
+	if (report_baseline_take(&c->endsnap, d->rec.bpf, &d->rec.agg, &c->report_pp))
 		log_warn("out of memory: a report's end counters are incomplete");
 	c->ended_mono = now;
 }

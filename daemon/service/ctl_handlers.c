@@ -591,7 +591,7 @@ static void do_report(struct ctl_client *cl, const Pybpf__Control__ReportRequest
 	/* the exact GIL signal while it runs, where the interpreter names take_gil */
 	bool takes = rq->gil && pp.take_gil_off && bpfs_attach_gil_takes(d->rec.bpf, &pp) == 0;
 	d->gil_reports += takes;
-	if (c && report_baseline_take(&c->base, d->rec.bpf, &pp)) {
+	if (c && report_baseline_take(&c->base, d->rec.bpf, &d->rec.agg, &pp)) {
 		capture_free(NULL, c);
 		c = NULL;
 	}

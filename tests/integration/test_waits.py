@@ -259,19 +259,27 @@ try:
     truth = json.load(open(out + ".done"))
     secs = r["seconds"]
     th = {t["tid"]: t["seconds"] for t in r["per_thread"]}
+    lost = {k: v for k, v in r["drops"].items() if v}
+    check(r["dropped"] == sum(r["drops"].values()), f"the report counts its drops: {r['dropped']} ({lost})")
     asker = th[ids["asker"]]
     share = asker["socket"] / secs
     check(abs(share - truth["recv_share"]) <= 0.10,
-          f"asker waits on its socket {share:.3f} of the time (its own measure {truth['recv_share']:.3f} ± 0.10)")
+          f"asker waits on its socket {share:.3f} of the time (its own measure {truth['recv_share']:.3f} ± 0.10; "
+          f"all its time: {asker}; drops: {lost})")
     reasons = {x["reason"]: x for x in r["reasons"]}
     top = reasons["socket"]["top"][0]["stack"]
     check(top.startswith(f"ask_server ({script}:{lines['RECV']})"), f"socket wait stack starts at ask_server's recv: {top}")
-    check(th[ids["sleeper"]]["sleep"] / secs > 0.9, f"sleeper sleeps ({th[ids['sleeper']]['sleep'] / secs:.3f})")
+    # the whole of the thread's time, and what was lost: a failure says where
+    # the rest went
+    sleeper = th[ids["sleeper"]]
+    check(sleeper["sleep"] / secs > 0.9,
+          f"sleeper sleeps ({sleeper['sleep'] / secs:.3f} of {secs:.3f} s; all its time: {sleeper}; drops: {lost})")
     check(any(x["stack"].startswith(f"sleeper ({script}:{lines['SLEEP']})") for x in reasons["sleep"]["top"]),
           "a sleep stack starts at sleeper's time.sleep line")
     locker = th[ids["locker"]]
     check(locker["lock"] / secs > 0.9 and locker["gil"] < 0.01 * secs,
-          f"locker waits on a lock ({locker['lock'] / secs:.3f}), not the GIL ({locker['gil']:.4f} s)")
+          f"locker waits on a lock ({locker['lock'] / secs:.3f}), not the GIL ({locker['gil']:.4f} s; "
+          f"all its time: {locker}; drops: {lost})")
     check(reasons["lock"]["top"][0]["stack"].startswith(f"wait_lock ({script}:{lines['LOCK']})"),
           "lock wait stack starts at wait_lock's acquire line")
 finally:

@@ -175,10 +175,42 @@ static void test_sweep(void **state)
 	agg_free(&a);
 }
 
+/* A count whose stack never reached userspace: counted as lost, out of the
+ * profile, and its time still in the thread's time by reason. */
+static void test_unknown_stack_keeps_time(void **state)
+{
+	(void)state;
+	struct aggregator a;
+	assert_int_equal(agg_init(&a, 99, AGG_MODE_WALL), 0);
+	add_self(&a);
+	uint32_t self = (uint32_t)getpid();
+	struct pybpf_count_key off = {.hash = 0x4444,
+				      .pid = self,
+				      .tid = self,
+				      .kind = KIND_OFFCPU,
+				      .reason = REASON_SLEEP};
+	struct pybpf_count val = {1, 750000000};
+	assert_int_equal(agg_count(&a, &off, &val), 0);
+	struct pybpf_count_key cpu = {.hash = 0x5555, .pid = self, .tid = self, .kind = KIND_CPU};
+	struct pybpf_count one = {3, 0};
+	assert_int_equal(agg_count(&a, &cpu, &one), 0);
+	assert_int_equal(a.stats.unknown_stack, 4);
+	assert_int_equal(a.waits.nthreads, 1);
+	assert_int_equal(a.waits.threads[0].offcpu_ns[REASON_SLEEP], 750000000);
+	assert_int_equal(a.waits.threads[0].cpu_samples, 3);
+	struct profile *p = agg_take(&a);
+	assert_non_null(p);
+	assert_int_equal(p->nsamples, 0);
+	profile_free(p);
+	free(p);
+	agg_free(&a);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_sweep),
+		cmocka_unit_test(test_unknown_stack_keeps_time),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
