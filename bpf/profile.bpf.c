@@ -36,7 +36,8 @@ int on_sample(struct bpf_perf_event_data *ctx)
 	stat_inc(STAT_SAMPLES);
 	if (capture_stack(ctx, SCRATCH_SAMPLE, pid, tid, proc, &c))
 		return 0;
-	struct pybpf_count_key key = {.hash = c.hash, .pid = pid, .tid = tid, .gen = gen};
+	struct pybpf_count_key key = {
+		.hash = c.hash, .pid = pid, .tid = tid, .gen = gen, .sql = db_sql_now(tid)};
 	gil_on_sample(proc, pid, tid, c.tstate, &key);
 	if (count_add(&key, 0)) {
 		stat_inc(STAT_DROP_COUNTS);

@@ -38,6 +38,13 @@ struct http_log {
 	uint64_t dropped; /* beyond HTTP_LOG_MAX, or out of memory */
 };
 
+/* A server error: status 5xx (not a status the parse could not read, 0,
+ * nor one past 599).  The one rule of pybpfctl requests and pybpfd. */
+static inline int http_server_error(uint16_t status)
+{
+	return status >= 500 && status <= 599;
+}
+
 /* A bpfs_event_fn: one struct pybpf_http_req into the log (ctx). */
 int http_log_add(void *ctx, const void *rec, size_t len);
 void http_log_free(struct http_log *l);

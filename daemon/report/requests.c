@@ -109,7 +109,7 @@ static int by_ns(const void *a, const void *b)
 	return x < y ? 1 : x > y ? -1 : 0;
 }
 
-/* Each statement's endpoint: the one whose samples waited in it longest
+/* Each statement's endpoint: the one whose samples spent longest in it
  * (the samples' sql and endpoint are interned: pairs of pointers). */
 static int statement_endpoints(struct collect *c, const struct profile *p)
 {
@@ -188,7 +188,7 @@ static int collect_requests(struct collect *c, const struct http_log *l)
 		const struct http_req *r = &l->v[k];
 		struct reqs *g = &c->reqs[group[r->route]];
 		lat[at[group[r->route]]++] = r->end > r->start ? r->end - r->start : 0;
-		g->errors += r->status >= 500;
+		g->errors += http_server_error(r->status);
 	}
 	for (size_t g = 0, from = 0; g < c->nreqs; from += c->reqs[g++].count) {
 		struct reqs *q = &c->reqs[g];

@@ -192,7 +192,7 @@ static bool account(struct daemon *d, struct http_pending *q, bool last)
 	while (k < LOOP_LE_N && (double)ns > loop_le_s[k] * 1e9)
 		k++;
 	s->requests++;
-	s->errors_5xx += e->status >= 500 && e->status < 600;
+	s->errors_5xx += http_server_error(e->status);
 	s->duration_ns += ns;
 	s->le[k]++;
 	return true;

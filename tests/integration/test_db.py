@@ -16,12 +16,18 @@ label of those waits, and its calls counted and timed by template.
   `reason=db` samples are the query's, as long, all labelled with the
   template.  No literal ("secret") anywhere; with `--no-sql-text` and
   pybpfd's `sql_text = false`, no statement at all, the time still db.
+  Through pybpfd, every output of a query that runs on CPU in SQLite's
+  engine: its windows (CPU profiles: query()'s samples, 95 % at least
+  inside sqlite3_step, labelled with the one template, or none with an sql
+  label at all), a pulled profile and /metrics.
 - SQLite (CPython's sqlite3, libsqlite3): inserts whose values are in the
   text, committed with synchronous=FULL: their fsyncs are `db`, not
   `file`; one template, counted once a call (its prepare and its step)."""
+import datetime
 import gzip
 import json
 import os
+import re
 import subprocess
 import time
 
@@ -165,6 +171,56 @@ def label_checks(how, prof, secs, own, raw):
     check(b"secret" not in raw, f"{how}wall pprof: no literal in the profile's bytes")
 
 
+def window_start(prof):
+    """A profile's time (its window's start), in seconds since the epoch."""
+    m = re.search(r"^Time: (\S+ \S+) ", prof.text, re.M)
+    day, frac = (m.group(1) + ".0").split(".")[:2]
+    return datetime.datetime.strptime(day, "%Y-%m-%d %H:%M:%S").replace(
+        tzinfo=datetime.timezone.utc).timestamp() + float("0." + frac)
+
+
+def daemon_outputs(how, daemon, text):
+    """Everything pybpfd shows of a running sqlcpu workload: its windows (CPU
+    profiles: a sample of query() inside sqlite3_step carries the call's
+    statement, normalised), a pulled profile and /metrics.  With sql_text off, no
+    statement anywhere."""
+    path = os.path.join(tmpdir(), "pull.pb.gz")
+    with Workload("sqlcpu", tmpdir()) as w:
+        time.sleep(2)  # its rescans find libsqlite3
+        probed = time.time()  # the windows from here on: every call probed
+        status, body = daemon.http(f"/debug/pprof/profile?seconds={SECONDS}&pid={w.pid}")
+        time.sleep(2.5)  # the window of the pull's end spooled
+        w.stop()
+    check(status == 200, f"{how}pull: HTTP {status}")
+    with open(path, "wb") as f:
+        f.write(body)
+    Pprof(path)  # it reads
+    blobs = {"the pulled profile": gzip.decompress(body), "/metrics": daemon.http("/metrics")[1]}
+    inside = []  # the sql labels of query()'s samples
+    for sp in daemon.spool_files():
+        blobs[os.path.basename(sp)] = gzip.decompress(open(sp, "rb").read())
+        prof = Pprof(sp)
+        if window_start(prof) < probed:
+            continue
+        inside += [labels.get("sql") for n, locs, labels in prof.stacks()
+                   if labels.get("pid") == str(w.pid) and
+                   any(loc["name"] == "query" and loc["file"] == SCRIPT for loc in locs) for _ in range(n)]
+    labelled = [x for x in inside if x]
+    check(len(inside) >= 20, f"{how}the spooled windows since the probes ({len(blobs) - 2} in all) hold "
+          f"{len(inside)} CPU samples in query()")
+    if text:
+        # the rest of query() (its f-string, fetchall) runs outside the call
+        check(len(labelled) >= 0.95 * len(inside) and len(set(labelled)) == 1 and
+              labelled[0].startswith("SELECT count(*), ? FROM (WITH RECURSIVE"),
+              f"{how}windows: {len(labelled)} of them labelled with the one template ({set(labelled)})")
+        leaks = [n for n, b in blobs.items() if b"secret" in b]
+        check(not leaks, f"{how}no literal in {len(blobs)} outputs (found in {leaks})")
+    else:
+        check(not labelled, f"{how}windows: none of those labelled sql ({set(labelled)})")
+        leaks = [n for n, b in blobs.items() if b"RECURSIVE" in b or b"secret" in b]
+        check(not leaks, f"{how}no statement in {len(blobs)} outputs (found in {leaks})")
+
+
 def no_text_checks(how, prof, raw):
     db = [s for s in prof.samples if s["labels"].get("reason") == "db"]
     check(db and not any("sql" in s["labels"] for s in prof.samples),
@@ -188,12 +244,14 @@ try:
         label_checks("pybpfd: ", *wall_profile([PYBPFCTL, "--socket", daemon.socket], pg, daemon=True))
         m = daemon.http("/metrics")[1].decode()
         check("pybpf_db_seconds_total{" in m and "secret" not in m, "pybpfd: /metrics has pybpf_db_seconds_total")
+        daemon_outputs("pybpfd: ", daemon, True)
     finally:
         daemon.stop()
     daemon = Daemon({"db_time": "true", "sql_text": "false"})
     try:
         prof, _, _, raw = wall_profile([PYBPFCTL, "--socket", daemon.socket], pg, daemon=True)
         no_text_checks("pybpfd sql_text = false: ", prof, raw)
+        daemon_outputs("pybpfd sql_text = false: ", daemon, False)
     finally:
         daemon.stop()
 finally:

@@ -122,13 +122,24 @@ static void test_many_routes(void **state)
 	http_log_free(&l);
 }
 
+/* 5xx and nothing else: not an unread status (0), nor a garbled one. */
+static void test_server_error(void **state)
+{
+	(void)state;
+	assert_false(http_server_error(0));
+	assert_false(http_server_error(499));
+	assert_true(http_server_error(500));
+	assert_true(http_server_error(599));
+	assert_false(http_server_error(600));
+	assert_false(http_server_error(999));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_routes),
-		cmocka_unit_test(test_not_requests),
-		cmocka_unit_test(test_log),
-		cmocka_unit_test(test_many_routes),
+		cmocka_unit_test(test_routes),	     cmocka_unit_test(test_not_requests),
+		cmocka_unit_test(test_log),	     cmocka_unit_test(test_many_routes),
+		cmocka_unit_test(test_server_error),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

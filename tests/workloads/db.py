@@ -2,13 +2,16 @@
 
     db.py pg PORT SECONDS OUT
     db.py sqlite DIR SECONDS OUT
+    db.py sqlcpu DIR SECONDS OUT
 
 One thread (`worker`) loops: burn() spins ~10 ms, query() makes one
 database call, nap() sleeps 10 ms.  pg: `SELECT pg_sleep(0.03), 'secret-N'`
 through psycopg2 (which puts the parameters in the text: libpq's PQexec,
 the thread blocked on the server's socket); sqlite: a row `(N, 'secret-N')`
 inserted, its values in the text, and committed with synchronous=FULL
-(SQLite's fsyncs of its journal and database file).  N counts the calls:
+(SQLite's fsyncs of its journal and database file).  sqlcpu: a query
+of an in-memory database that counts to 200000 in SQLite's engine (CPU
+inside sqlite3_step), 'secret-N' in its text.  N counts the calls:
 no two texts are the same, one template is ("SELECT pg_sleep(?), ?").
 Writes OUT once the loop runs: {"tid": worker's native tid}; and OUT.done
 at the end: each function's share of the loop's wall time, as the worker
@@ -48,6 +51,15 @@ elif mode == "sqlite":
     def query():
         calls[0] += 1
         conn.execute(f"INSERT INTO t VALUES ({calls[0]}, 'secret-{calls[0]}')")  # SQLITE QUERY
+elif mode == "sqlcpu":
+    import sqlite3
+
+    conn = sqlite3.connect(":memory:", check_same_thread=False)
+
+    def query():
+        calls[0] += 1
+        conn.execute(f"SELECT count(*), 'secret-{calls[0]}' FROM (WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL "
+                     "SELECT x + 1 FROM c WHERE x < 200000) SELECT x FROM c)").fetchall()
 else:
     sys.exit(f"unknown mode {mode}")
 
