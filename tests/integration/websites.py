@@ -140,6 +140,17 @@ class Load:
         return out
 
 
+def p50_floor(mine):
+    """The least a report's p50 latency can be, from the view's own times
+    (sorted) that the load saw answered in the same window.  Each request's
+    latency holds its view's own time; the two sets differ only at the
+    window's two edges, by one request of the load's one client at each (the
+    report's by the server's write, the load's by the reply read): the
+    report's median is at least the own times' order statistic two ranks
+    below their median."""
+    return mine[max(0, len(mine) // 2 - 2)]
+
+
 def shares(d):
     tot = sum(d.values())
     return {k: v / tot if tot else 0.0 for k, v in d.items()}
