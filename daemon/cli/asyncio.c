@@ -77,7 +77,7 @@ static int loops_local(const struct loop_opts *o, struct elfcache *elves)
 	}
 	recorder_begin(&r);
 	uint64_t t0 = monotonic_ns();
-	if (recorder_measure(&r, o->pid, o->duration, o->json) == 0) {
+	if (recorder_measure(&r, o->pid, NULL, o->duration, o->json) == 0) {
 		uint64_t t1 = monotonic_ns();
 		const char *hooks = bpfs_loop_hooks(r.bpf);
 		bpfs_loops_stop(r.bpf);

@@ -13,6 +13,7 @@
 
 #include "control/client.h"
 #include "python/pyprocess.h"
+#include "sampling/follow.h"
 #include "sampling/recorder.h"
 
 #define EXIT_USAGE 2
@@ -72,8 +73,11 @@ void progress_show(struct progress *p, const char *label, const char *text, bool
 /* The same with a recorder's samples and drops as the text. */
 void progress_recorder(struct progress *p, struct recorder *r, const char *label, bool final);
 /* Steps r for `seconds` (or until pid ends, or Ctrl-C) with a "measuring"
- * progress line (none when quiet).  0, or -1 said. */
-int recorder_measure(struct recorder *r, pid_t pid, double seconds, bool quiet);
+ * progress line (none when quiet).  With a tree (--subprocesses): its new
+ * processes registered as they come, until none of it is left.  0, or -1
+ * said. */
+int recorder_measure(struct recorder *r, pid_t pid, struct follow *tree, double seconds,
+		     bool quiet);
 
 /* What a recording gives, local or through the daemon. */
 struct record_summary {

@@ -29,16 +29,20 @@ void progress_show(struct progress *p, const char *label, const char *text, bool
 		(double)(now - p->start) / 1e9, text, p->tty && !final ? "   " : "\n");
 }
 
-int recorder_measure(struct recorder *r, pid_t pid, double seconds, bool quiet)
+int recorder_measure(struct recorder *r, pid_t pid, struct follow *tree, double seconds, bool quiet)
 {
 	struct progress pr;
 	uint64_t end = r->start_mono + (uint64_t)(seconds * 1e9);
 	progress_init(&pr, quiet);
-	while (!stop_requested && monotonic_ns() < end && procfs_alive(pid)) {
-		if (recorder_step(r, 100) < 0) {
+	while (!stop_requested && monotonic_ns() < end &&
+	       (tree ? follow_alive(tree) > 0 : procfs_alive(pid))) {
+		/* a new process of the tree is looked at within milliseconds */
+		if (recorder_step(r, tree && follow_waiting(tree) ? 5 : 100) < 0) {
 			fprintf(stderr, "pybpfctl: reading from the BPF program failed\n");
 			return -1;
 		}
+		if (tree)
+			follow_tick(tree);
 		progress_recorder(&pr, r, "measuring", false);
 	}
 	progress_recorder(&pr, r, "measuring", true);

@@ -94,7 +94,7 @@ static int report_local(const struct report_opts *o, bool gil, struct elfcache *
 	recorder_begin(&r);
 	if (report_baseline_take(&base, r.bpf, &r.agg, &pp))
 		goto out;
-	if (recorder_measure(&r, o->pid, o->duration, o->json) == 0) {
+	if (recorder_measure(&r, o->pid, NULL, o->duration, o->json) == 0) {
 		struct profile *p = recorder_finish(&r);
 		if (!p) {
 			fprintf(stderr, "pybpfctl: out of memory\n");

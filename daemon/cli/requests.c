@@ -19,13 +19,15 @@ struct requests_opts {
 	double duration;
 	unsigned long rate;
 	bool json, sql_text;
+	bool subprocesses; /* the process's whole tree: a server's workers */
 };
 
 static void usage(FILE *out)
 {
 	fprintf(out,
-		"usage: pybpfctl requests --pid PID [--duration SECS] [--rate HZ] [--no-sql-text] "
-		"[--json]\n"
+		"usage: pybpfctl requests --pid PID [--subprocesses] [--duration SECS] [--rate "
+		"HZ]\n"
+		"                         [--no-sql-text] [--json]\n"
 		"\n"
 		"Where the endpoints of a web process (Django, Flask, FastAPI, any WSGI or\n"
 		"ASGI application: the `endpoint` label) spend their threads' time: on CPU,\n"
@@ -42,6 +44,10 @@ static void usage(FILE *out)
 		"\n"
 		"options:\n"
 		"  -p, --pid PID          process to measure\n"
+		"  -s, --subprocesses     and every Python process below it, started before or\n"
+		"                         during the measure (a gunicorn or uvicorn master:\n"
+		"                         all its workers, their requests and statements\n"
+		"                         added up)\n"
 		"  -d, --duration SECS    how long (default 5)\n"
 		"  -r, --rate HZ          CPU samples per second (default 499)\n"
 		"      --no-sql-text      read no statement: time only, no `sql` anywhere\n"
@@ -60,7 +66,8 @@ static int requests_local(const struct requests_opts *o, struct elfcache *elves)
 	struct recorder r;
 	char err[512] = "";
 	int ret = 1;
-	struct http_log http = {.pid = o->pid};
+	struct http_log http = {.pid = o->subprocesses ? 0 : o->pid};
+	struct follow tree, *t = o->subprocesses ? &tree : NULL;
 	const char *why = NULL;
 
 	if (pyprocess_inspect(o->pid, elves, &pp, err, sizeof(err)) != PYPROC_OK) {
@@ -77,6 +84,13 @@ static int requests_local(const struct requests_opts *o, struct elfcache *elves)
 		fprintf(stderr, "pybpfctl: %s\n", err);
 		goto out;
 	}
+	if (t && follow_start(t, &r, elves, o->pid, true, err, sizeof(err))) {
+		fprintf(stderr, "pybpfctl: pid %d: following its subprocesses: %s\n", (int)o->pid,
+			err);
+		follow_free(t);
+		t = NULL;
+		goto out;
+	}
 	if (bpfs_http_start(r.bpf, http_log_add, &http)) {
 		snprintf(err, sizeof(err), "attaching to sys_enter/sys_exit failed: %s",
 			 strerror(errno));
@@ -84,7 +98,7 @@ static int requests_local(const struct requests_opts *o, struct elfcache *elves)
 		fprintf(stderr, "pybpfctl: requests not measured: %s\n", why);
 	}
 	recorder_begin(&r);
-	if (recorder_measure(&r, o->pid, o->duration, o->json) == 0) {
+	if (recorder_measure(&r, o->pid, t, o->duration, o->json) == 0) {
 		bpfs_http_stop(r.bpf);
 		bpfs_consume(r.bpf); /* the last requests answered */
 		if (!why && http_log_endpoints(&http, stack_endpoint, &r.agg)) {
@@ -100,6 +114,8 @@ static int requests_local(const struct requests_opts *o, struct elfcache *elves)
 			.p = p,
 			.bpf = r.bpf,
 			.pp = &pp,
+			.pids = t ? t->pythons : NULL,
+			.npids = t ? t->npythons : 0,
 			.seconds = (double)p->duration_ns / 1e9,
 			.sql_text = o->sql_text,
 			.http = why ? NULL : &http,
@@ -113,6 +129,8 @@ static int requests_local(const struct requests_opts *o, struct elfcache *elves)
 		free(p);
 	}
 out:
+	if (t)
+		follow_free(t);
 	recorder_close(&r);
 	http_log_free(&http);
 	return ret;
@@ -127,12 +145,13 @@ int cmd_requests(int argc, char **argv)
 		{"rate", required_argument, NULL, 'r'},
 		{"json", no_argument, NULL, OPT_JSON},
 		{"no-sql-text", no_argument, NULL, OPT_NO_SQL},
+		{"subprocesses", no_argument, NULL, 's'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
 	struct requests_opts o = {.duration = 5, .rate = 499, .sql_text = true};
 	int c;
-	while ((c = getopt_long(argc, argv, "p:d:r:h", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "p:sd:r:h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'p':
 			if (parse_pid(optarg, &o.pid))
@@ -145,6 +164,9 @@ int cmd_requests(int argc, char **argv)
 		case 'r':
 			if (parse_rate(optarg, &o.rate))
 				return EXIT_USAGE;
+			break;
+		case 's':
+			o.subprocesses = true;
 			break;
 		case OPT_JSON:
 			o.json = true;

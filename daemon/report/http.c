@@ -101,7 +101,7 @@ int http_log_add(void *ctx, const void *rec, size_t len)
 	struct http_log *l = ctx;
 	const struct pybpf_http_req *e = rec;
 	char route[HTTP_ROUTE_MAX];
-	if (len < sizeof(*e) || (pid_t)e->pid != l->pid)
+	if (len < sizeof(*e) || (l->pid && (pid_t)e->pid != l->pid))
 		return 0;
 	if (l->n == l->cap) {
 		size_t cap = l->cap ? 2 * l->cap : 256;

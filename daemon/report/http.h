@@ -30,7 +30,7 @@ struct http_req {
 };
 
 struct http_log {
-	pid_t pid; /* only its requests */
+	pid_t pid; /* only its requests; 0: every process registered */
 	struct http_req *v;
 	size_t n, cap;
 	struct http_route *routes;

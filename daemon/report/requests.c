@@ -43,7 +43,8 @@ struct endpoint {
 struct statement {
 	uint32_t sql;
 	char text[PYBPF_SQL_MAX];
-	struct sql_stat st;
+	struct sql_stat st;		 /* every process's */
+	uint64_t hist[GIL_HIST_BUCKETS]; /* ... and their lengths */
 	double p50_ns, p99_ns;
 	const char *endpoint; /* the one it waited most under, "" none */
 };
@@ -68,10 +69,34 @@ static struct endpoint *endpoint_of(struct collect *c, const char *name)
 	return &c->eps[c->neps++];
 }
 
+/* Its p50 and p99: a bucket's upper edge, at most the longest call. */
+static void statement_latency(struct statement *s)
+{
+	s->p50_ns = report_percentile_ns(s->hist, 0.5);
+	s->p99_ns = report_percentile_ns(s->hist, 0.99);
+	if (s->p50_ns > (double)s->st.max_ns)
+		s->p50_ns = (double)s->st.max_ns;
+	if (s->p99_ns > (double)s->st.max_ns)
+		s->p99_ns = (double)s->st.max_ns;
+}
+
 static int add_statement(void *ctx, uint32_t sql, const struct sql_stat *st,
 			 const uint64_t hist[GIL_HIST_BUCKETS])
 {
 	struct collect *c = ctx;
+	/* a template is one hash in every process: a tree's add up */
+	for (size_t i = 0; i < c->nsts; i++) {
+		struct statement *s = &c->sts[i];
+		if (s->sql != sql)
+			continue;
+		s->st.calls += st->calls;
+		s->st.ns += st->ns;
+		if (st->max_ns > s->st.max_ns)
+			s->st.max_ns = st->max_ns;
+		for (int b = 0; b < GIL_HIST_BUCKETS; b++)
+			s->hist[b] += hist[b];
+		return 0;
+	}
 	if (c->nsts == c->cap) {
 		size_t cap = c->cap ? 2 * c->cap : 64;
 		struct statement *n = realloc(c->sts, cap * sizeof(*n));
@@ -84,13 +109,7 @@ static int add_statement(void *ctx, uint32_t sql, const struct sql_stat *st,
 	memset(s, 0, sizeof(*s));
 	s->sql = sql;
 	s->st = *st;
-	/* a bucket's upper edge, at most the longest call */
-	s->p50_ns = report_percentile_ns(hist, 0.5);
-	s->p99_ns = report_percentile_ns(hist, 0.99);
-	if (s->p50_ns > (double)st->max_ns)
-		s->p50_ns = (double)st->max_ns;
-	if (s->p99_ns > (double)st->max_ns)
-		s->p99_ns = (double)st->max_ns;
+	memcpy(s->hist, hist, sizeof(s->hist));
 	if (bpfs_sql_text(c->bpf, sql, s->text, sizeof(s->text)))
 		snprintf(s->text, sizeof(s->text), "?");
 	s->endpoint = "";
@@ -227,8 +246,12 @@ static int collect(struct collect *c, const struct requests_input *in)
 		endpoint_of(c, c->reqs[i].name)->reqs = &c->reqs[i];
 	qsort(c->eps, c->neps, sizeof(*c->eps), by_total);
 	c->bpf = in->bpf;
-	if (bpfs_sql_stats(in->bpf, in->pp->pid, add_statement, c))
-		return -1;
+	for (size_t i = 0; i < (in->npids ? in->npids : 1); i++)
+		if (bpfs_sql_stats(in->bpf, in->npids ? in->pids[i] : in->pp->pid, add_statement,
+				   c))
+			return -1;
+	for (size_t i = 0; i < c->nsts; i++)
+		statement_latency(&c->sts[i]);
 	if (c->nsts) /* none: no array at all */
 		qsort(c->sts, c->nsts, sizeof(*c->sts), by_ns);
 	return statement_endpoints(c, p);
@@ -246,11 +269,14 @@ static void print_json(const struct collect *c, const struct requests_input *in,
 		all += c->eps[i].total;
 	uint64_t st[STAT__COUNT] = {0};
 	bpfs_stats(in->bpf, st);
+	fprintf(out, "{\"pid\": %d, \"pids\": [", (int)in->pp->pid);
+	for (size_t i = 0; i < (in->npids ? in->npids : 1); i++)
+		fprintf(out, "%s%d", i ? ", " : "", (int)(in->npids ? in->pids[i] : in->pp->pid));
 	fprintf(out,
-		"{\"pid\": %d, \"seconds\": %.3f, \"sql_text\": %s, \"db_calls\": %llu, "
+		"], \"seconds\": %.3f, \"sql_text\": %s, \"db_calls\": %llu, "
 		"\"db_calls_untracked\": %llu, \"endpoints\": [",
-		(int)in->pp->pid, in->seconds, in->sql_text ? "true" : "false",
-		(unsigned long long)st[STAT_DB_CALLS], (unsigned long long)st[STAT_DROP_DB]);
+		in->seconds, in->sql_text ? "true" : "false", (unsigned long long)st[STAT_DB_CALLS],
+		(unsigned long long)st[STAT_DROP_DB]);
 	for (size_t i = 0; i < c->neps; i++) {
 		const struct endpoint *e = &c->eps[i];
 		fprintf(out, "%s\n {\"endpoint\": ", i ? "," : "");
@@ -317,8 +343,16 @@ static void print_json(const struct collect *c, const struct requests_input *in,
 
 static void print_text(const struct collect *c, const struct requests_input *in, FILE *out)
 {
-	fprintf(out, "Endpoints of pid %d over %.1f s (wall time of the threads in each view):\n",
-		(int)in->pp->pid, in->seconds);
+	if (in->npids > 1)
+		fprintf(out,
+			"Endpoints of pid %d and its subprocesses (%zu Python processes) over "
+			"%.1f s (wall time of the threads in each view):\n",
+			(int)in->pp->pid, in->npids, in->seconds);
+	else
+		fprintf(out,
+			"Endpoints of pid %d over %.1f s (wall time of the threads in each "
+			"view):\n",
+			(int)in->pp->pid, in->seconds);
 	if (!c->neps)
 		fprintf(out, "  (no sample in a view: not a web process, or no request)\n");
 	if (in->http && in->http->n)

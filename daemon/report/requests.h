@@ -17,9 +17,11 @@
 #define REQUESTS_TOP_SQL 50
 
 struct requests_input {
-	const struct profile *p; /* the capture, wall mode */
-	struct bpf_session *bpf; /* its session: the statements' counts */
-	const struct pyprocess *pp;
+	const struct profile *p;    /* the capture, wall mode */
+	struct bpf_session *bpf;    /* its session: the statements' counts */
+	const struct pyprocess *pp; /* the one measured, or the tree's root */
+	const pid_t *pids;	    /* --subprocesses: every process of the tree */
+	size_t npids;		    /* ... registered; 0: pp's alone */
 	double seconds;
 	bool sql_text; /* statements' templates were read */
 	/* the requests answered meanwhile, their routes' endpoints named;

@@ -4,6 +4,9 @@ own time (a CPU burn of 20 ms, a sleep of 30 ms, 10 ms of each):
 
 - Flask under gunicorn's gthread worker (a thread pool: the request read on
   one thread of the worker, answered by it);
+- Flask under gunicorn with two sync workers, measured at the master with
+  --subprocesses (its workers found from /proc as it starts): both workers
+  and the master measured, their requests added up;
 - FastAPI under uvicorn (async endpoints on the event loop's thread; with
   Debian's uvloop installed uvicorn runs libuv's loop: read and write, not
   recv and send).
@@ -24,20 +27,35 @@ from websites import PATHS, Load, Site, p50_floor
 SECONDS = 4
 
 
-def measure(site, views, sleep_unnamed=False):
+def children(pid):
+    with open(f"/proc/{pid}/task/{pid}/children") as f:
+        return {int(x) for x in f.read().split()}
+
+
+def measure(site, views, sleep_unnamed=False, tree=False):
+    """`requests` of the site's worker, or with tree of its master and all its
+    workers (--subprocesses): the same figures, added up."""
     try:
-        pid = site.worker()
+        site.worker()  # up
+        pid = site.proc.pid if tree else site.worker()
         load = Load(site)
         time.sleep(1)  # the worker warm
-        p = subprocess.run([PYBPFCTL, "--no-daemon", "requests", "--pid", str(pid), "-d", str(SECONDS), "--json"],
+        p = subprocess.run([PYBPFCTL, "--no-daemon", "requests", "--pid", str(pid), "-d", str(SECONDS), "--json"]
+                           + (["--subprocesses"] if tree else []),
                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=120)
         t1 = time.monotonic()
         load.stop()
+        workers = children(site.proc.pid) if tree else set()
     finally:
         site.stop()
     name = site.name
     check(p.returncode == 0, f"{name}: requests exits 0 ({p.stderr.strip()})")
     r = json.loads(p.stdout)
+    if tree:
+        check(len(workers) == 2 and {pid} | workers <= set(r["pids"]),
+              f"{name}: the master {pid} and its workers {sorted(workers)} measured ({r['pids']})")
+    else:
+        check(r["pids"] == [pid], f"{name}: the one worker measured ({r['pids']})")
     t0 = t1 - r["seconds"]
     h = r["http"]
     print(f"{name}: http {json.dumps(h)}", flush=True)
@@ -65,6 +83,12 @@ measure(Site("flask/gunicorn-gthread",
              [PYTHON, "-m", "gunicorn", "-w", "1", "-k", "gthread", "--threads", "2", "-b", "127.0.0.1:PORT",
               "flaskapp.app:app"]),
         {"cpu": "flaskapp.app.cpu", "sleep": "flaskapp.app.sleepy", "mixed": "flaskapp.app.Mixed.get"})
+# a master and two sync workers, measured at the master: one client's
+# requests go to either worker, and add up to what it saw answered
+measure(Site("flask/gunicorn-sync-2",
+             [PYTHON, "-m", "gunicorn", "-w", "2", "-b", "127.0.0.1:PORT", "flaskapp.app:app"]),
+        {"cpu": "flaskapp.app.cpu", "sleep": "flaskapp.app.sleepy", "mixed": "flaskapp.app.Mixed.get"},
+        tree=True)
 measure(Site("fastapi/uvicorn", [PYTHON, "-m", "uvicorn", "--host", "127.0.0.1", "--port", "PORT",
                                  "--log-level", "warning", "fastapp.main:app"]),
         {"cpu": "fastapp.main.cpu", "sleep": "fastapp.main.sleepy", "mixed": "fastapp.main.mixed"},
