@@ -9,11 +9,14 @@ loopback in another process:
 
 Each unprofiled (twice: the noise floor), under `pybpfctl io` (wall mode:
 the same sampling without the socket tracking) and under `pybpfctl
-requests` (the same and the tracking), interleaved, medians, ratio to
-`io`; and the sys_enter/sys_exit programs' run time per request
+requests` (the same and the tracking), and under pybpfd with
+`http_requests = false` and `= true` (its requests per endpoint in
+/metrics), interleaved, medians, ratio to `io` (to pybpfd without them);
+and the sys_enter/sys_exit programs' run time per request
 (kernel.bpf_stats_enabled).
 
-    python3 bench/bench_http.py"""
+    python3 bench/bench_http.py
+    PYBPF_BENCH_MODES=none,none2,pybpfd,pybpfd-http python3 bench/bench_http.py"""
 import os
 import shutil
 import socket
@@ -27,6 +30,7 @@ import benchlib
 from benchlib import BUILD, PY
 
 REPEATS = int(os.environ.get("PYBPF_BENCH_REPEATS", "7"))
+MODES = tuple(os.environ.get("PYBPF_BENCH_MODES", "none,none2,io,requests,pybpfd,pybpfd-http").split(","))
 SECONDS = 3
 RATE = 2000
 SERVER = r'''
@@ -82,6 +86,27 @@ open(out, "w").write(str(n))
 '''
 
 
+def start_pybpfd(d, http):
+    """A pybpfd of its own (HTTP requests measured or not), once it has
+    registered pid."""
+    conf = os.path.join(d, "pybpfd.conf")
+    with open(conf, "w") as f:
+        f.write(f"rate_hz = 99\nwindow_s = 15\nsocket = {d}/sock\nsocket_group =\nspool = false\n"
+                f"spool_dir = {d}/spool\npull = false\nlog_level = warning\n"
+                f"http_requests = {'true' if http else 'false'}\n")
+    return subprocess.Popen([os.path.join(BUILD, "pybpfd"), "-c", conf], stderr=subprocess.DEVNULL)
+
+
+def registered(d, pid):
+    for _ in range(600):
+        ps = subprocess.run([os.path.join(BUILD, "pybpfctl"), "--socket", f"{d}/sock", "ps", "--json"],
+                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True).stdout
+        if f'"pid": {pid}' in ps:
+            return
+        time.sleep(0.1)
+    sys.exit(f"pybpfd did not register pid {pid}")
+
+
 def once(tool, rate):
     d = tempfile.mkdtemp(prefix="pybpf-bench-")
     for name, text in (("server.py", SERVER), ("client.py", CLIENT)):
@@ -96,7 +121,11 @@ def once(tool, rate):
             sys.exit(f"the client exited {client.returncode}")
         time.sleep(0.01)
     prof = None
-    if tool:
+    if tool and tool.startswith("pybpfd"):
+        prof = start_pybpfd(d, tool == "pybpfd-http")
+        registered(d, server.pid)
+        time.sleep(1)
+    elif tool:
         prof = subprocess.Popen([os.path.join(BUILD, "pybpfctl"), "--no-daemon", tool, "--pid", str(server.pid),
                                  "-d", str(SECONDS + 4), "--json", "-r", "99"],
                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -118,14 +147,14 @@ def once(tool, rate):
 
 
 def series(rate):
-    modes = ("none", "none2", "io", "requests")
+    modes = MODES
     res = {m: [] for m in modes}
     bpf_ns = []
     for _ in range(REPEATS):
         for m in modes:
             n, cpu, ns, runs = once(None if m.startswith("none") else m, rate)
             res[m].append((n, cpu))
-            if m == "requests" and n and runs:
+            if m in ("requests", "pybpfd-http") and n and runs:
                 bpf_ns.append((ns / n, runs / n, ns / runs))
     what = f"paced at {RATE}/s: server CPU us a request" if rate else "unpaced: requests/s"
     print(f"{what} ({SECONDS} s timed, {REPEATS} interleaved runs each)")
@@ -133,15 +162,19 @@ def series(rate):
     for m, runs in res.items():
         fig[m] = statistics.median(1e6 * c / n if rate else n / SECONDS for n, c in runs)
         print(f"{m:>9}: median {fig[m]:9.2f}")
-    if rate:
-        print(f"  tracking: {fig['requests'] / fig['io']:.4f}x the server's CPU a request under io "
-              f"(+{fig['requests'] - fig['io']:.2f} us); none vs none2 {fig['none2'] / fig['none']:.4f}")
-    else:
-        print(f"  tracking: slowdown {fig['io'] / fig['requests']:.4f} against io; "
-              f"none vs none2 {fig['none'] / fig['none2']:.4f}")
+    for base, with_ in (("io", "requests"), ("pybpfd", "pybpfd-http")):
+        if base not in fig or with_ not in fig:
+            continue
+        if rate:
+            print(f"  tracking ({with_}): {fig[with_] / fig[base]:.4f}x the server's CPU a request under "
+                  f"{base} (+{fig[with_] - fig[base]:.2f} us)")
+        else:
+            print(f"  tracking ({with_}): slowdown {fig[base] / fig[with_]:.4f} against {base}")
+    if "none" in fig and "none2" in fig:
+        print(f"  none vs none2 {fig['none2'] / fig['none']:.4f}")
     if bpf_ns:
         per_req, runs, per_run = (statistics.median(x[k] for x in bpf_ns) for k in range(3))
-        print(f"  sys_enter/sys_exit programs: median {per_req:.0f} ns a request: {runs:.1f} runs a "
+        print(f"  sys_enter/sys_exit programs (requests, pybpfd-http): median {per_req:.0f} ns a request: {runs:.1f} runs a "
               f"request (every system call of the host), {per_run:.0f} ns a run")
 
 
