@@ -146,16 +146,6 @@ static __always_inline void db_call_return(long rc)
 	bpf_map_delete_elem(&db_calls, &tid);
 }
 
-/* A wait inside a driver's call is the database's; but the GIL's, and the
- * run queue's, stay theirs (a preempted driver waits for a CPU).  *sql: its
- * statement's template, if known. */
-/* Inside a database call: its waits keep their stacks (and statement) in
- * pybpfd's windows, whose other off-CPU time is by reason only. */
-static __always_inline int in_db_call(__u32 tid)
-{
-	return bpf_map_lookup_elem(&db_calls, &tid) != 0;
-}
-
 /* The statement of the database call the thread is in (0: none, or not
  * read): a CPU sample inside the driver carries it, as its waits do. */
 static __always_inline __u32 db_sql_now(__u32 tid)
@@ -164,6 +154,9 @@ static __always_inline __u32 db_sql_now(__u32 tid)
 	return c ? c->sql : 0;
 }
 
+/* A wait inside a driver's call is the database's; but the GIL's, and the
+ * run queue's, stay theirs (a preempted driver waits for a CPU).  *sql: its
+ * statement's template, if known. */
 static __always_inline __u8 db_reason(__u32 tid, __u8 reason, __u32 *sql)
 {
 	*sql = 0;
