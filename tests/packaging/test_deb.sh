@@ -181,6 +181,7 @@ expect_completion() { # LINE EXPECTED
 if bash -n "$comp"; then
 	expect_completion "pybpfctl " "record dump gil io asyncio requests status ps top version"
 	expect_completion "pybpfctl requests --n" "--no-sql-text"
+	expect_completion "pybpfctl requests --s" "--subprocesses"
 	expect_completion "pybpfctl record -m " "cpu wall offcpu gil"
 	expect_completion "pybpfctl record -f s" "svg speedscope"
 	expect_completion "pybpfctl gil --" "--pid --duration --rate --json --help"
